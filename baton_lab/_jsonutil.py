@@ -1,0 +1,56 @@
+"""JSON helpers shared by importers and the store: tolerant decoding and canonical hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+BOM = "\ufeff"
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text with a leading BOM removed; undecodable bytes become U+FFFD rather than aborting."""
+    text = data.decode("utf-8", errors="replace")
+    return text[1:] if text.startswith(BOM) else text
+
+
+def canonical(doc: Any) -> str:
+    """Key-sorted, compact JSON: equal documents give equal strings whatever their formatting."""
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps(doc: Any) -> str:
+    """Compact JSON in the document's own key order (what the store keeps as `raw`)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_or_none(value: Any) -> str | None:
+    return None if value is None else dumps(value)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def short_id(*parts: str) -> str:
+    """A stable 16-hex id from its parts (deterministic across re-imports)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def describe_decode_error(exc: json.JSONDecodeError, text: str) -> str:
+    """A reason that says what went wrong and where, distinguishing torn writes from bad syntax."""
+    if exc.pos >= len(text.rstrip()):
+        return f"truncated JSON (torn write?): input ends at line {exc.lineno} column {exc.colno}"
+    if exc.msg == "Extra data":
+        return f"invalid JSON: extra data after the document at line {exc.lineno} column {exc.colno} (concatenated objects?)"
+    return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+
+
+def fragment(text: str, limit: int = 2000) -> str:
+    """The first `limit` characters, marked when cut (quarantine keeps a readable excerpt, not megabytes)."""
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]"

@@ -1,0 +1,146 @@
+"""Containers: how records come out of paths. A file holds one JSON document or NDJSON (one per line);
+a directory holds any of these, recursively. Everything streams: a file is hashed, then parsed, and
+an NDJSON file is never held in memory whole."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .._jsonutil import decode_text, describe_decode_error
+from ..errors import InputNotFound
+from .base import Record, SourceInfo
+
+JSON_SUFFIXES = (".json",)
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+# A single baton is kilobytes; anything past this is not one and is quarantined unread.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+CONTAINERS = {
+    "json-file": "a file holding one JSON document (UTF-8, BOM tolerated)",
+    "ndjson": "a .ndjson/.jsonl file, or a file of several complete JSON objects one per line",
+    "directory": "a directory: every .json/.ndjson/.jsonl file below it, in natural path order (hidden folders skipped)",
+}
+
+
+@dataclass(slots=True)
+class SourceReader:
+    """A source whose identity (hash) is known before its records are parsed, so unchanged sources can be skipped."""
+
+    info: SourceInfo
+    records: Callable[[], Iterator[Record]]
+
+
+def _natural_key(path: Path) -> list[object]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", str(path))]
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def _parse(text: str) -> tuple[object, str | None]:
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, describe_decode_error(exc, text)
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
+
+
+def _looks_like_ndjson(text: str) -> bool:
+    """Several complete JSON values one per line (a pretty-printed document's first line never parses alone)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    first, _ = _parse(lines[0])
+    return first is not None
+
+
+def _json_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:
+    mtime = _mtime(path)
+    if info.size_bytes is not None and info.size_bytes > MAX_DOCUMENT_BYTES:
+        yield Record(info, None, "", error=f"file too large for one document ({info.size_bytes} bytes > {MAX_DOCUMENT_BYTES}); not read",
+                     observed_at=mtime, observed_kind="file_mtime")
+        return
+    text = decode_text(path.read_bytes())
+    doc, error = _parse(text)
+    if error and error.startswith("invalid JSON: extra data") and _looks_like_ndjson(text):
+        yield from _ndjson_lines(text.splitlines(), info, mtime)
+        return
+    if not text.strip():
+        error = "empty file"
+    yield Record(info, None, text, doc=doc, error=error, observed_at=mtime, observed_kind="file_mtime",
+                 attrs={"name": path.name})
+
+
+def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, mtime: datetime) -> Iterator[Record]:
+    for number, line in enumerate(lines, start=1):
+        if number == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        if not line.strip():
+            continue
+        if len(line) > MAX_DOCUMENT_BYTES:
+            yield Record(info, f"line {number}", line[:2000], error=f"line too long ({len(line)} characters); not read",
+                         observed_at=mtime, observed_kind="file_mtime")
+            continue
+        doc, error = _parse(line)
+        # Every line of one file shares its mtime; the line number keeps their order.
+        yield Record(info, f"line {number}", line, doc=doc, error=error, observed_at=None, observed_kind=None,
+                     attrs={"name": info.uri, "file_mtime": mtime})
+
+
+def _ndjson_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:
+    mtime = _mtime(path)
+    with path.open("r", encoding="utf-8", errors="replace", newline=None) as handle:
+        yield from _ndjson_lines((line.rstrip("\n") for line in handle), info, mtime)
+
+
+def _file_reader(path: Path) -> SourceReader:
+    sha, size = _hash_file(path)
+    is_ndjson = path.suffix.lower() in NDJSON_SUFFIXES
+    info = SourceInfo(uri=str(path), sha256=sha, size_bytes=size, container="ndjson" if is_ndjson else "json-file")
+    if is_ndjson:
+        return SourceReader(info, lambda: _ndjson_file_records(path, info))
+    return SourceReader(info, lambda: _json_file_records(path, info))
+
+
+def iter_sources(paths: list[str | os.PathLike[str]], skipped: list[str] | None = None) -> Iterator[SourceReader]:
+    """Yield one reader per file under `paths`, in the order given (directories in natural path order).
+
+    Files in a directory that are not JSON/NDJSON are listed in `skipped` rather than read.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputNotFound(f"no such file or directory: {path}")
+        if path.is_file():
+            yield _file_reader(path)
+            continue
+        found: list[Path] = []
+        for root, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                candidate = Path(root) / name
+                if candidate.suffix.lower() in JSON_SUFFIXES + NDJSON_SUFFIXES:
+                    found.append(candidate)
+                elif skipped is not None:
+                    skipped.append(str(candidate))
+        for candidate in sorted(found, key=_natural_key):
+            yield _file_reader(candidate)

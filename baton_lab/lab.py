@@ -1,0 +1,141 @@
+"""The notebook API: `lab = bl.open()`, then one method per table returning polars DataFrames."""
+
+from __future__ import annotations
+
+import html
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+import polars as pl
+
+from .store import connection, info
+from .store.ingest import ImportSummary, import_paths
+from .store.schemas import TABLES
+
+
+class Lab:
+    """A baton_lab store. Each call opens the DuckDB file briefly, so a notebook and the CLI can share it."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path: Path = connection.resolve_path(path)
+        with self.connect():
+            pass  # create or migrate now, so errors surface at open()
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connection.connect(self.path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # -- writing ---------------------------------------------------------------------------------
+    def import_(self, paths: str | os.PathLike[str] | list[str | os.PathLike[str]], *, format: str | None = None,
+                namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
+        """Import files, directories or NDJSON (see `baton-lab formats`); transactional and idempotent."""
+        path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        with self.connect() as con:
+            return import_paths(con, path_list, format=format, namespace=namespace, on_source=on_source)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def table(self, name: str, *, namespace: str | None = None) -> pl.DataFrame:
+        """Any store table as a polars DataFrame, optionally for one namespace."""
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        where, params = ("", [])
+        if namespace is not None and "namespace" in TABLES[name].to_schema().columns:
+            where, params = " WHERE namespace = ?", [namespace]
+        order = " ORDER BY namespace, seq" if "seq" in TABLES[name].to_schema().columns else ""
+        with self.connect(read_only=True) as con:
+            return con.sql(f"SELECT * FROM {name}{where}{order}", params=params).pl()
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """Run read-only SQL against the store (the table names are public API)."""
+        with self.connect(read_only=True) as con:
+            return con.sql(query, params=params or None).pl()
+
+    def sources(self) -> pl.DataFrame:
+        return self.table("sources")
+
+    def snapshots(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("snapshots", namespace=namespace)
+
+    def open_loops(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("open_loops", namespace=namespace)
+
+    def follow_ups(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("follow_ups", namespace=namespace)
+
+    def patterns(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("patterns", namespace=namespace)
+
+    def pattern_occurrences(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("pattern_occurrences", namespace=namespace)
+
+    def decisions(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("decisions", namespace=namespace)
+
+    def events(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("events", namespace=namespace)
+
+    def quarantine(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("quarantine", namespace=namespace)
+
+    def infra_state(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("infra_state", namespace=namespace)
+
+    def discovery_cache(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("discovery_cache", namespace=namespace)
+
+    def session_bridge(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("session_bridge", namespace=namespace)
+
+    def patch_proposals(self, namespace: str | None = None) -> pl.DataFrame:
+        return self.table("patch_proposals", namespace=namespace)
+
+    # -- summaries -------------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """Rows per table and, per namespace, snapshot counts, time ranges and the ordering rule."""
+        with self.connect(read_only=True) as con:
+            return {
+                "db": str(self.path),
+                "schema_version": connection.SCHEMA_VERSION,
+                "tables": info.table_counts(con),
+                "namespaces": info.namespaces(con).to_dicts(),
+            }
+
+    def quarantine_report(self) -> pl.DataFrame:
+        """What could not be stored, with where and why (as `baton-lab validate` lists it)."""
+        with self.connect(read_only=True) as con:
+            return info.quarantine(con)
+
+    def __repr__(self) -> str:
+        return f"Lab({str(self.path)!r})"
+
+    def _repr_html_(self) -> str:
+        summary = self.info()
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{count:,}</td></tr>"
+            for name, count in summary["tables"].items() if count
+        ) or "<tr><td colspan=2><em>empty store: try lab.import_(…)</em></td></tr>"
+        ns_rows = "".join(
+            f"<tr><td>{html.escape(str(ns['namespace']))}</td><td style='text-align:right'>{ns['snapshots']:,}</td>"
+            f"<td>{html.escape(str(ns['first_observed'] or ns['first_written'] or ''))[:19]}</td>"
+            f"<td>{html.escape(str(ns['last_observed'] or ns['last_written'] or ''))[:19]}</td></tr>"
+            for ns in summary["namespaces"]
+        )
+        return (
+            f"<div><strong>baton_lab store</strong> <code>{html.escape(str(self.path))}</code>"
+            f"<table><thead><tr><th>table</th><th>rows</th></tr></thead><tbody>{rows}</tbody></table>"
+            + (f"<table><thead><tr><th>namespace</th><th>snapshots</th><th>from</th><th>to</th></tr></thead>"
+               f"<tbody>{ns_rows}</tbody></table>" if ns_rows else "")
+            + "</div>"
+        )
+
+
+def open(path: str | os.PathLike[str] | None = None) -> Lab:  # noqa: A001 - `bl.open()` reads naturally
+    """Open (or create) a store: `path`, else $BATON_LAB_DB, else ./baton_lab.duckdb."""
+    return Lab(path)

@@ -1,0 +1,108 @@
+"""Declarative column specs: how a canonical column is read from an item of a given format.
+
+Like inspect_ai's column groups: a table's columns for a format are a list of `Col`s; a later spec
+with the same name wins, so groups compose (`BASE + V1_LOOP`). Fields a format has and no spec
+consumes are kept in the row's `extra` JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+from .._jsonutil import dumps
+
+Kind = Literal["str", "int", "bool", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    name: str
+    path: str | Callable[[dict[str, Any]], Any]
+    kind: Kind = "str"
+    consumes: tuple[str, ...] = ()  # item keys a callable reads (so they stay out of `extra`)
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.path.split(".", 1)[0],) if isinstance(self.path, str) else self.consumes
+
+    def read(self, item: dict[str, Any]) -> Any:
+        if callable(self.path):
+            return self.path(item)
+        value: Any = item
+        for part in self.path.split("."):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+
+def compose(*groups: list[Col]) -> list[Col]:
+    merged: dict[str, Col] = {}
+    for group in groups:
+        for col in group:
+            merged.pop(col.name, None)
+            merged[col.name] = col
+    return list(merged.values())
+
+
+@dataclass(slots=True)
+class Problem:
+    """A value that could not be stored as its column's type; the row keeps the raw value in `invalid_values`."""
+
+    row: int
+    column: str
+    value: Any
+    reason: str
+
+
+def _coerce(value: Any, kind: Kind) -> tuple[Any, str | None]:
+    if value is None:
+        return None, None
+    if kind == "str":
+        if isinstance(value, str):
+            return value, None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value), None
+        return None, f"expected text, got {type(value).__name__}"
+    if kind == "int":
+        if isinstance(value, bool):
+            return None, "expected an integer, got a boolean"
+        if isinstance(value, int):
+            return value, None
+        if isinstance(value, float) and value.is_integer():
+            return int(value), None
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value.strip()), None
+        return None, f"expected an integer, got {value!r:.40}"
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value, None
+        return None, f"expected true/false, got {value!r:.40}"
+    return dumps(value), None  # json
+
+
+def extract(items: list[dict[str, Any]], cols: list[Col]) -> tuple[dict[str, list[Any]], list[str | None], list[Problem]]:
+    """Columns as lists, the `extra` JSON per row, and the values that did not fit their column type."""
+    columns: dict[str, list[Any]] = {}
+    problems: list[Problem] = []
+    for col in cols:
+        raw = [col.read(item) for item in items]
+        if col.kind == "json":
+            columns[col.name] = [None if v is None else dumps(v) for v in raw]
+            continue
+        if col.kind == "str" and all(v is None or type(v) is str for v in raw):
+            columns[col.name] = raw  # the common case: nothing to coerce
+            continue
+        out: list[Any] = []
+        for row, value in enumerate(raw):
+            clean, reason = _coerce(value, col.kind)
+            out.append(clean)
+            if reason:
+                problems.append(Problem(row, col.name, value, reason))
+        columns[col.name] = out
+    consumed = {key for col in cols for key in col.keys()}
+    extras = []
+    for item in items:
+        rest = {key: value for key, value in item.items() if key not in consumed}
+        extras.append(dumps(rest) if rest else None)
+    return columns, extras, problems

@@ -1,0 +1,42 @@
+"""DuckDB DDL derived from the pandera models, so a column is declared exactly once."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .schemas import TABLES
+
+
+def duckdb_type(dtype: object, is_json: bool) -> str:
+    polars_type = getattr(dtype, "type", dtype)
+    if is_json:
+        return "JSON"
+    if polars_type == pl.Int64:
+        return "BIGINT"
+    if polars_type == pl.Float64:
+        return "DOUBLE"
+    if polars_type == pl.Boolean:
+        return "BOOLEAN"
+    if isinstance(polars_type, pl.Datetime):
+        return "TIMESTAMPTZ"
+    if polars_type == pl.String:
+        return "VARCHAR"
+    raise TypeError(f"no DuckDB type for {dtype!r}")
+
+
+def is_json_column(column: object) -> bool:
+    return bool((getattr(column, "metadata", None) or {}).get("json"))
+
+
+def create_table_sql(name: str) -> str:
+    schema = TABLES[name].to_schema()
+    cols = ",\n  ".join(
+        f"\"{col_name}\" {duckdb_type(col.dtype, is_json_column(col))}" for col_name, col in schema.columns.items()
+    )
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n)"
+
+
+def polars_schema(name: str) -> dict[str, pl.DataType]:
+    """The polars dtypes of a table, for building empty or typed frames."""
+    schema = TABLES[name].to_schema()
+    return {col_name: getattr(col.dtype, "type", col.dtype) for col_name, col in schema.columns.items()}

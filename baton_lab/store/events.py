@@ -1,0 +1,128 @@
+"""Event derivation: compare consecutive snapshots of a namespace, in SQL (concepts.md §2 "Events").
+
+Incremental: only events at seq >= from_seq are (re)computed. The window reads the observations from
+from_seq - 1 on, plus each item's latest earlier observation, so reappearances and changes across a
+gap still compare with the last value seen.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from .. import vocab
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+_OBSERVATIONS = """
+SELECT namespace, 'open_loop' AS tier, item_id, seq, status, NULL::BIGINT AS cnt, NULL::BIGINT AS defer,
+       NULL::VARCHAR AS priority, source_tier FROM open_loops
+UNION ALL
+SELECT namespace, 'follow_up', item_id, seq, status, NULL, defer_count, priority, source_tier FROM follow_ups
+UNION ALL
+SELECT namespace, 'pattern', item_id, seq, status, count, NULL, NULL, source_tier FROM patterns
+UNION ALL
+SELECT namespace, 'decision', item_id, seq, status, NULL, NULL, NULL, source_tier FROM decisions
+UNION ALL
+SELECT namespace, 'infra', item_id, seq, status, NULL, NULL, NULL, source_tier FROM infra_state
+UNION ALL
+SELECT namespace, 'discovery', item_id, seq,
+       CASE verified_still_valid WHEN true THEN 'valid' WHEN false THEN 'invalid' END, NULL, NULL, NULL, source_tier
+FROM discovery_cache
+"""
+
+_DERIVE = f"""
+WITH all_obs AS (
+    SELECT o.* FROM ({_OBSERVATIONS}) o JOIN derive_from d USING (namespace)
+),
+firsts AS (
+    SELECT namespace, tier, item_id, min(seq) AS first_seq FROM all_obs GROUP BY ALL
+),
+obs AS (
+    SELECT o.* FROM all_obs o JOIN derive_from d USING (namespace) WHERE o.seq >= d.from_seq - 1
+    UNION ALL
+    SELECT o.* FROM all_obs o JOIN derive_from d USING (namespace) WHERE o.seq < d.from_seq - 1
+    QUALIFY row_number() OVER (PARTITION BY o.namespace, o.tier, o.item_id ORDER BY o.seq DESC) = 1
+),
+snaps AS (
+    SELECT s.namespace, s.seq, s.session_id, s.snapshot_id, s.schema_version
+    FROM snapshots s JOIN derive_from d USING (namespace)
+),
+bounds AS (
+    SELECT namespace, min(seq) AS min_seq, max(seq) AS max_seq FROM snaps GROUP BY namespace
+),
+w AS (
+    SELECT obs.*,
+        lag(seq) OVER item AS prev_seq,
+        lead(seq) OVER item AS next_seq,
+        last_value(status IGNORE NULLS) OVER before AS prev_status,
+        last_value(cnt IGNORE NULLS) OVER before AS prev_cnt,
+        last_value(defer IGNORE NULLS) OVER before AS prev_defer,
+        last_value(priority IGNORE NULLS) OVER before AS prev_priority,
+        last_value(source_tier IGNORE NULLS) OVER before AS prev_tier
+    FROM obs
+    WINDOW item AS (PARTITION BY namespace, tier, item_id ORDER BY seq),
+           before AS (PARTITION BY namespace, tier, item_id ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+changes AS (
+    SELECT w.namespace, w.tier, w.item_id, w.seq, 'created' AS event, NULL AS from_value, w.status AS to_value,
+           NULL::BIGINT AS delta, NULL AS disposition, w.seq = b.min_seq AS left_truncated
+    FROM w JOIN firsts f USING (namespace, tier, item_id) JOIN bounds b USING (namespace)
+    WHERE w.seq = f.first_seq
+  UNION ALL
+    SELECT namespace, tier, item_id, seq, 'reappeared', prev_status, status, NULL, NULL, false
+    FROM w WHERE prev_seq IS NOT NULL AND seq > prev_seq + 1
+  UNION ALL
+    SELECT w.namespace, w.tier, w.item_id, w.seq + 1, 'disappeared', w.status, NULL, NULL,
+        CASE
+          WHEN w.tier = 'follow_up' AND s.schema_version = '1' THEN 'ambiguous'
+          WHEN w.tier IN ('infra', 'discovery') THEN 'ambiguous'
+          WHEN w.status IN {_sql_list(vocab.TERMINAL_STATUSES)} THEN 'archived'
+          WHEN w.tier = 'follow_up' AND lower(w.status) IN {_sql_list(vocab.FOLLOW_UP_CLOSED)} THEN 'archived'
+          ELSE 'silent_drop'
+        END,
+        false
+    FROM w JOIN bounds b USING (namespace) JOIN snaps s ON s.namespace = w.namespace AND s.seq = w.seq
+    WHERE (w.next_seq IS NULL AND w.seq < b.max_seq) OR w.next_seq > w.seq + 1
+  UNION ALL
+    SELECT namespace, tier, item_id, seq, 'status_changed', prev_status, status, NULL, NULL, false
+    FROM w WHERE prev_seq IS NOT NULL AND status IS NOT NULL AND prev_status IS NOT NULL AND status <> prev_status
+  UNION ALL
+    SELECT namespace, tier, item_id, seq, 'count_changed', prev_cnt::VARCHAR, cnt::VARCHAR, cnt - prev_cnt, NULL, false
+    FROM w WHERE prev_seq IS NOT NULL AND cnt IS NOT NULL AND prev_cnt IS NOT NULL AND cnt <> prev_cnt
+  UNION ALL
+    SELECT namespace, tier, item_id, seq, 'deferred', prev_defer::VARCHAR, defer::VARCHAR, defer - prev_defer, NULL, false
+    FROM w WHERE prev_seq IS NOT NULL AND defer IS NOT NULL AND prev_defer IS NOT NULL AND defer > prev_defer
+  UNION ALL
+    SELECT namespace, tier, item_id, seq, 'priority_changed', prev_priority, priority, NULL, NULL, false
+    FROM w WHERE prev_seq IS NOT NULL AND priority IS NOT NULL AND prev_priority IS NOT NULL AND priority <> prev_priority
+  UNION ALL
+    SELECT namespace, tier, item_id, seq, 'tier_changed', prev_tier, source_tier, NULL, NULL, false
+    FROM w WHERE prev_seq IS NOT NULL AND source_tier IS NOT NULL AND prev_tier IS NOT NULL AND source_tier <> prev_tier
+)
+SELECT c.namespace, c.tier, c.item_id, c.seq, s.session_id, s.snapshot_id, c.event, c.from_value, c.to_value,
+       c.delta, c.disposition, c.left_truncated
+FROM changes c
+JOIN derive_from d USING (namespace)
+JOIN snaps s ON s.namespace = c.namespace AND s.seq = c.seq
+WHERE c.seq >= d.from_seq
+"""
+
+
+def derive_events(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int]) -> int:
+    """Replace the events of each namespace from its `from_seq` on; returns the number of events written."""
+    if not from_seq:
+        return 0
+    derive_from = pl.DataFrame({"namespace": list(from_seq), "from_seq": list(from_seq.values())},
+                               schema={"namespace": pl.String, "from_seq": pl.Int64})
+    con.register("derive_from", derive_from)
+    try:
+        con.execute("DELETE FROM events USING derive_from d WHERE events.namespace = d.namespace AND events.seq >= d.from_seq")
+        before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        con.execute(f"INSERT INTO events BY NAME {_DERIVE}")
+        return con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
+    finally:
+        con.unregister("derive_from")

@@ -1,0 +1,344 @@
+"""The import: paths in, validated rows stored, history ordered, events derived; all in one transaction.
+
+Read = stored + duplicates + proposals + empty reads + quarantined documents. A bad record never
+aborts the others; a failure of the import itself (or a missing namespace) leaves the store unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Callable
+
+import duckdb
+import polars as pl
+
+from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
+from ..errors import NamespaceRequired
+from ..importers import (BatonDoc, DocumentFormat, EmptyRead, NotThisFormat, ProposalDoc, Record, SourceReader,
+                         detect_format, get_format, iter_sources)
+from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
+from ..redact import might_contain_secret, redact
+from .events import derive_events
+from .occurrences import rebuild_occurrences
+from .ordering import SnapshotMeta, order
+from .schemas import ITEM_TABLES
+from .timeparse import parse_time
+from .validate import validate
+
+IMPORTER_VERSION = "0.1.0"
+FLUSH_EVERY = 4000  # snapshots per columnar batch
+
+
+@dataclass
+class ImportSummary:
+    """What an import did. `read == stored + duplicates + proposals + empty + quarantined` always holds."""
+
+    import_id: str
+    sources: int = 0
+    sources_unchanged: int = 0
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    proposals: int = 0
+    empty: int = 0
+    quarantined: int = 0
+    items: int = 0
+    item_findings: int = 0
+    value_findings: int = 0
+    redactions: int = 0
+    events: int = 0
+    occurrences: int = 0
+    formats: dict[str, int] = field(default_factory=dict)
+    namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped_files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"read {self.read} documents from {self.sources} sources"
+            + (f" ({self.sources_unchanged} unchanged sources skipped)" if self.sources_unchanged else ""),
+            f"  stored {self.stored} · duplicates {self.duplicates} · proposals {self.proposals} · "
+            f"empty reads {self.empty} · quarantined {self.quarantined}",
+            f"  {self.items} item rows, {self.events} events, {self.occurrences} pattern occurrences",
+        ]
+        if self.item_findings or self.value_findings:
+            out.append(f"  {self.item_findings} items not storable, {self.value_findings} values kept raw and flagged "
+                       "(`baton-lab validate` lists them)")
+        if self.redactions:
+            out.append(f"  {self.redactions} secrets redacted before storing")
+        for ns, info in sorted(self.namespaces.items()):
+            out.append(f"  namespace {ns}: +{info['new']} snapshots ({info['snapshots']} total); order: {info['order_rule']}")
+        if self.skipped_files:
+            out.append(f"  {len(self.skipped_files)} non-JSON files skipped (e.g. {self.skipped_files[0]})")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+@dataclass
+class _Batch:
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    items: ItemCollector = field(default_factory=ItemCollector)
+    proposals: list[pl.DataFrame] = field(default_factory=list)
+
+
+class _Importer:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, format: str | None, namespace: str | None,
+                 on_source: Callable[[str], None] | None) -> None:
+        self.con = con
+        self.forced: DocumentFormat | None = get_format(format) if format else None
+        self.namespace = namespace
+        self.on_source = on_source
+        self.summary = ImportSummary(import_id=uuid.uuid4().hex[:12])
+        self.now = datetime.now(UTC)
+        self.known_sources = {r[0] for r in con.execute("SELECT source_id FROM sources").fetchall()}
+        self.known_snapshots = {r[0] for r in con.execute("SELECT snapshot_id FROM snapshots").fetchall()}
+        self.known_proposals = {r[0] for r in con.execute("SELECT DISTINCT proposal_id FROM patch_proposals").fetchall()}
+        self.formats: Counter[str] = Counter()
+        self.new_by_namespace: Counter[str] = Counter()
+        self.findings: list[Finding] = []
+        self.source_rows: list[dict[str, Any]] = []
+        self.batch = _Batch()
+
+    # -- reading -------------------------------------------------------------------------------
+    def run(self, paths: list[str | os.PathLike[str]]) -> ImportSummary:
+        for reader in iter_sources(paths, self.summary.skipped_files):
+            self._source(reader)
+        self._flush()
+        self._finish()
+        return self.summary
+
+    def _source(self, reader: SourceReader) -> None:
+        info = reader.info
+        source_id = short_id(info.sha256, self.forced.name if self.forced else "", self.namespace or "")
+        if self.on_source:
+            self.on_source(info.uri)
+        if source_id in self.known_sources:
+            self.summary.sources_unchanged += 1
+            return
+        self.known_sources.add(source_id)
+        self.summary.sources += 1
+        seen_formats: Counter[str] = Counter()
+        for record in reader.records():
+            self.summary.read += 1
+            fmt = self._record(record, source_id)
+            if fmt:
+                seen_formats[fmt] += 1
+            if len(self.batch.snapshots) >= FLUSH_EVERY:
+                self._flush()
+        self.formats.update(seen_formats)
+        if info.container == "ndjson" or len(seen_formats) != 1:
+            name, version = info.container, "1"
+        else:
+            name = next(iter(seen_formats))
+            version = get_format(name).version
+        self.source_rows.append({
+            "source_id": source_id, "format": name, "format_version": version, "uri": info.uri,
+            "sha256": info.sha256, "size_bytes": info.size_bytes, "importer_version": IMPORTER_VERSION,
+            "imported_at": self.now, "import_id": self.summary.import_id,
+        })
+
+    def _quarantine(self, record: Record, source_id: str, reason: str, json_path: str | None = None) -> None:
+        self.summary.quarantined += 1
+        self.findings.append(Finding(record.where, json_path, "document", reason, fragment(record.text) if record.text else None,
+                                     source_id))
+
+    def _record(self, record: Record, source_id: str) -> str | None:
+        if record.error:
+            self._quarantine(record, source_id, record.error)
+            return None
+        fmt = self.forced or detect_format(record.doc, record)
+        if fmt is None:
+            self._quarantine(record, source_id, "not a baton format: no schema_version 1, no _meta.schema_version 2.x, "
+                             "no API envelope, no _patch_proposal", "$")
+            return None
+        try:
+            unwrapped = fmt.unwrap(record.doc, record)
+        except NotThisFormat as exc:
+            self._quarantine(record, source_id, f"not {fmt.name}: {exc}", "$")
+            return None
+        if isinstance(unwrapped, EmptyRead):
+            self.summary.empty += 1
+        elif isinstance(unwrapped, ProposalDoc):
+            self._proposal(unwrapped, record, source_id)
+        else:
+            self._baton(unwrapped, fmt, record, source_id)
+        return fmt.name
+
+    def _baton(self, doc: BatonDoc, fmt: DocumentFormat, record: Record, source_id: str) -> None:
+        namespace = self.namespace or doc.namespace
+        if not namespace:
+            raise NamespaceRequired(f"{record.where}: the document names no namespace")
+        baton = doc.baton
+        if might_contain_secret(record.text):
+            baton, count = redact(baton)
+            self.summary.redactions += count
+        content_sha = sha256_text(canonical(baton))
+        snapshot_id = short_id(namespace, content_sha)
+        if snapshot_id in self.known_snapshots:
+            self.summary.duplicates += 1
+            return
+        self.known_snapshots.add(snapshot_id)
+        self.summary.stored += 1
+        self.new_by_namespace[namespace] += 1
+        observed_at = parse_time(doc.observed_at_raw) if doc.observed_at_raw else record.observed_at
+        observed_kind = doc.observed_kind if doc.observed_at_raw else record.observed_kind
+        known = _V2_TOP if doc.schema_version.startswith("2") else _V1_TOP
+        extra = {key: value for key, value in baton.items() if key not in known}
+        bridge = baton.get("session_bridge") if isinstance(baton.get("session_bridge"), dict) else {}
+        last = bridge.get("last_session") if isinstance(bridge.get("last_session"), dict) else {}
+        context = baton.get("context") if doc.schema_version == "1" else last.get("summary")
+        self.batch.snapshots.append({
+            "snapshot_id": snapshot_id, "namespace": namespace, "session_id": doc.session_id,
+            "parent_session": doc.parent_session, "written_at": parse_time(doc.written_at_raw),
+            "written_at_raw": doc.written_at_raw, "observed_at": observed_at,
+            "observed_kind": observed_kind if observed_at is not None else None,
+            "schema_version": doc.schema_version, "revision": doc.revision, "writer": doc.writer,
+            "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
+            "sync_status": doc.sync_status, "context": context if isinstance(context, str) else None,
+            "raw": dumps(baton), "extra": dumps(extra) if extra else None,
+        })
+        self.batch.items.add_baton(baton, doc.schema_version, SnapshotContext(snapshot_id, namespace, source_id, record.where))
+
+    def _proposal(self, doc: ProposalDoc, record: Record, source_id: str) -> None:
+        proposal, _ = redact(doc.proposal)
+        proposal_id = short_id("proposal", canonical(proposal), self.namespace or doc.namespace or "")
+        if proposal_id in self.known_proposals:
+            self.summary.duplicates += 1
+            return
+        self.known_proposals.add(proposal_id)
+        self.summary.proposals += 1
+        ops, columns, extras, bad = patch_ops(proposal)
+        for reason in bad:
+            self.findings.append(Finding(record.where, "$._patch_proposal.patches", "item", reason,
+                                         fragment(dumps(proposal.get("patches"))), source_id))
+        n = len(ops)
+        self.batch.proposals.append(pl.DataFrame({
+            "proposal_id": [proposal_id] * n, "source_id": [source_id] * n,
+            "namespace": [self.namespace or doc.namespace] * n,
+            "submitted_by": [proposal.get("submitted_by")] * n, "submitted_at_raw": [proposal.get("submitted_at")] * n,
+            "op_index": list(range(n)), **columns, "extra": extras,
+            "_path": [f"$._patch_proposal.patches[{i}]" for i in range(n)], "_uri": [record.where] * n,
+            "_source_id": [source_id] * n,
+        }, strict=False))
+
+    # -- writing -------------------------------------------------------------------------------
+    def _insert(self, table: str, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        self.con.register("_batch", frame.to_arrow())
+        try:
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+        finally:
+            self.con.unregister("_batch")
+
+    def _store(self, table: str, frame: pl.DataFrame) -> int:
+        clean, findings = validate(table, frame)
+        self.findings.extend(findings)
+        self._insert(table, clean)
+        return clean.height
+
+    def _flush(self) -> None:
+        batch, self.batch = self.batch, _Batch()
+        if batch.snapshots:
+            self._store("snapshots", pl.DataFrame(batch.snapshots, infer_schema_length=None, strict=False))
+            frames, findings = batch.items.frames()
+            self.findings.extend(findings)
+            for table, frame in frames.items():
+                self.summary.items += self._store(table, frame)
+        if batch.proposals:
+            self._store("patch_proposals", pl.concat(batch.proposals, how="diagonal_relaxed"))
+
+    def _finish(self) -> None:
+        if self.source_rows:
+            self._insert("sources", validate("sources", pl.DataFrame(self.source_rows), without=())[0])
+        from_seq = self._sequence(sorted(self.new_by_namespace))
+        self.summary.events = derive_events(self.con, from_seq)
+        self.summary.occurrences = rebuild_occurrences(self.con, sorted(from_seq))
+        self._store_findings()
+        self.summary.formats = dict(self.formats)
+
+    def _sequence(self, namespaces: list[str]) -> dict[str, int]:
+        """Put each touched namespace in history order; returns the first seq whose snapshot changed."""
+        if not namespaces:
+            return {}
+        self.con.register("_ns", pl.DataFrame({"namespace": namespaces}))
+        meta = self.con.sql("""
+            SELECT s.namespace, s.snapshot_id, s.seq, s.session_id, s.parent_session, s.observed_at, s.observed_kind,
+                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name
+            FROM snapshots s JOIN _ns USING (namespace) LEFT JOIN sources src USING (source_id)
+        """).pl()
+        self.con.unregister("_ns")
+        updates: list[pl.DataFrame] = []
+        from_seq: dict[str, int] = {}
+        for (namespace,), group in meta.group_by(["namespace"], maintain_order=True):
+            rows = group.to_dicts()
+            metas = [SnapshotMeta(r["snapshot_id"], r["session_id"], r["parent_session"], r["observed_at"],
+                                  r["observed_kind"], r["written_at"], r["order_name"])
+                     for r in rows]
+            ordered, rule = order(metas)
+            old = {r["snapshot_id"]: r["seq"] for r in rows}
+            changed = [i + 1 for i, sid in enumerate(ordered) if old[sid] != i + 1]
+            from_seq[namespace] = min(changed) if changed else len(ordered) + 1
+            updates.append(pl.DataFrame({"snapshot_id": ordered, "new_seq": list(range(1, len(ordered) + 1))},
+                                        schema={"snapshot_id": pl.String, "new_seq": pl.Int64}))
+            self.summary.namespaces[namespace] = {"new": self.new_by_namespace[namespace], "snapshots": len(ordered),
+                                                  "order_rule": rule}
+        self.con.register("_seq", pl.concat(updates))
+        try:
+            self.con.execute("UPDATE snapshots SET seq = _seq.new_seq FROM _seq "
+                             "WHERE snapshots.snapshot_id = _seq.snapshot_id AND snapshots.seq IS DISTINCT FROM _seq.new_seq")
+            for table in [*ITEM_TABLES, "session_bridge"]:
+                self.con.execute(f"UPDATE {table} SET seq = _seq.new_seq FROM _seq "
+                                 f"WHERE {table}.snapshot_id = _seq.snapshot_id AND {table}.seq IS DISTINCT FROM _seq.new_seq")
+        finally:
+            self.con.unregister("_seq")
+        order_rows = pl.DataFrame({
+            "namespace": list(self.summary.namespaces),
+            "order_rule": [v["order_rule"] for v in self.summary.namespaces.values()],
+            "snapshots": [v["snapshots"] for v in self.summary.namespaces.values()],
+            "updated_at": [self.now] * len(self.summary.namespaces),
+        })
+        self.con.execute("DELETE FROM namespace_order WHERE namespace IN (SELECT unnest(?::VARCHAR[]))", [namespaces])
+        self._insert("namespace_order", validate("namespace_order", order_rows, without=())[0])
+        return from_seq
+
+    def _store_findings(self) -> None:
+        if not self.findings:
+            return
+        kinds = Counter(f.kind for f in self.findings)
+        self.summary.item_findings = kinds["item"]
+        self.summary.value_findings = kinds["value"]
+        rows = pl.DataFrame([
+            {"source_id": f.source_id, "location": f.uri + (f" {f.json_path}" if f.json_path else ""), "uri": f.uri,
+             "json_path": f.json_path, "kind": f.kind, "reason": f.reason, "fragment": f.fragment,
+             "namespace": f.namespace, "snapshot_id": f.snapshot_id, "item_id": f.item_id, "recorded_at": self.now}
+            for f in self.findings
+        ], infer_schema_length=None)
+        self._insert("quarantine", validate("quarantine", rows, without=())[0])
+
+
+_V1_TOP = ("schema_version", "session_id", "parent_session", "updated_at", "context",
+           "open_loops", "follow_ups", "patterns", "active_decisions")
+_V2_TOP = ("_meta", "session_bridge", "infra_state", "open_loops", "follow_ups", "anti_patterns", "discovery_cache")
+
+
+def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,
+                 namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
+    """Import files, directories and NDJSON into the store in one transaction."""
+    importer = _Importer(con, format=format, namespace=namespace, on_source=on_source)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        summary = importer.run(paths)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return summary

@@ -1,0 +1,280 @@
+"""The pandera models: the one place where every table's columns, types and allowed values are declared.
+
+The DuckDB DDL (`store.ddl`), the `baton-lab schema` output and the import-time validation are all
+derived from these classes. Columns named in concepts.md §2 are public API.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+from pandera.engines import polars_engine
+
+from .. import vocab
+
+UTC = polars_engine.DateTime(time_zone="UTC")
+
+
+def _json(description: str, nullable: bool = True) -> object:
+    """A column holding a JSON document (stored as DuckDB JSON)."""
+    return pa.Field(nullable=nullable, description=description, metadata={"json": True})
+
+
+def _text(description: str, nullable: bool = True, **checks: object) -> object:
+    return pa.Field(nullable=nullable, description=description, **checks)
+
+
+class _Table(pa.DataFrameModel):
+    class Config:
+        # Extra columns in a frame are an error: the model is the whole table.
+        strict = True
+        coerce = False
+
+
+class Sources(_Table):
+    """One row per imported source: a file, a directory member, a git version, a transcript, a server read."""
+
+    source_id: str = _text("Stable id: hash of format, uri and content.", nullable=False, unique=True)
+    format: str = _text("Importer that read it (see `baton-lab formats`).", nullable=False)
+    format_version: str = _text("Version of that importer's format rules.", nullable=False)
+    uri: str = _text("Where it was read from (path, path#Lline, git:sha:path, http URL).", nullable=False)
+    sha256: str = _text("SHA-256 of the source bytes.", nullable=False)
+    size_bytes: pl.Int64 = pa.Field(nullable=True, ge=0, description="Size of the source in bytes.")
+    importer_version: str = _text("baton_lab version that imported it.", nullable=False)
+    imported_at: UTC = pa.Field(nullable=False, description="When it was imported (UTC).")
+    import_id: str = _text("The import run that brought it in.", nullable=False)
+
+
+class Snapshots(_Table):
+    """One observed baton state; the append-only history of each namespace."""
+
+    snapshot_id: str = _text("Stable id: hash of namespace and content hash.", nullable=False, unique=True)
+    namespace: str = _text("Baton namespace.", nullable=False)
+    seq: pl.Int64 = pa.Field(nullable=False, ge=1, description="1.. per namespace, in history order.")
+    session_id: str = _text("Session that wrote the baton (v1 session_id, v2 session_bridge.last_session).")
+    parent_session: str = _text("Session the writer started from (v1 lineage).")
+    written_at: UTC = pa.Field(nullable=True, description="Time the document claims (v1 updated_at, v2 _meta.last_written_at), UTC.")
+    written_at_raw: str = _text("The claimed time exactly as written.")
+    observed_at: UTC = pa.Field(nullable=True, description="When the state was observed: capture, server, commit, transcript or file time.")
+    observed_kind: str = _text("How observed_at was obtained.", isin=list(vocab.OBSERVED_KINDS))
+    schema_version: str = _text("Baton schema version: '1' or '2.0'.", nullable=False)
+    revision: pl.Int64 = pa.Field(nullable=True, ge=0, description="v2/memhall revision counter.")
+    writer: str = _text("Who wrote it (v2 _meta.last_written_by).")
+    content_sha256: str = _text("SHA-256 of the canonical baton JSON without transport fields.", nullable=False)
+    source_id: str = _text("Source it was first read from.", nullable=False)
+    location: str = _text("Where in the source (JSON pointer or line).")
+    format: str = _text("Importer that read it.", nullable=False)
+    sync_status: str = _text("Local cache `_sync_status` at observation time.")
+    context: str = _text("Narrative: v1 context or v2 session_bridge.last_session.summary.")
+    raw: str = _json("The document as JSON (lossless, secrets redacted).", nullable=False)
+    extra: str = _json("Top-level fields not mapped to a column.")
+
+
+class _Item(_Table):
+    snapshot_id: str = _text("Snapshot the item was observed in.", nullable=False)
+    namespace: str = _text("Baton namespace.", nullable=False)
+    seq: pl.Int64 = pa.Field(nullable=False, ge=1, description="Snapshot's position in its namespace history.")
+    item_id: str = _text("Item id as written (`id`).", nullable=False)
+    source_tier: str = _text("Trust tier of the item.", isin=list(vocab.SOURCE_TIERS))
+    extra: str = _json("Item fields not mapped to a column.")
+    invalid_values: str = _json("Values outside the vocabulary or of the wrong type, kept raw: {column: value}.")
+
+
+class OpenLoops(_Item):
+    """Impact tier: an action, its expected outcome and how to verify it; one row per loop per snapshot."""
+
+    action: str = _text("What was done.")
+    expected_outcome: str = _text("What should now be true.")
+    verify_method: str = _text("verify.method ('none' when no verify spec).", isin=[*vocab.VERIFY_METHODS, "none"])
+    verify: str = _json("The verify spec as written.")
+    status: str = _text("Loop status (v2 'pending' is 'open').", isin=list(vocab.OPEN_LOOP_STATUSES))
+    created_at_raw: str = _text("created_at as written (v1 date, v2 ISO time).")
+    created_by: str = _text("v2 created_by.")
+    ttl_days: pl.Int64 = pa.Field(nullable=True, ge=0, description="v1 ttl_days.")
+    stale_after_hours: pl.Int64 = pa.Field(nullable=True, ge=0, description="v2 stale_after_hours.")
+    decision_ref: str = _text("Decision this loop belongs to.")
+
+
+class FollowUps(_Item):
+    """Deferred work; one row per follow-up per snapshot."""
+
+    title: str = _text("v1 item / v2 title.")
+    reason: str = _text("Why it exists.")
+    defer_count: pl.Int64 = pa.Field(nullable=True, ge=0, description="v1 defer_count / v2 postponed_count.")
+    priority: str = _text("v1 normal/elevated/escalated, v2 high/medium/low.", isin=list(vocab.FOLLOW_UP_PRIORITIES))
+    status: str = _text("v2 status as written; 'open' for v1 items that are present.")
+    first_seen_raw: str = _text("v1 first_seen / v2 created_at as written.")
+    last_deferred_raw: str = _text("v1 last_deferred / v2 last_postponed_at as written.")
+    linked_pattern: str = _text("v1 linked_pattern.")
+    blocked_by: str = _text("v2 blocked_by.")
+    suggested_agent: str = _text("v2 suggested_agent.")
+    created_by: str = _text("v2 created_by.")
+
+
+class Patterns(_Item):
+    """Experience tier: a recurring failure mode (v1 patterns, v2 anti_patterns); one row per pattern per snapshot."""
+
+    text: str = _text("v1 what / v2 pattern.")
+    count: pl.Int64 = pa.Field(nullable=True, ge=0, description="v1 count / v2 occurrences.")
+    threshold: pl.Int64 = pa.Field(nullable=True, ge=0, description="v1 threshold (v2: candidate at 2 or severity high).")
+    status: str = _text("v1 status; v2 derived (graduated if promoted_to_rule, candidate if occurrences>=2 or severity high).", isin=list(vocab.PATTERN_STATUSES))
+    rule_ref: str = _text("v1 graduated_to / v2 promoted_to_rule.")
+    proposed_rule: str = _text("v1 proposed_rule.")
+    category: str = _text("v2 category.", isin=list(vocab.ANTI_PATTERN_CATEGORIES))
+    severity: str = _text("v2 severity.", isin=list(vocab.SEVERITIES))
+    first_seen_raw: str = _text("v1 first_seen as written.")
+    last_seen_raw: str = _text("v1 last_seen / v2 last_occurred_at as written.")
+    last_occurred_by: str = _text("v2 last_occurred_by.")
+    recent_occurrences: str = _json("v1 recent_occurrences (at most 5 kept by the writer).")
+    context: str = _text("v2 context.")
+    remedy: str = _text("v2 remedy.")
+
+
+class Decisions(_Item):
+    """Decision tier (v1 active_decisions); one row per decision per snapshot."""
+
+    what: str = _text("The decision.")
+    why: str = _text("Its rationale.")
+    status: str = _text("Decision status.", isin=list(vocab.DECISION_STATUSES))
+    superseded_by: str = _text("Id of the decision that replaced it.")
+    evidence: str = _json("Evidence list.")
+    rejected: str = _json("Rejected alternatives.")
+    created_at_raw: str = _text("created_at as written.")
+
+
+class InfraState(_Item):
+    """v2 infra_state machines and services; one row per entry per snapshot (item_id = 'machines/NAME')."""
+
+    kind: str = _text("'machines' or 'services'.", isin=["machines", "services"])
+    status: str = _text("Entry status.", isin=list(vocab.INFRA_STATUSES))
+    verified_at_raw: str = _text("verified_at as written.")
+    verified_by: str = _text("Who verified it.")
+    stale_after_hours: pl.Int64 = pa.Field(nullable=True, ge=0, description="Staleness horizon.")
+    check_command: str = _text("Command that re-verifies it (secrets redacted).")
+
+
+class DiscoveryCache(_Item):
+    """v2 discovery_cache entries; one row per entry per snapshot."""
+
+    target: str = _text("What was explored.")
+    discovered_at_raw: str = _text("discovered_at as written.")
+    discovered_by: str = _text("Who explored it.")
+    stale_after_hours: pl.Int64 = pa.Field(nullable=True, ge=0, description="Staleness horizon.")
+    verified_still_valid: pl.Boolean = pa.Field(nullable=True, description="Whether it was re-verified.")
+    findings: str = _json("The findings object.")
+
+
+class SessionBridge(_Table):
+    """v2 session_bridge.last_session; one row per snapshot that has one."""
+
+    snapshot_id: str = _text("Snapshot it belongs to.", nullable=False, unique=True)
+    namespace: str = _text("Baton namespace.", nullable=False)
+    seq: pl.Int64 = pa.Field(nullable=False, ge=1, description="Snapshot's position in its namespace history.")
+    bridge_session_id: str = _text("last_session.session_id.")
+    session_date: str = _text("last_session.session_date.")
+    summary: str = _text("last_session.summary.")
+    completed: str = _json("last_session.completed.")
+    in_progress: str = _json("last_session.in_progress.")
+    next_action: str = _text("last_session.next_action.")
+    written_by: str = _text("last_session.written_by.")
+    written_at_raw: str = _text("last_session.written_at as written.")
+    extra: str = _json("Fields not mapped to a column.")
+
+
+class PatchProposals(_Table):
+    """v2 `_patch_proposal` documents: proposed ops from agents without tools, recorded, never applied."""
+
+    proposal_id: str = _text("Hash of the proposal document.", nullable=False)
+    source_id: str = _text("Source it was read from.", nullable=False)
+    namespace: str = _text("Target namespace, when known.")
+    submitted_by: str = _text("Proposing agent.")
+    submitted_at_raw: str = _text("submitted_at as written.")
+    op_index: pl.Int64 = pa.Field(nullable=False, ge=0, description="Position of the op in `patches`.")
+    op: str = _text("increment, append or update.", isin=["increment", "append", "update"])
+    path: str = _text("Target path, e.g. anti_patterns.entries[id=ap-001].occurrences.")
+    by: pl.Int64 = pa.Field(nullable=True, description="Increment amount.")
+    value: str = _json("Value for append/update.")
+    extra: str = _json("Op fields not mapped to a column.")
+
+
+class PatternOccurrences(_Table):
+    """Distinct pattern occurrences reconstructed across snapshots (recent_occurrences keeps only 5)."""
+
+    namespace: str = _text("Baton namespace.", nullable=False)
+    item_id: str = _text("Pattern id.", nullable=False)
+    session_id: str = _text("Session the occurrence was recorded in (null when only a count increase shows it).")
+    context: str = _text("Occurrence context as written.")
+    first_seen_seq: pl.Int64 = pa.Field(nullable=False, ge=1, description="First snapshot showing the occurrence.")
+    after_seq: pl.Int64 = pa.Field(nullable=True, ge=0, description="Last snapshot before it (the occurrence happened in between).")
+    inferred: pl.Boolean = pa.Field(nullable=False, description="True when only a count increase shows it (no session/context recoverable).")
+
+
+class Events(_Table):
+    """Changes derived by comparing consecutive snapshots of a namespace."""
+
+    namespace: str = _text("Baton namespace.", nullable=False)
+    tier: str = _text("Item tier.", nullable=False, isin=list(vocab.TIERS))
+    item_id: str = _text("Item id.", nullable=False)
+    seq: pl.Int64 = pa.Field(nullable=False, ge=1, description="Snapshot in which the change is first seen.")
+    session_id: str = _text("session_id of that snapshot.")
+    snapshot_id: str = _text("That snapshot.", nullable=False)
+    event: str = _text("Kind of change.", nullable=False, isin=list(vocab.EVENTS))
+    from_value: str = _text("Old value (for disappeared: the last status seen).")
+    to_value: str = _text("New value.")
+    delta: pl.Int64 = pa.Field(nullable=True, description="count_changed / deferred: change of the count.")
+    disposition: str = _text("disappeared: archived (after a terminal status), silent_drop, or ambiguous (no status in the format).", isin=list(vocab.DISPOSITIONS))
+    left_truncated: pl.Boolean = pa.Field(nullable=False, description="created: the item was already in the namespace's first snapshot.")
+
+
+class Quarantine(_Table):
+    """Input that could not be stored as data, with where and why."""
+
+    source_id: str = _text("Source it came from.", nullable=False)
+    location: str = _text("File (and line) plus JSON path.", nullable=False)
+    uri: str = _text("File, URL or git path.", nullable=False)
+    json_path: str = _text("JSON path inside the document.")
+    kind: str = _text("document (nothing stored), item (row not stored) or value (row stored, value kept raw).", nullable=False, isin=list(vocab.QUARANTINE_KINDS))
+    reason: str = _text("Why.", nullable=False)
+    fragment: str = _text("The offending input, truncated.")
+    namespace: str = _text("Namespace, when known.")
+    snapshot_id: str = _text("Snapshot the value belongs to, for value findings.")
+    item_id: str = _text("Item id, when known.")
+    recorded_at: UTC = pa.Field(nullable=False, description="When it was recorded.")
+
+
+class NamespaceOrder(_Table):
+    """How each namespace's history was put in order (shown in the import summary)."""
+
+    namespace: str = _text("Baton namespace.", nullable=False, unique=True)
+    order_rule: str = _text("Ordering rule used: lineage, observed time, claimed time or name.", nullable=False)
+    snapshots: pl.Int64 = pa.Field(nullable=False, ge=0, description="Snapshots in the namespace.")
+    updated_at: UTC = pa.Field(nullable=False, description="When the order was last computed.")
+
+
+# Table name -> model, in creation order. Names are public API (concepts.md §2).
+TABLES: dict[str, type[_Table]] = {
+    "sources": Sources,
+    "snapshots": Snapshots,
+    "open_loops": OpenLoops,
+    "follow_ups": FollowUps,
+    "patterns": Patterns,
+    "pattern_occurrences": PatternOccurrences,
+    "decisions": Decisions,
+    "events": Events,
+    "quarantine": Quarantine,
+    "infra_state": InfraState,
+    "discovery_cache": DiscoveryCache,
+    "session_bridge": SessionBridge,
+    "patch_proposals": PatchProposals,
+    "namespace_order": NamespaceOrder,
+}
+
+# Item tables: table -> tier name used in `events`.
+ITEM_TABLES: dict[str, str] = {
+    "open_loops": "open_loop",
+    "follow_ups": "follow_up",
+    "patterns": "pattern",
+    "decisions": "decision",
+    "infra_state": "infra",
+    "discovery_cache": "discovery",
+}

@@ -1,0 +1,116 @@
+"""Batch validation against the pandera models, splitting what can be stored from what cannot.
+
+A value outside its vocabulary is not coerced: the row is kept, the column set to null, the raw
+value kept in `invalid_values`, and a `value` finding is recorded. A row missing a required value
+cannot be stored and becomes an `item` finding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+
+from .._jsonutil import dumps, fragment
+from ..normalize import Finding
+from .ddl import polars_schema
+from .schemas import TABLES
+
+INTERNAL = ("_path", "_uri", "_source_id")
+
+
+def conform(table: str, frame: pl.DataFrame, *, without: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Add missing columns as nulls and order/cast columns as the model declares (internal columns kept)."""
+    schema = {name: dtype for name, dtype in polars_schema(table).items() if name not in without}
+    exprs = []
+    for name, dtype in schema.items():
+        if name in frame.columns:
+            exprs.append(pl.col(name).cast(dtype, strict=True))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    exprs += [pl.col(name) for name in INTERNAL if name in frame.columns]
+    return frame.select(exprs)
+
+
+def _schema(table: str, without: tuple[str, ...]) -> pa.DataFrameSchema:
+    schema = TABLES[table].to_schema()
+    return schema.remove_columns([c for c in without if c in schema.columns]) if without else schema
+
+
+def validate(table: str, frame: pl.DataFrame, *, without: tuple[str, ...] = ("seq",)) -> tuple[pl.DataFrame, list[Finding]]:
+    """Validate a batch (all problems at once, `lazy=True`); returns the storable rows and the findings."""
+    frame = conform(table, frame, without=without)
+    schema = _schema(table, without)
+    data = frame.drop([c for c in INTERNAL if c in frame.columns])
+    try:
+        schema.validate(data, lazy=True)
+        return data, []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    if cases.filter(pl.col("index").is_null()).height:
+        # Schema-level failures (a wrong dtype, a missing column) are bugs in baton_lab, not bad input.
+        raise RuntimeError(f"{table}: batch does not match its model:\n{cases.filter(pl.col('index').is_null())}")
+
+    nullable = {name: col.nullable for name, col in schema.columns.items()}
+    invalid: dict[int, dict[str, Any]] = defaultdict(dict)
+    drop: dict[int, str] = {}
+    findings: list[Finding] = []
+    nulled: dict[str, list[int]] = defaultdict(list)
+    for row in cases.select("column", "check", "index", "failure_case").iter_rows(named=True):
+        index, column = int(row["index"]), row["column"]
+        value = frame[column][index]
+        if nullable.get(column, False) and value is not None:
+            nulled[column].append(index)
+            invalid[index][column] = value
+            reason = f"{column} {value!r} fails {row['check']}; kept raw in invalid_values"
+            findings.append(_finding(frame, index, column, "value", reason, value))
+        else:
+            drop.setdefault(index, f"{column} fails {row['check']}")
+
+    if nulled:
+        data = data.with_columns(
+            pl.when(pl.int_range(pl.len()).is_in(rows)).then(None).otherwise(pl.col(column)).alias(column)
+            for column, rows in nulled.items()
+        )
+        if "invalid_values" in data.columns:
+            merged = [
+                _merge(old, invalid.get(i)) for i, old in enumerate(data["invalid_values"].to_list())
+            ]
+            data = data.with_columns(pl.Series("invalid_values", merged, dtype=pl.String))
+    for index, reason in drop.items():
+        findings.append(_finding(frame, index, None, "item", f"cannot be stored: {reason}", None))
+    if drop:
+        data = data.filter(~pl.int_range(pl.len()).is_in(list(drop)))
+    schema.validate(data, lazy=True)
+    return data, findings
+
+
+def _merge(old: str | None, new: dict[str, Any] | None) -> str | None:
+    if not new:
+        return old
+    merged = json.loads(old) if old else {}
+    merged.update(new)
+    return dumps(merged)
+
+
+def _finding(frame: pl.DataFrame, index: int, column: str | None, kind: str, reason: str, value: Any) -> Finding:
+    def get(name: str) -> Any:
+        return frame[name][index] if name in frame.columns else None
+
+    path = get("_path")
+    if path and column:
+        path = f"{path}.{column}"
+    return Finding(
+        uri=get("_uri") or "",
+        json_path=path,
+        kind=kind,
+        reason=reason,
+        fragment=fragment(dumps(value)) if value is not None else None,
+        source_id=get("_source_id") or get("source_id") or "",
+        namespace=get("namespace"),
+        snapshot_id=get("snapshot_id") if kind == "value" else None,
+        item_id=get("item_id"),
+    )
