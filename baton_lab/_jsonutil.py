@@ -42,9 +42,29 @@ def short_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
+def _ends_inside_a_value(text: str) -> bool:
+    """True when the text stops inside a string, object or array: the signature of a torn write."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return in_string or depth > 0
+
+
 def describe_decode_error(exc: json.JSONDecodeError, text: str) -> str:
     """A reason that says what went wrong and where, distinguishing torn writes from bad syntax."""
-    if exc.pos >= len(text.rstrip()):
+    if exc.pos >= len(text.rstrip()) or (exc.msg != "Extra data" and _ends_inside_a_value(text)):
         return f"truncated JSON (torn write?): input ends at line {exc.lineno} column {exc.colno}"
     if exc.msg == "Extra data":
         return f"invalid JSON: extra data after the document at line {exc.lineno} column {exc.colno} (concatenated objects?)"

@@ -105,7 +105,7 @@ class SimParams:
     """Multiplier on a pattern's occurrence rate after it graduated (1.0 = the rule does nothing)."""
 
     # -- decisions ---------------------------------------------------------------------------------
-    decisions_per_session: float = 0.15
+    decisions_per_session: float = 0.06
     """Mean (Poisson) number of new independent decisions per session."""
     p_monitor: float = 0.05
     """Per session, probability that an `active` decision moves to `monitoring`."""
@@ -213,9 +213,16 @@ PRESETS: Mapping[str, SimParams] = {
     ),
 }
 
-# A mix assigns presets to namespaces round-robin; `demo` is the bundled dataset.
-MIXES: Mapping[str, tuple[str, ...]] = {
-    "demo": ("healthy-loop", "log-nobody-reads", "rules-dont-stick", "default"),
+# A mix assigns (label, preset) pairs to namespaces round-robin; `demo` is the bundled dataset
+# (data/demo): the three contrasting presets, plus two default loops kept as v2 and as transcripts.
+MIXES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "demo": (
+        ("healthy-loop", "healthy-loop"),
+        ("log-nobody-reads", "log-nobody-reads"),
+        ("rules-dont-stick", "rules-dont-stick"),
+        ("v2-default", "default"),
+        ("transcript-default", "default"),
+    ),
 }
 
 
@@ -223,14 +230,14 @@ def preset_names() -> list[str]:
     return [*PRESETS, *MIXES]
 
 
-def resolve(preset_or_params: str | SimParams | Mapping[str, SimParams]) -> list[tuple[str, SimParams]]:
-    """The (label, params) cycle that namespaces are assigned from, in order."""
+def resolve(preset_or_params: str | SimParams | Mapping[str, SimParams]) -> list[tuple[str, str, SimParams]]:
+    """The (namespace label, preset name, params) cycle that namespaces are assigned from, in order."""
     if isinstance(preset_or_params, SimParams):
-        return [("custom", preset_or_params)]
+        return [("custom", "custom", preset_or_params)]
     if isinstance(preset_or_params, Mapping):
-        return [(str(k), v) for k, v in preset_or_params.items()]
+        return [(str(k), "custom", v) for k, v in preset_or_params.items()]
     if preset_or_params in PRESETS:
-        return [(preset_or_params, PRESETS[preset_or_params])]
+        return [(preset_or_params, preset_or_params, PRESETS[preset_or_params])]
     if preset_or_params in MIXES:
-        return [(name, PRESETS[name]) for name in MIXES[preset_or_params]]
+        return [(label, name, PRESETS[name]) for label, name in MIXES[preset_or_params]]
     raise SimulationError(f"unknown preset {preset_or_params!r}; known: {', '.join(preset_names())}")

@@ -24,7 +24,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "namespace": pl.String, "preset": pl.String, "seq": pl.Int64, "session_id": pl.String,
         "parent_session": pl.String, "started_at": pl.Datetime("us", "UTC"), "written_at": pl.Datetime("us", "UTC"),
         "writer": pl.String, "regime": pl.Int64, "revision": pl.Int64, "unseen_revisions": pl.Int64,
-        "server_updated_at": pl.String, "payload_recoverable": pl.Boolean,
+        "server_updated_at": pl.String, "payload_recoverable": pl.Boolean, "claude_session_id": pl.String,
         "loops_checked": pl.Int64, "loops_failed": pl.Int64, "loops_dropped": pl.Int64, "loops_created": pl.Int64,
         "followups_deferred": pl.Int64, "followups_resolved": pl.Int64, "followups_created": pl.Int64,
         "pattern_occurrences": pl.Int64, "patterns_created": pl.Int64, "graduations": pl.Int64,

@@ -20,7 +20,9 @@ def namespaces(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """One row per namespace: snapshot count, seq range, observed and claimed time ranges, ordering rule."""
     return con.sql("""
         SELECT s.namespace, count(*) AS snapshots, max(s.seq) AS last_seq,
-               min(s.observed_at) AS first_observed, max(s.observed_at) AS last_observed,
+               -- file mtimes are not observations of when the state existed (checkouts reset them)
+               min(s.observed_at) FILTER (WHERE s.observed_kind <> 'file_mtime') AS first_observed,
+               max(s.observed_at) FILTER (WHERE s.observed_kind <> 'file_mtime') AS last_observed,
                min(s.written_at) AS first_written, max(s.written_at) AS last_written,
                string_agg(DISTINCT s.schema_version, ',' ORDER BY s.schema_version) AS schema_versions,
                any_value(o.order_rule) AS order_rule

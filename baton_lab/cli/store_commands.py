@@ -1,0 +1,133 @@
+"""Store commands: import, info, validate, schema, formats, demo. Each parses options, makes one library call
+and formats the result."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import demo as demo_data
+from ..importers import list_formats
+from ..lab import Lab
+from ..store.info import describe_schema
+from . import app
+from ._common import DbOption, JsonOption, console, print_json, user_errors
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files, directories or NDJSON files to import.", show_default=False)],
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a document format (see `baton-lab formats`).")] = None,
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every document (wins over the document's own).")] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Import baton documents into the store (transactional, idempotent)."""
+    with user_errors():
+        lab = Lab(db)
+        if json or not sys.stderr.isatty():
+            summary = lab.import_(paths, format=format, namespace=namespace)
+        else:
+            with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                          TimeElapsedColumn(), console=console, transient=True) as progress:
+                task = progress.add_task("", total=None)
+                summary = lab.import_(paths, format=format, namespace=namespace,
+                                      on_source=lambda uri: progress.update(task, advance=1, description=Path(uri).name))
+    if json:
+        print_json(summary.to_dict())
+    else:
+        console.print(str(summary), markup=False)
+
+
+@app.command("info")
+def info_command(db: DbOption = None, json: JsonOption = False) -> None:
+    """Rows per table and namespaces with snapshot counts and date ranges."""
+    with user_errors():
+        info = Lab(db).info()
+    if json:
+        print_json(info)
+        return
+    console.print(f"store {info['db']} (schema version {info['schema_version']})", markup=False)
+    tables = Table("table", "rows", box=None)
+    for name, count in info["tables"].items():
+        tables.add_row(name, f"{count:,}")
+    console.print(tables)
+    if not info["namespaces"]:
+        console.print("no snapshots yet: `baton-lab import PATH` adds some", markup=False)
+        return
+    spaces = Table("namespace", "snapshots", "from", "to", "schema", "order", box=None)
+    for ns in info["namespaces"]:
+        first = ns["first_observed"] or ns["first_written"]
+        last = ns["last_observed"] or ns["last_written"]
+        spaces.add_row(ns["namespace"], f"{ns['snapshots']:,}", str(first or "")[:19], str(last or "")[:19],
+                       ns["schema_versions"] or "", ns["order_rule"] or "")
+    console.print(spaces)
+
+
+@app.command("validate")
+def validate_command(db: DbOption = None, json: JsonOption = False) -> None:
+    """List the quarantine: input that could not be stored as data, with where and why."""
+    with user_errors():
+        rows = Lab(db).quarantine_report()
+    if json:
+        print_json(rows.to_dicts())
+        return
+    if rows.height == 0:
+        console.print("quarantine is empty: everything read was stored", markup=False)
+        return
+    table = Table("kind", "location", "reason", box=None)
+    for row in rows.iter_rows(named=True):
+        table.add_row(row["kind"], row["location"], row["reason"])
+    console.print(table)
+    console.print(f"{rows.height} findings", markup=False)
+
+
+@app.command("schema")
+def schema_command(json: JsonOption = False) -> None:
+    """Print every table's columns, types and allowed values (from the pandera models)."""
+    tables = describe_schema()
+    if json:
+        print_json(tables)
+        return
+    for spec in tables:
+        console.print(f"[bold]{spec['table']}[/] — {spec['description']}")
+        table = Table("column", "type", "null", "allowed / checks", "meaning", box=None)
+        for col in spec["columns"]:
+            rule = ", ".join(col["allowed_values"]) if col["allowed_values"] else ", ".join(col["checks"])
+            table.add_row(col["name"], col["type"], "yes" if col["nullable"] else "no", rule, col["description"])
+        console.print(table)
+
+
+@app.command("formats")
+def formats_command(json: JsonOption = False) -> None:
+    """List the supported formats: how each is detected and its version."""
+    rows = list_formats()
+    if json:
+        print_json(rows)
+        return
+    table = Table("format", "kind", "version", "detected when", box=None)
+    for row in rows:
+        table.add_row(row["name"], row["kind"], row["version"], row["detection"])
+    console.print(table)
+
+
+@app.command("demo")
+def demo_command(
+    db: Annotated[Optional[Path], typer.Option("--db", help="Store for the demo (default: a fresh temporary file).")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Import the bundled demo history into a store and print the store summary."""
+    with user_errors():
+        result = demo_data.run(db)
+    if json:
+        print_json(result)
+        return
+    for line in result["imports"]:
+        console.print(line, markup=False)
+    console.print()
+    info_command(db=Path(result["db"]), json=False)
