@@ -1,0 +1,156 @@
+"""Import throughput: baton_lab's full import against DuckDB's own read_json over the same files.
+
+    python bench/import_bench.py [--files 20000] [--namespaces 20] [--repeat 3]
+
+Generates N v2 baton files (each namespace a history of sessions, ~5-9 KB each, realistic section sizes),
+then, each in a fresh subprocess so peak memory is its own, times:
+  raw:       CREATE TABLE AS SELECT * FROM read_json('<dir>/**/*.json')  (union_by_name=true runs out of
+             memory on DuckDB 2.0 with thousands of files, so the schema comes from the sample)
+  baton_lab: Lab.import_(<dir>) — parse, detect, hash, redact check, normalise, pandera validation,
+             bulk insert, history order, events and pattern occurrences, in one transaction.
+Prints medians over --repeat runs: files/s, MB/s, peak RSS and the throughput ratio (target >= 1/3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RAW = """
+import duckdb, resource, sys, time
+t = time.perf_counter()
+con = duckdb.connect(sys.argv[2])
+con.execute("SET enable_progress_bar = false")
+pattern = (sys.argv[1] + "/**/*.json").replace("'", "''")
+con.execute(f"CREATE TABLE raw AS SELECT * FROM read_json('{pattern}')")
+n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n)
+"""
+
+BATON_LAB = """
+import resource, sys, time
+import baton_lab as bl
+t = time.perf_counter()
+summary = bl.open(sys.argv[2]).import_(sys.argv[1])
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, summary.stored, summary.events)
+"""
+
+STATUSES = ["pending", "pending", "verified", "failed", "escalated"]
+
+
+def generate(root: Path, files: int, namespaces: int, seed: int = 1) -> int:
+    """Write `files` v2 batons; each namespace evolves session by session. Returns total bytes."""
+    rng = random.Random(seed)
+    per_ns = files // namespaces
+    total = 0
+    for ns in range(namespaces):
+        loops: dict[str, dict] = {}
+        followups: dict[str, dict] = {}
+        patterns: dict[str, dict] = {}
+        next_id = 0
+        for session in range(per_ns):
+            stamp = f"2026-{1 + session // 600:02d}-{1 + (session // 24) % 28:02d}T{session % 24:02d}:00:00Z"
+            for key in [k for k, v in loops.items() if v["status"] != "pending"]:
+                del loops[key]  # archived after a terminal status
+            for loop in loops.values():
+                loop["status"] = rng.choice(STATUSES)
+            for _ in range(rng.randint(0, 3)):
+                next_id += 1
+                loops[f"OL-{next_id}"] = {
+                    "id": f"OL-{next_id}", "action": f"Deployed service build {next_id} to host mini{rng.randint(1, 4)}",
+                    "created_at": stamp, "created_by": "claude", "stale_after_hours": 72,
+                    "verify": {"method": rng.choice(["http", "file_exists", "process_running", "manual"]),
+                               "url": f"http://127.0.0.1:{9000 + ns}/health", "expected_status": 200, "timeout_seconds": 5},
+                    "status": "pending", "source_tier": "llm_derived"}
+            for fu in followups.values():
+                if rng.random() < 0.4:
+                    fu["postponed_count"] += 1
+                    fu["last_postponed_at"] = stamp
+            if rng.random() < 0.5 or not followups:
+                next_id += 1
+                followups[f"FU-{next_id}"] = {"id": f"FU-{next_id}", "title": f"Follow up on item {next_id}: tidy the config loader",
+                                              "created_at": stamp, "created_by": "claude", "priority": rng.choice(["high", "medium", "low"]),
+                                              "postponed_count": 0, "last_postponed_at": None, "blocked_by": None,
+                                              "suggested_agent": "codex", "status": "open", "source_tier": "llm_derived"}
+            if len(followups) > 12:
+                followups.pop(next(iter(followups)))
+            if rng.random() < 0.2 and len(patterns) < 15:
+                next_id += 1
+                patterns[f"ap-{next_id}"] = {"id": f"ap-{next_id}", "pattern": f"assumed the path of tool {next_id} without checking",
+                                             "category": "infra_assumption", "severity": rng.choice(["high", "medium", "low"]),
+                                             "occurrences": 1, "last_occurred_at": stamp, "last_occurred_by": "claude",
+                                             "context": "Tried the host path; it was in a container. Lost 20 min.",
+                                             "remedy": "Check docker ps first.", "promoted_to_rule": None, "source_tier": "llm_derived"}
+            for pat in patterns.values():
+                if rng.random() < 0.1:
+                    pat["occurrences"] += 1
+                    pat["last_occurred_at"] = stamp
+            doc = {
+                "_meta": {"schema_version": "2.0", "namespace": f"project:{ns:03d}", "revision": session + 1,
+                          "last_written_by": "claude", "last_written_at": stamp},
+                "infra_state": {"machines": {f"mini{m}": {"verified_at": stamp, "verified_by": "claude", "status": "ok",
+                                                          "stale_after_hours": 24} for m in range(1, 4)},
+                                "services": {"memhall": {"url": "http://127.0.0.1:9100", "verified_at": stamp, "status": "ok",
+                                                         "stale_after_hours": 12, "check_command": "curl -sf $MEMHALL_URL/health"}}},
+                "anti_patterns": {"entries": list(patterns.values())},
+                "open_loops": {"entries": list(loops.values())},
+                "follow_ups": {"entries": list(followups.values())},
+                "session_bridge": {"last_session": {"session_date": stamp[:10], "session_id": f"s{ns}-{session}",
+                                                    "summary": "Worked through the deployment checklist and updated notes.",
+                                                    "completed": ["deploy", "verify"], "in_progress": ["docs"],
+                                                    "next_action": "Re-verify the health endpoint.", "written_by": "claude",
+                                                    "written_at": stamp}},
+            }
+            text = json.dumps(doc, ensure_ascii=False, indent=2)
+            path = root / f"ns{ns:03d}" / f"{session:05d}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            total += len(text.encode("utf-8"))
+    return total
+
+
+def run(script: str, data: Path, db: Path) -> list[float]:
+    out = subprocess.run([sys.executable, "-c", script, str(data), str(db)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"benchmark step failed:\n{out.stderr}")
+    return [float(x) for x in out.stdout.split()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20000)
+    parser.add_argument("--namespaces", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="baton-lab-bench-") as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        size = generate(root / "data", args.files, args.namespaces)
+        files = args.files // args.namespaces * args.namespaces
+        print(f"generated {files} files, {size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s")
+        results: dict[str, list[list[float]]] = {"raw read_json": [], "baton_lab import": []}
+        for i in range(args.repeat):
+            for name, script in (("raw read_json", RAW), ("baton_lab import", BATON_LAB)):
+                db = root / f"{name.split()[0]}-{i}.duckdb"
+                results[name].append(run(script, root / "data", db))
+                db.unlink()
+        medians = {}
+        for name, runs in results.items():
+            seconds = statistics.median(r[0] for r in runs)
+            rss_mb = statistics.median(r[1] for r in runs) / 1024
+            medians[name] = seconds
+            print(f"{name:18s} median {seconds:6.2f} s  {files / seconds:8.0f} files/s  {size / 1e6 / seconds:6.1f} MB/s  "
+                  f"peak RSS {rss_mb:6.0f} MB  (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})")
+        ratio = medians["raw read_json"] / medians["baton_lab import"]
+        print(f"throughput ratio baton_lab / raw read_json = {ratio:.2f} (target >= 0.33)")
+
+
+if __name__ == "__main__":
+    main()
