@@ -28,7 +28,8 @@ class Record:
     error: str | None = None
     observed_at: datetime | None = None
     observed_kind: str | None = None
-    attrs: dict[str, Any] = field(default_factory=dict)  # container facts (file name, ...)
+    # Where the state was seen, beyond the file: commit sha, transcript session/cwd/branch, hook session id.
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def where(self) -> str:

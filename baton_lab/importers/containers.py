@@ -86,8 +86,7 @@ def _json_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:
         return
     if not text.strip():
         error = "empty file"
-    yield Record(info, None, text, doc=doc, error=error, observed_at=mtime, observed_kind="file_mtime",
-                 attrs={"name": path.name})
+    yield Record(info, None, text, doc=doc, error=error, observed_at=mtime, observed_kind="file_mtime")
 
 
 def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, mtime: datetime) -> Iterator[Record]:
@@ -102,8 +101,7 @@ def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, mtime: dat
             continue
         doc, error = _parse(line)
         # Every line of one file shares its mtime; the line number keeps their order.
-        yield Record(info, f"line {number}", line, doc=doc, error=error, observed_at=None, observed_kind=None,
-                     attrs={"name": info.uri, "file_mtime": mtime})
+        yield Record(info, f"line {number}", line, doc=doc, error=error, observed_at=None, observed_kind=None)
 
 
 def _ndjson_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import duckdb
 import polars as pl
@@ -108,8 +108,8 @@ class _Importer:
         self.batch = _Batch()
 
     # -- reading -------------------------------------------------------------------------------
-    def run(self, paths: list[str | os.PathLike[str]]) -> ImportSummary:
-        for reader in iter_sources(paths, self.summary.skipped_files):
+    def run(self, readers: Iterable[SourceReader]) -> ImportSummary:
+        for reader in readers:
             self._source(reader)
         self._flush()
         self._finish()
@@ -204,6 +204,7 @@ class _Importer:
             "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
             "sync_status": doc.sync_status, "context": context if isinstance(context, str) else None,
             "raw": dumps(baton), "extra": dumps(extra) if extra else None,
+            "provenance": dumps(record.provenance) if record.provenance else None,
         })
         self.batch.items.add_baton(baton, doc.schema_version, SnapshotContext(snapshot_id, namespace, source_id, record.where))
 
@@ -330,15 +331,28 @@ _V1_TOP = ("schema_version", "session_id", "parent_session", "updated_at", "cont
 _V2_TOP = ("_meta", "session_bridge", "infra_state", "open_loops", "follow_ups", "anti_patterns", "discovery_cache")
 
 
-def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,
-                 namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
-    """Import files, directories and NDJSON into the store in one transaction."""
+def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]], Iterable[SourceReader]], *,
+                   format: str | None = None, namespace: str | None = None,
+                   on_source: Callable[[str], None] | None = None) -> ImportSummary:
+    """Import the records of any sources in one transaction.
+
+    `readers(skipped)` yields the sources (files, git versions, transcripts, server reads) and may list
+    inputs it skipped in `skipped`. Every importer of history goes through here, so ordering, dedup,
+    validation, events and the summary are the same whatever the origin.
+    """
     importer = _Importer(con, format=format, namespace=namespace, on_source=on_source)
     con.execute("BEGIN TRANSACTION")
     try:
-        summary = importer.run(paths)
+        summary = importer.run(readers(importer.summary.skipped_files))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return summary
+
+
+def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,
+                 namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
+    """Import files, directories and NDJSON into the store in one transaction."""
+    return import_sources(con, lambda skipped: iter_sources(paths, skipped), format=format, namespace=namespace,
+                          on_source=on_source)

@@ -68,6 +68,7 @@ class Snapshots(_Table):
     context: str = _text("Narrative: v1 context or v2 session_bridge.last_session.summary.")
     raw: str = _json("The document as JSON (lossless, secrets redacted).", nullable=False)
     extra: str = _json("Top-level fields not mapped to a column.")
+    provenance: str = _json("Where the state was seen beyond the source: commit, transcript session, cwd, branch, hook session.")
 
 
 class _Item(_Table):
