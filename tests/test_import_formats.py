@@ -219,3 +219,22 @@ def test_forced_format_that_does_not_fit_is_quarantined(lab: bl.Lab, tmp_path: P
 def test_unknown_format_name_is_a_user_error(lab: bl.Lab, tmp_path: Path) -> None:
     with pytest.raises(bl.UnknownFormat):
         lab.import_(write(tmp_path / "b.json", v1("s1")), format="baton-v9")
+
+
+def test_files_too_large_for_a_baton_are_quarantined_unread(lab: bl.Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from baton_lab.importers import containers
+
+    monkeypatch.setattr(containers, "MAX_DOCUMENT_BYTES", 1000)
+    write(tmp_path / "d" / "small.json", v1("s1"))
+    write(tmp_path / "d" / "huge.json", v1("s2", context="x" * 5000))
+    summary = lab.import_(tmp_path / "d", namespace="ns")
+    assert (summary.stored, summary.quarantined) == (1, 1)
+    assert lab.quarantine()["reason"][0].startswith("file too large for one document")
+
+
+def test_ndjson_with_bom_and_blank_lines(lab: bl.Lab, tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(v1("s1")).encode() + b"\n\n" + json.dumps(v1("s2", "s1")).encode() + b"\n")
+    summary = lab.import_(path, namespace="ns")
+    assert (summary.read, summary.stored) == (2, 2)
+    assert lab.snapshots().sort("seq")["location"].to_list() == ["line 1", "line 3"]

@@ -77,6 +77,8 @@ def connect(path: str | os.PathLike[str] | None, *, read_only: bool = False) -> 
         raise BatonLabError(f"cannot open the store {db}: {message.splitlines()[0]}",
                             hint="is it a DuckDB file? use --db to point at another store") from None
     con.execute("SET TimeZone = 'UTC'")
+    # A library must not draw on the user's terminal; the CLI shows its own progress.
+    con.execute("SET enable_progress_bar = false")
     if read_only:
         version = _read_version(con)
         if version > SCHEMA_VERSION:
