@@ -63,10 +63,14 @@ def simulate_command(
     for fmt, count in report.files.items():
         files.add_row(fmt, str(count))
     console.print(files)
-    keys = ("sessions", "loops_created", "caught_regressions", "silent_drops", "graduations",
-            "anti_ouroboros_violations", "followups_escalated", "unseen_revisions")
-    counts = Table("namespace", *keys, box=None, pad_edge=False)
-    for namespace, headline in report.headline.items():
-        counts.add_row(namespace, *(str(headline[k]) for k in keys))
+    columns = {"sessions": "sessions", "loops_created": "loops", "caught_regressions": "failed",
+               "silent_drops": "dropped", "graduations": "graduated", "anti_ouroboros_violations": "violations",
+               "followups_escalated": "fu≥5", "unseen_revisions": "unseen rev"}
+    counts = Table("namespace", *columns.values(), box=None, pad_edge=False)
+    shown = list(report.headline.items())
+    for namespace, headline in shown[:10]:
+        counts.add_row(namespace, *(str(headline[k]) for k in columns))
+    if len(shown) > 10:
+        counts.add_row(f"(all {len(shown)})", *(str(sum(h[k] for _, h in shown)) for k in columns))
     console.print(counts)
     console.print(f"Ground truth: {report.truth_dir} (params.json, summary.json, *.parquet)")

@@ -18,7 +18,7 @@ from pathlib import Path
 from .simulation import Simulation, WriteReport, simulate
 
 SEED = 7
-SESSIONS = 300
+SESSIONS = 250
 NAMESPACES = 5
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "demo"
 

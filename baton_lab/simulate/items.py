@@ -2,7 +2,8 @@
 
 An item's rendering is cached until the item changes: most items are unchanged between two sessions,
 and long runs (scale mode) would otherwise rebuild the same dicts thousands of times. A cached dict
-is never mutated, only replaced, so snapshots that share it stay correct.
+is never mutated, only replaced, so snapshots that share it stay correct (and `render.py` can
+reuse the text it encoded for a dict it has seen before).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ V2_PRIORITY = {"normal": "low", "elevated": "medium", "escalated": "high"}
 class Loop:
     __slots__ = (
         "id", "action", "expected_outcome", "verify", "method", "created_date", "created_day", "created_time",
-        "created_by", "created_seq", "ttl_days", "decision_ref", "status", "source_tier", "broke",
+        "created_by", "created_seq", "ttl_days", "decision_ref", "status", "source_tier", "broke", "forgotten",
         "checked_seq", "flaky", "reason", "terminal_seq", "removed_seq", "at_risk", "_v1", "_v2",
     )
 

@@ -198,7 +198,9 @@ class NamespaceRun:
                     continue
                 kept.append(loop)
                 method = loop.method
-                if method in MACHINE_METHODS:
+                if loop.forgotten:
+                    pass
+                elif method in MACHINE_METHODS:
                     if d.chance(p.p_check_machine):
                         flaky = d.chance(p.p_flaky)
                         failed = loop.broke != flaky
@@ -274,9 +276,16 @@ class NamespaceRun:
                     dec.status, dec.monitoring_seq = "monitoring", seq
                     dec.changed()
 
-            # New items.
+            # New items. A new decision on a topic that already has a live one supersedes it, which
+            # keeps the decision list bounded by the number of topics, as a curated baton would be.
             for _ in range(d.poisson(p.decisions_per_session)):
-                live_decisions.append(self._new_decision(seq, today, p))
+                topic, options = d.pick(text.DECISIONS)
+                current = next((dec for dec in live_decisions if dec.topic == topic and dec.status != "superseded"), None)
+                if current is None:
+                    live_decisions.append(self._new_decision(seq, today, p, topic=topic, option=d.pick(options)))
+                else:
+                    live_decisions.append(self._supersede(current, seq, today, p))
+                    stats["decisions_superseded"] += 1
                 stats["decisions_created"] += 1
             active_decisions = [dec.id for dec in live_decisions if dec.status != "superseded"]
             for _ in range(d.poisson(p.loops_per_session)):
@@ -425,6 +434,7 @@ class NamespaceRun:
             decision_ref=d.pick(decisions) if decisions and d.chance(0.3) else None,
             source_tier="llm_derived" if d.chance(0.8) else "raw_source",
             broke=d.chance(p.p_broke),
+            forgotten=d.chance(p.p_forgotten),
         )
         self.loops.append(loop)
         return loop
@@ -476,13 +486,9 @@ class NamespaceRun:
         self.patterns.append(pat)
         return pat
 
-    def _new_decision(self, seq, today, p, *, topic=None, option=None, rejected_extra=None) -> Decision:  # noqa: ANN001
+    def _new_decision(self, seq, today, p, *, topic, option, rejected_extra=None) -> Decision:  # noqa: ANN001
         d = self.draws
-        if topic is None:
-            topic, options = d.pick(text.DECISIONS)
-            option = d.pick(options)
-        else:
-            options = next(o for t, o in text.DECISIONS if t == topic)
+        options = next(o for t, o in text.DECISIONS if t == topic)
         others = [o for o in options if o != option and o != rejected_extra]
         rejected = [o for o in others if d.chance(0.5)]
         if rejected_extra is not None:

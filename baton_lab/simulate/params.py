@@ -55,6 +55,9 @@ class SimParams:
     p_check_none: float = 0.3
     """Per session, probability that an open loop without a check is closed by self-report.
     Nobody looks, so it is reported `verified` even when it broke something (a missed regression)."""
+    p_forgotten: float = 0.08
+    """Probability that a new loop is never looked at again: no check ever runs, so it can only be
+    silently dropped or expire at its ttl (which makes `escalated` and expiry visible)."""
     p_flaky: float = 0.05
     """Probability that a machine check reports the wrong outcome (false failed or false verified)."""
     p_silent_drop: float = 0.03
@@ -109,7 +112,7 @@ class SimParams:
     """Mean (Poisson) number of new independent decisions per session."""
     p_monitor: float = 0.05
     """Per session, probability that an `active` decision moves to `monitoring`."""
-    p_supersede: float = 0.03
+    p_supersede: float = 0.01
     """Per session, probability that a live decision is superseded by a new one (`superseded_by`)."""
     p_reversal: float = 0.3
     """Given a supersession, probability that the new decision restores a rejected alternative."""
@@ -173,6 +176,7 @@ PRESETS: Mapping[str, SimParams] = {
         verify_mix=(("http", 0.40), ("file_exists", 0.25), ("process_running", 0.20), ("manual", 0.10), ("none", 0.05)),
         p_check_machine=0.9,
         p_check_manual=0.6,
+        p_forgotten=0.02,
         p_silent_drop=0.01,
         p_defer=0.2,
         resolve_by_priority=(("normal", 0.25), ("elevated", 0.4), ("escalated", 0.6)),
@@ -191,16 +195,17 @@ PRESETS: Mapping[str, SimParams] = {
         p_check_machine=0.2,
         p_check_manual=0.1,
         p_check_none=0.1,
-        p_silent_drop=0.2,
-        p_ttl_escalate=0.2,
+        p_forgotten=0.4,
+        p_silent_drop=0.06,
+        p_ttl_escalate=0.3,
         p_defer=0.6,
         resolve_by_priority=(("normal", 0.04), ("elevated", 0.05), ("escalated", 0.05)),
         p_followup_drop=0.03,
         new_pattern_halflife=400.0,
-        confirm_latency_mean=15.0,
-        p_graduate=0.2,
+        confirm_latency_mean=25.0,
+        p_graduate=0.15,
         p_dismiss=0.01,
-        p_gate_violation=0.05,
+        p_gate_violation=0.015,
         rule_effect=0.8,
         p_unrecoverable_write=0.1,
     ),

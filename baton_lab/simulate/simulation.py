@@ -129,8 +129,8 @@ class Simulation:
         return truth.frames(self.truth_rows())
 
     def headline(self) -> dict[str, dict[str, int]]:
-        rows = self.truth_rows()
-        return {ns: truth.headline(_only(rows, ns)) for ns in self.namespaces}
+        by_namespace = truth.split(self.truth_rows())
+        return {ns: truth.headline(by_namespace[ns]) for ns in self.namespaces}
 
     def _select(self, formats: Iterable[str] | Mapping[str, Sequence[str] | None]) -> dict[str, list[str]]:
         if isinstance(formats, str):
@@ -220,8 +220,8 @@ class Simulation:
             out_dir=out,
             files=files,
             truth_dir=truth_dir,
-            headline={ns: truth.headline(_only(rows, ns)) for ns in self.namespaces},
-            hidden={ns: truth.hidden_truth(_only(rows, ns)) for ns in self.namespaces},
+            headline={spec.namespace: truth.headline(part) for spec, (_, part, _) in zip(self.specs, results)},
+            hidden={spec.namespace: truth.hidden_truth(part) for spec, (_, part, _) in zip(self.specs, results)},
             sessions=sum(spec.sessions for spec in self.specs),
             seconds=time.perf_counter() - started,
         )
@@ -251,7 +251,7 @@ def simulate(
     specs = []
     for i in range(namespaces):
         label, preset, params = cycle[i % len(cycle)]
-        specs.append(NamespaceSpec(i, f"{label}/{i + 1:03d}", preset, params, base + (i < extra), seed))
+        specs.append(NamespaceSpec(i, f"{label}-{i + 1:03d}", preset, params, base + (i < extra), seed))
     return Simulation(specs, seed, label)
 
 
@@ -325,7 +325,3 @@ def _write_namespace(job: tuple[NamespaceSpec, tuple[str, ...], Path, int]):  # 
             final.writer, final.revision, [], final.v1, None, final.server_updated_at, final.payload_recoverable,
         )
     return counts, _rows(run, seed), final
-
-
-def _only(rows: dict[str, list[dict[str, Any]]], namespace: str) -> dict[str, list[dict[str, Any]]]:
-    return {name: [r for r in table if r["namespace"] == namespace] for name, table in rows.items()}

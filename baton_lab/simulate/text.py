@@ -78,6 +78,10 @@ DECISIONS = (
     ("backups", ("restic", "borg", "rsync snapshots", "ZFS send")),
     ("the baton store", ("memhall", "the session-baton server", "a git-tracked file", "the local cache only")),
     ("monitoring", ("Prometheus", "Uptime Kuma", "cron + curl", "healthchecks.io")),
+    ("CI", ("GitHub Actions", "a self-hosted runner", "pre-push hooks only", "Woodpecker")),
+    ("the API framework", ("FastAPI", "Flask", "Starlette", "Litestar")),
+    ("logs", ("journald", "Loki", "plain files with logrotate", "Vector to S3")),
+    ("agent handoff", ("the baton only", "the baton plus NEXT_SESSION.md", "handoff/latest.md", "memhall episodes")),
 )
 WHYS = (
     "simplest thing that works on one machine",

@@ -33,7 +33,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "loops": {
         "namespace": pl.String, "item_id": pl.String, "created_seq": pl.Int64, "verify_method": pl.String,
-        "broke_something": pl.Boolean, "checked": pl.Boolean, "checked_seq": pl.Int64, "flaky": pl.Boolean,
+        "broke_something": pl.Boolean, "forgotten": pl.Boolean, "checked": pl.Boolean, "checked_seq": pl.Int64, "flaky": pl.Boolean,
         "outcome": pl.String, "outcome_reason": pl.String, "terminal_seq": pl.Int64, "removed_seq": pl.Int64,
         "dropped": pl.Boolean, "caught": pl.Boolean, "missed": pl.Boolean, "sessions_at_risk": pl.Int64,
     },
@@ -73,7 +73,7 @@ def rows_from_run(run: NamespaceRun) -> dict[str, list[dict[str, Any]]]:
         terminal = loop.status if loop.status != "open" else ("dropped" if loop.removed_seq else "open")
         loops.append({
             "namespace": ns, "item_id": loop.id, "created_seq": loop.created_seq, "verify_method": loop.method,
-            "broke_something": loop.broke, "checked": loop.checked_seq is not None, "checked_seq": loop.checked_seq,
+            "broke_something": loop.broke, "forgotten": loop.forgotten, "checked": loop.checked_seq is not None, "checked_seq": loop.checked_seq,
             "flaky": loop.flaky, "outcome": terminal, "outcome_reason": loop.reason, "terminal_seq": loop.terminal_seq,
             "removed_seq": loop.removed_seq, "dropped": terminal == "dropped",
             "caught": loop.broke and terminal == "failed",
@@ -159,6 +159,17 @@ def frames(rows: dict[str, list[dict[str, Any]]]) -> dict[str, pl.DataFrame]:
     return {name: pl.DataFrame(rows[name], schema=_SCHEMAS[name], orient="row") for name in TABLES}
 
 
+def split(rows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Rows per namespace, namespaces in order of first appearance in `sessions`."""
+    by_ns: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for row in rows["sessions"]:
+        by_ns.setdefault(row["namespace"], {t: [] for t in TABLES})
+    for name in TABLES:
+        for row in rows[name]:
+            by_ns.setdefault(row["namespace"], {t: [] for t in TABLES})[name].append(row)
+    return by_ns
+
+
 def merge(parts: list[dict[str, list[dict[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
     merged: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     for part in parts:
@@ -173,11 +184,7 @@ def write(out_dir: Path, rows: dict[str, list[dict[str, Any]]], params_doc: dict
     written = []
     (out_dir / "params.json").write_text(json.dumps(params_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written.append(out_dir / "params.json")
-    by_ns: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for name in TABLES:
-        for row in rows[name]:
-            by_ns.setdefault(row["namespace"], {t: [] for t in TABLES})[name].append(row)
-    summary = {ns: {"headline": headline(part), "hidden": hidden_truth(part)} for ns, part in by_ns.items()}
+    summary = {ns: {"headline": headline(part), "hidden": hidden_truth(part)} for ns, part in split(rows).items()}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written.append(out_dir / "summary.json")
     for name, frame in frames(rows).items():

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import SessionSnapshot
+from ..render import V1Renderer
 from ..text import namespace_safe
 
 
@@ -27,16 +28,17 @@ class SnapshotDirWriter:
         self.dir = root / namespace_safe(namespace)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.version = version
+        self.renderer = V1Renderer(pretty=True)
         self.count = 0
 
     def add(self, snap: SessionSnapshot) -> None:
         if self.version == "v1":
-            name, doc = f"{snap.seq:05d}-{snap.session_id}.json", snap.v1
+            name, body = f"{snap.seq:05d}-{snap.session_id}.json", self.renderer.text(snap.v1)
         else:
             assert snap.v2 is not None
-            name, doc = f"{snap.seq:05d}-r{snap.revision:05d}.json", snap.v2
+            name, body = f"{snap.seq:05d}-r{snap.revision:05d}.json", pretty(snap.v2)
         with open(self.dir / name, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(pretty(doc))
+            fh.write(body)
         self.count += 1
 
     def close(self) -> int:
@@ -49,9 +51,10 @@ class NdjsonWriter:
     def __init__(self, root: Path, namespace: str) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.fh = open(root / f"{namespace_safe(namespace)}.ndjson", "w", encoding="utf-8", newline="\n")
+        self.renderer = V1Renderer(pretty=False)
 
     def add(self, snap: SessionSnapshot) -> None:
-        self.fh.write(compact(snap.v1) + "\n")
+        self.fh.write(self.renderer.text(snap.v1) + "\n")
 
     def close(self) -> int:
         self.fh.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..model import SessionSnapshot
 from ..params import SimulationError
 from ..text import namespace_safe
-from .files import pretty
+from ..render import V1Renderer
 
 AUTHOR = b"Baton Sim <baton-sim@example.invalid>"
 BRANCH = "main"
@@ -57,10 +57,11 @@ class GitWriter:
             stderr=subprocess.PIPE,
             env=git_env(),
         )
+        self.renderer = V1Renderer(pretty=True)
         self.commits = 0
 
     def add(self, snap: SessionSnapshot) -> None:
-        content = pretty(snap.v1).encode("utf-8")
+        content = self.renderer.text(snap.v1).encode("utf-8")
         message = f"baton: session {snap.session_id}\n".encode("utf-8")
         when = int(snap.written_at.timestamp())
         assert self.proc.stdin is not None
