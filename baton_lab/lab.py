@@ -6,13 +6,16 @@ import html
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import duckdb
 import polars as pl
 
 from .store import connection, info
-from .store.ingest import ImportSummary, import_paths
+from .store.ingest import ImportSummary, import_paths, import_sources
+
+if TYPE_CHECKING:
+    from .capture import CaptureResult
 from .store.schemas import TABLES
 
 
@@ -39,6 +42,40 @@ class Lab:
         path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         with self.connect() as con:
             return import_paths(con, path_list, format=format, namespace=namespace, on_source=on_source)
+
+    def import_git(self, repo: str | os.PathLike[str], path: str | os.PathLike[str], *, format: str | None = None,
+                   namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
+        """Replay the git history of a baton file (renames followed) or of every file below a directory:
+        one snapshot per commit, observed at the commit time. Commits already imported are skipped."""
+        from .importers.git_history import iter_git_sources
+
+        with self.connect() as con:
+            return import_sources(con, lambda skipped: iter_git_sources(repo, path, skipped), format=format,
+                                  namespace=namespace, on_source=on_source)
+
+    def import_transcripts(self, paths: str | os.PathLike[str] | list[str | os.PathLike[str]], *,
+                           kind: str | None = None, namespace: str | None = None,
+                           on_source: Callable[[str], None] | None = None) -> ImportSummary:
+        """Reconstruct batons from Claude Code transcripts / Codex rollouts (files or directories of .jsonl).
+        `kind` forces `claude-code-transcript` or `codex-rollout`; by default each file is sniffed.
+        `import_` detects transcripts too; this method only reads .jsonl files that are transcripts."""
+        from .importers import transcripts
+
+        path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        with self.connect() as con:
+            return import_sources(con, lambda skipped: transcripts.iter_transcript_sources(path_list, skipped, kind=kind),
+                                  namespace=namespace, on_source=on_source)
+
+    def capture(self, source: str | os.PathLike[str], *, namespace: str | None = None, tenant: str | None = None,
+                token_env: str | None = None, hook_input: str | None = None, timeout: float | None = None
+                ) -> "CaptureResult":
+        """Snapshot the current baton(s) from a running server (`http://HOST:PORT`), its SQLite file or the
+        local cache directory; a snapshot is added only when the content changed. See `baton_lab.capture`."""
+        from .capture import capture
+
+        with self.connect() as con:
+            return capture(con, source, namespace=namespace, tenant=tenant, token_env=token_env,
+                           hook_input=hook_input, timeout=timeout)
 
     # -- reading ---------------------------------------------------------------------------------
     def table(self, name: str, *, namespace: str | None = None) -> pl.DataFrame:

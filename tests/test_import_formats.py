@@ -193,9 +193,11 @@ def test_ndjson_of_real_non_baton_lines_is_quarantined_per_line(lab: bl.Lab, fix
 
 
 def test_real_claude_transcript_without_baton_calls_stores_nothing(lab: bl.Lab, fixtures: Path) -> None:
+    # detected as a transcript (not NDJSON batons): it makes no baton calls, so zero snapshots and no findings
     path = next((fixtures / "real").glob("*transcript.jsonl"))
     summary = lab.import_(path, namespace="x")
-    assert summary.stored == 0 and summary.read == summary.quarantined > 0
+    assert (summary.sources, summary.read, summary.stored, summary.quarantined) == (1, 0, 0, 0)
+    assert lab.sources()["format"].to_list() == ["claude-code-transcript"]
 
 
 def test_secrets_are_redacted_before_storing(lab: bl.Lab, tmp_path: Path) -> None:

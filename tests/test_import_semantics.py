@@ -105,7 +105,7 @@ def test_store_records_its_schema_version_and_refuses_newer(tmp_path: Path) -> N
 
     lab = bl.open(tmp_path / "s.duckdb")
     with lab.connect() as con:
-        assert con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall() == [("1",)]
+        assert con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall() == [("2",)]
         con.execute("UPDATE baton_lab_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(bl.BatonLabError, match="newer"):
         bl.open(tmp_path / "s.duckdb")

@@ -15,6 +15,7 @@ app = typer.Typer(
 # Command modules register themselves on `app` when imported.
 from . import store_commands  # noqa: E402,F401
 from . import simulate_command  # noqa: E402,F401
+from . import capture_command  # noqa: E402,F401
 
 
 def main() -> None:

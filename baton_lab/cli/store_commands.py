@@ -21,23 +21,35 @@ from ._common import DbOption, JsonOption, console, print_json, user_errors
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files, directories or NDJSON files to import.", show_default=False)],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a document format (see `baton-lab formats`).")] = None,
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files, directories, NDJSON files or session transcripts to import.",
+                                                          show_default=False)] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a format (see `baton-lab formats`), e.g. "
+                                                                         "baton-v1 or claude-code-transcript.")] = None,
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every document (wins over the document's own).")] = None,
+    git: Annotated[Optional[Path], typer.Option("--git", help="Replay the git history of --path in this repository.")] = None,
+    path: Annotated[Optional[str], typer.Option("--path", help="With --git: the baton file (renames followed) or directory, "
+                                                               "relative to the repository root.")] = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Import baton documents into the store (transactional, idempotent)."""
+    """Import baton documents, transcripts or a file's git history into the store (transactional, idempotent)."""
+    if (git is None) != (path is None) or (git is None and not paths) or (git is not None and paths):
+        raise typer.BadParameter("give PATH... to import files, or --git REPO --path FILE to replay a git history")
     with user_errors():
         lab = Lab(db)
+
+        def run(on_source=None):
+            if git is not None:
+                return lab.import_git(git, path or "", format=format, namespace=namespace, on_source=on_source)
+            return lab.import_(paths or [], format=format, namespace=namespace, on_source=on_source)
+
         if json or not sys.stderr.isatty():
-            summary = lab.import_(paths, format=format, namespace=namespace)
+            summary = run()
         else:
             with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console, transient=True) as progress:
                 task = progress.add_task("", total=None)
-                summary = lab.import_(paths, format=format, namespace=namespace,
-                                      on_source=lambda uri: progress.update(task, advance=1, description=Path(uri).name))
+                summary = run(lambda uri: progress.update(task, advance=1, description=Path(uri).name))
     if json:
         print_json(summary.to_dict())
     else:
@@ -60,13 +72,16 @@ def info_command(db: DbOption = None, json: JsonOption = False) -> None:
     if not info["namespaces"]:
         console.print("no snapshots yet: `baton-lab import PATH` adds some", markup=False)
         return
-    spaces = Table("namespace", "snapshots", "from", "to", "schema", "order", box=None)
+    spaces = Table("namespace", "snapshots", "from", "to", "schema", box=None)
+    spaces.columns[0].no_wrap = True
     for ns in info["namespaces"]:
         first = ns["first_observed"] or ns["first_written"]
         last = ns["last_observed"] or ns["last_written"]
-        spaces.add_row(ns["namespace"], f"{ns['snapshots']:,}", str(first or "")[:19], str(last or "")[:19],
-                       ns["schema_versions"] or "", ns["order_rule"] or "")
+        spaces.add_row(ns["namespace"], f"{ns['snapshots']:,}", str(first or "")[:16], str(last or "")[:16],
+                       ns["schema_versions"] or "")
     console.print(spaces)
+    for ns in info["namespaces"]:
+        console.print(f"order of {ns['namespace']}: {ns['order_rule']}", markup=False, soft_wrap=True)
 
 
 @app.command("validate")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import UnknownFormat
-from . import api_envelope, baton_v1, baton_v2, local_cache, patch_proposal
+from . import api_envelope, baton_v1, baton_v2, git_history, local_cache, patch_proposal, transcripts
 from .base import BatonDoc, DocumentFormat, EmptyRead, NotThisFormat, ProposalDoc, Record, SourceInfo
 from .containers import CONTAINERS, SourceReader, iter_sources
 
@@ -47,6 +47,20 @@ def list_formats() -> list[dict[str, str]]:
     rows += [
         {"name": name, "kind": "container", "version": "1", "detection": rule, "description": rule}
         for name, rule in CONTAINERS.items()
+    ]
+    rows += [
+        {"name": name, "kind": "transcript", "version": spec["version"], "detection": spec["detection"],
+         "description": spec["description"]}
+        for name, spec in transcripts.SOURCES.items()
+    ]
+    rows.append({"name": git_history.NAME, "kind": "history", "version": git_history.VERSION,
+                 "detection": git_history.DETECTION, "description": git_history.DESCRIPTION})
+    from ..capture import SOURCES as CAPTURE_SOURCES, VERSION as CAPTURE_VERSION
+
+    rows += [
+        {"name": name, "kind": "capture", "version": CAPTURE_VERSION, "detection": f"baton-lab capture {rule}",
+         "description": description}
+        for name, (rule, description) in CAPTURE_SOURCES.items()
     ]
     return rows
 

@@ -14,7 +14,12 @@ class SourceInfo:
     uri: str
     sha256: str
     size_bytes: int | None
-    container: str  # json-file, ndjson, ...
+    container: str  # json-file, ndjson, git-history, claude-code-transcript, codex-rollout, capture-http, ...
+    # Version of the container's reading rules (recorded in `sources.format_version` when the container names the source).
+    container_version: str = "1"
+    # What makes the source itself, when the bytes alone do not: a git version is `git:<commit>:<path>`, so each
+    # commit is imported once even when its file equals another commit's.
+    identity: str | None = None
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 from .._jsonutil import decode_text, describe_decode_error
 from ..errors import InputNotFound
+from . import transcripts
 from .base import Record, SourceInfo
 
 JSON_SUFFIXES = (".json",)
@@ -27,6 +28,8 @@ CONTAINERS = {
     "ndjson": "a .ndjson/.jsonl file, or a file of several complete JSON objects one per line",
     "directory": "a directory: every .json/.ndjson/.jsonl file below it, in natural path order (hidden folders skipped)",
 }
+# Containers that can be forced with --format (they are detected otherwise).
+SOURCE_KINDS = tuple(transcripts.KINDS)
 
 
 @dataclass(slots=True)
@@ -110,26 +113,32 @@ def _ndjson_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:
         yield from _ndjson_lines((line.rstrip("\n") for line in handle), info, mtime)
 
 
-def _file_reader(path: Path) -> SourceReader:
+def _file_reader(path: Path, kind: str | None = None) -> SourceReader:
     sha, size = _hash_file(path)
     is_ndjson = path.suffix.lower() in NDJSON_SUFFIXES
+    # A .jsonl may be a session transcript rather than NDJSON batons: its first records tell.
+    kind = kind or (transcripts.sniff(path) if is_ndjson else None)
+    if kind is not None:
+        return transcripts.reader(path, kind, sha, size)
     info = SourceInfo(uri=str(path), sha256=sha, size_bytes=size, container="ndjson" if is_ndjson else "json-file")
     if is_ndjson:
         return SourceReader(info, lambda: _ndjson_file_records(path, info))
     return SourceReader(info, lambda: _json_file_records(path, info))
 
 
-def iter_sources(paths: list[str | os.PathLike[str]], skipped: list[str] | None = None) -> Iterator[SourceReader]:
+def iter_sources(paths: list[str | os.PathLike[str]], skipped: list[str] | None = None, *,
+                 kind: str | None = None) -> Iterator[SourceReader]:
     """Yield one reader per file under `paths`, in the order given (directories in natural path order).
 
-    Files in a directory that are not JSON/NDJSON are listed in `skipped` rather than read.
+    Files in a directory that are not JSON/NDJSON are listed in `skipped` rather than read. `kind` forces a
+    source kind (`claude-code-transcript`, `codex-rollout`) for every file; otherwise .jsonl files are sniffed.
     """
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise InputNotFound(f"no such file or directory: {path}")
         if path.is_file():
-            yield _file_reader(path)
+            yield _file_reader(path, kind)
             continue
         found: list[Path] = []
         for root, dirs, files in os.walk(path):
@@ -141,4 +150,4 @@ def iter_sources(paths: list[str | os.PathLike[str]], skipped: list[str] | None 
                 elif skipped is not None:
                     skipped.append(str(candidate))
         for candidate in sorted(found, key=_natural_key):
-            yield _file_reader(candidate)
+            yield _file_reader(candidate, kind)

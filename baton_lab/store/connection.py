@@ -28,8 +28,13 @@ def _migration_1(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_table_sql(name))
 
 
+def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 2: the `captures` log (one row per namespace per capture run, failures included)."""
+    con.execute(create_table_sql("captures"))
+
+
 # Forward migrations: index i migrates schema version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -21,6 +21,7 @@ from ..errors import NamespaceRequired
 from ..importers import (BatonDoc, DocumentFormat, EmptyRead, NotThisFormat, ProposalDoc, Record, SourceReader,
                          detect_format, get_format, iter_sources)
 from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
+from ..importers.containers import SOURCE_KINDS
 from ..redact import might_contain_secret, redact
 from .events import derive_events
 from .occurrences import rebuild_occurrences
@@ -117,7 +118,8 @@ class _Importer:
 
     def _source(self, reader: SourceReader) -> None:
         info = reader.info
-        source_id = short_id(info.sha256, self.forced.name if self.forced else "", self.namespace or "")
+        key = info.sha256 if info.identity is None else f"{info.identity}\x1f{info.sha256}"
+        source_id = short_id(key, self.forced.name if self.forced else "", self.namespace or "")
         if self.on_source:
             self.on_source(info.uri)
         if source_id in self.known_sources:
@@ -134,8 +136,10 @@ class _Importer:
             if len(self.batch.snapshots) >= FLUSH_EVERY:
                 self._flush()
         self.formats.update(seen_formats)
-        if info.container == "ndjson" or len(seen_formats) != 1:
-            name, version = info.container, "1"
+        if info.container != "json-file" or len(seen_formats) != 1:
+            # NDJSON, git versions, transcripts and captures are named by their container; the document
+            # formats inside are counted in the summary and recorded per snapshot.
+            name, version = info.container, info.container_version
         else:
             name = next(iter(seen_formats))
             version = get_format(name).version
@@ -188,8 +192,7 @@ class _Importer:
         self.known_snapshots.add(snapshot_id)
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
-        observed_at = parse_time(doc.observed_at_raw) if doc.observed_at_raw else record.observed_at
-        observed_kind = doc.observed_kind if doc.observed_at_raw else record.observed_kind
+        observed_at, observed_kind, provenance = _observation(doc, record)
         known = _V2_TOP if doc.schema_version.startswith("2") else _V1_TOP
         extra = {key: value for key, value in baton.items() if key not in known}
         bridge = baton.get("session_bridge") if isinstance(baton.get("session_bridge"), dict) else {}
@@ -204,7 +207,7 @@ class _Importer:
             "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
             "sync_status": doc.sync_status, "context": context if isinstance(context, str) else None,
             "raw": dumps(baton), "extra": dumps(extra) if extra else None,
-            "provenance": dumps(record.provenance) if record.provenance else None,
+            "provenance": dumps(provenance) if provenance else None,
         })
         self.batch.items.add_baton(baton, doc.schema_version, SnapshotContext(snapshot_id, namespace, source_id, record.where))
 
@@ -326,6 +329,21 @@ class _Importer:
         self._insert("quarantine", validate("quarantine", rows, without=())[0])
 
 
+def _observation(doc: BatonDoc, record: Record) -> tuple[datetime | None, str | None, dict[str, Any]]:
+    """When the state was observed. The record's own observation (capture time, commit time, transcript
+    timestamp) wins; else the server time the document carries (API envelope, SQLite row); else the file's
+    mtime. A server time that loses is kept in provenance as `server_updated_at`."""
+    provenance = dict(record.provenance)
+    strong = record.observed_at is not None and record.observed_kind not in (None, "file_mtime")
+    if strong:
+        if doc.observed_at_raw:
+            provenance.setdefault("server_updated_at", doc.observed_at_raw)
+        return record.observed_at, record.observed_kind, provenance
+    if doc.observed_at_raw:
+        return parse_time(doc.observed_at_raw), doc.observed_kind, provenance
+    return record.observed_at, record.observed_kind, provenance
+
+
 _V1_TOP = ("schema_version", "session_id", "parent_session", "updated_at", "context",
            "open_loops", "follow_ups", "patterns", "active_decisions")
 _V2_TOP = ("_meta", "session_bridge", "infra_state", "open_loops", "follow_ups", "anti_patterns", "discovery_cache")
@@ -333,17 +351,22 @@ _V2_TOP = ("_meta", "session_bridge", "infra_state", "open_loops", "follow_ups",
 
 def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]], Iterable[SourceReader]], *,
                    format: str | None = None, namespace: str | None = None,
-                   on_source: Callable[[str], None] | None = None) -> ImportSummary:
+                   on_source: Callable[[str], None] | None = None,
+                   before_commit: Callable[[duckdb.DuckDBPyConnection, ImportSummary], None] | None = None
+                   ) -> ImportSummary:
     """Import the records of any sources in one transaction.
 
     `readers(skipped)` yields the sources (files, git versions, transcripts, server reads) and may list
     inputs it skipped in `skipped`. Every importer of history goes through here, so ordering, dedup,
-    validation, events and the summary are the same whatever the origin.
+    validation, events and the summary are the same whatever the origin. `before_commit(con, summary)`
+    writes rows that belong with the import (the capture log) in the same transaction.
     """
     importer = _Importer(con, format=format, namespace=namespace, on_source=on_source)
     con.execute("BEGIN TRANSACTION")
     try:
         summary = importer.run(readers(importer.summary.skipped_files))
+        if before_commit is not None:
+            before_commit(con, summary)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -353,6 +376,11 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
 
 def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,
                  namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
-    """Import files, directories and NDJSON into the store in one transaction."""
-    return import_sources(con, lambda skipped: iter_sources(paths, skipped), format=format, namespace=namespace,
-                          on_source=on_source)
+    """Import files, directories, NDJSON and session transcripts into the store in one transaction.
+
+    `format` is a document format, or a source kind (`claude-code-transcript`, `codex-rollout`) that forces
+    how every file is read.
+    """
+    kind = format if format in SOURCE_KINDS else None
+    return import_sources(con, lambda skipped: iter_sources(paths, skipped, kind=kind),
+                          format=None if kind else format, namespace=namespace, on_source=on_source)

@@ -252,6 +252,29 @@ class NamespaceOrder(_Table):
     updated_at: UTC = pa.Field(nullable=False, description="When the order was last computed.")
 
 
+class Captures(_Table):
+    """One row per namespace per `baton-lab capture` run (and one per failed run): what was seen, when, and
+    the revision gaps (writes the capture never saw). Tokens are never recorded."""
+
+    capture_id: str = _text("The capture run (one run may capture several namespaces).", nullable=False)
+    captured_at: UTC = pa.Field(nullable=False, description="When the capture ran (UTC); the snapshot's observed_at.")
+    kind: str = _text("What was read.", nullable=False, isin=["http", "sqlite", "cache"])
+    target: str = _text("Server URL, SQLite file or cache directory (never a token).", nullable=False)
+    namespace: str = _text("Namespace captured (null when the run failed before reading any).")
+    tenant_id: str = _text("memhall tenant, for SQLite captures of a memhall store.")
+    ok: pl.Boolean = pa.Field(nullable=False, description="False when the source could not be read (server down, bad token, ...).")
+    error: str = _text("Why the capture failed.")
+    revision: pl.Int64 = pa.Field(nullable=True, ge=0, description="memhall revision seen (null for session-baton).")
+    previous_revision: pl.Int64 = pa.Field(nullable=True, ge=0, description="Revision seen by the previous capture of the namespace.")
+    unseen_revisions: pl.Int64 = pa.Field(nullable=True, ge=0, description="Writes between the two captures that no capture saw (revision gap - 1).")
+    new_snapshot: pl.Boolean = pa.Field(nullable=True, description="True when the content changed and a snapshot was added.")
+    empty: pl.Boolean = pa.Field(nullable=True, description="True when the namespace had no baton yet.")
+    session_id: str = _text("Agent session that triggered the capture (hook stdin session_id).")
+    hook_event: str = _text("Hook event name (SessionEnd, Stop, ...).")
+    transcript_path: str = _text("Transcript path given to the hook.")
+    import_id: str = _text("The import run that stored the snapshot.")
+
+
 # Table name -> model, in creation order. Names are public API (concepts.md §2).
 TABLES: dict[str, type[_Table]] = {
     "sources": Sources,
@@ -268,6 +291,7 @@ TABLES: dict[str, type[_Table]] = {
     "session_bridge": SessionBridge,
     "patch_proposals": PatchProposals,
     "namespace_order": NamespaceOrder,
+    "captures": Captures,
 }
 
 # Item tables: table -> tier name used in `events`.
