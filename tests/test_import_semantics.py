@@ -117,3 +117,23 @@ def test_lab_repr_html_lists_tables_and_namespaces(lab: bl.Lab, tmp_path: Path) 
     lab.import_(write(tmp_path / "a.json", v2("<b>ns</b>", 1)))
     html = lab._repr_html_()
     assert "snapshots" in html and "&lt;b&gt;ns&lt;/b&gt;" in html and "<b>ns</b>" not in html
+
+
+def test_a_store_at_an_older_schema_version_is_migrated_forward(tmp_path: Path) -> None:
+    import duckdb
+
+    from baton_lab.store import connection
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE baton_lab_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    connection.MIGRATIONS[0](con)
+    con.execute("INSERT INTO baton_lab_meta VALUES ('schema_version', '1')")
+    con.close()
+
+    lab = bl.open(path)
+    with lab.connect(read_only=True) as con:
+        version = con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall()
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    assert version == [(str(connection.SCHEMA_VERSION),)]
+    assert "captures" in tables and "captures" not in connection._TABLES_V1

@@ -10,7 +10,6 @@ import duckdb
 
 from ..errors import BatonLabError, StoreLocked, StoreTooNew
 from .ddl import create_table_sql
-from .schemas import TABLES
 
 DEFAULT_DB = "baton_lab.duckdb"
 ENV_VAR = "BATON_LAB_DB"
@@ -23,8 +22,15 @@ def resolve_path(path: str | os.PathLike[str] | None) -> Path:
     return Path(os.environ.get(ENV_VAR) or DEFAULT_DB)
 
 
+# Each migration names the tables it creates, so a later model change cannot alter what an old step did.
+_TABLES_V1 = ("sources", "snapshots", "open_loops", "follow_ups", "patterns", "pattern_occurrences", "decisions",
+              "events", "quarantine", "infra_state", "discovery_cache", "session_bridge", "patch_proposals",
+              "namespace_order")
+
+
 def _migration_1(con: duckdb.DuckDBPyConnection) -> None:
-    for name in TABLES:
+    """Schema 1: the canonical tables of concepts.md §2 plus the v2 sections."""
+    for name in _TABLES_V1:
         con.execute(create_table_sql(name))
 
 

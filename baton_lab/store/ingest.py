@@ -27,7 +27,7 @@ from .events import derive_events
 from .occurrences import rebuild_occurrences
 from .ordering import SnapshotMeta, order
 from .schemas import ITEM_TABLES
-from .timeparse import parse_time
+from .._timeparse import parse_time
 from .validate import validate
 
 IMPORTER_VERSION = "0.1.0"

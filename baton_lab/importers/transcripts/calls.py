@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Iterator
 
 from ..._jsonutil import dumps, fragment
+from ..._timeparse import parse_time
 from ...redact import redact_text
 from .._shape import is_baton
 from ..base import Record, SourceInfo
@@ -44,19 +44,6 @@ class CallResult:
     line: int
     timestamp: str | None
     exit_code: int | None = None
-
-
-def parse_timestamp(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    text = raw.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
 
 
 def json_values(text: str) -> list[Any]:
@@ -181,7 +168,7 @@ class Pairing:
 
     def _snapshot(self, call: BatonCall, result: CallResult, doc: dict[str, Any], outcome: str) -> Record:
         stamp = result.timestamp or call.timestamp
-        observed = parse_timestamp(stamp)
+        observed = parse_time(stamp)
         return Record(self.info, f"line {result.line}", dumps(doc), doc=doc,
                       observed_at=observed, observed_kind="transcript" if observed else None,
                       provenance=self._provenance(call, result, outcome))
@@ -193,7 +180,7 @@ class Pairing:
             shown["output"] = _short(result.text, 1000)
         text, _ = redact_text(fragment(dumps(shown)))
         return Record(self.info, f"line {line}", text, error=reason,
-                      observed_at=parse_timestamp((result.timestamp if result else None) or call.timestamp),
+                      observed_at=parse_time((result.timestamp if result else None) or call.timestamp),
                       observed_kind="transcript", provenance=self._provenance(call, result, "finding"))
 
 
