@@ -135,10 +135,10 @@ def main() -> None:
             seconds, records = time_scan(path)
             scan_runs.append(seconds)
         grep_s, scan_s = statistics.median(grep_runs), statistics.median(scan_runs)
-        print(f"grep -c '/v1/baton/'  median {grep_s:6.2f} s  {mb / grep_s:8.1f} MB/s  ({hits} matching lines; runs: "
-              + ", ".join(f"{s:.2f}" for s in grep_runs) + ")")
-        print(f"baton_lab scan        median {scan_s:6.2f} s  {mb / scan_s:8.1f} MB/s  ({records} records; runs: "
-              + ", ".join(f"{s:.2f}" for s in scan_runs) + ")")
+        print(f"grep -c '/v1/baton/'  median {grep_s:6.3f} s  {mb / grep_s:8.1f} MB/s  ({hits} matching lines; runs: "
+              + ", ".join(f"{s:.3f}" for s in grep_runs) + ")")
+        print(f"baton_lab scan        median {scan_s:6.3f} s  {mb / scan_s:8.1f} MB/s  ({records} records; runs: "
+              + ", ".join(f"{s:.3f}" for s in scan_runs) + ")")
         print(f"ratio baton_lab / grep time = {scan_s / grep_s:.2f}x (target <= 3x)")
 
 
