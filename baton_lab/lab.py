@@ -16,6 +16,7 @@ from .store.ingest import ImportSummary, import_paths, import_sources
 
 if TYPE_CHECKING:
     from .capture import CaptureResult
+    from .metrics import MetricResult
 from .store.schemas import TABLES
 
 
@@ -171,6 +172,27 @@ class Lab:
                f"<tbody>{ns_rows}</tbody></table>" if ns_rows else "")
             + "</div>"
         )
+
+    # -- metrics (metrics.md §4; baton_lab.metrics) -----------------------------------------------
+    def metrics(self, namespace: str | list[str] | None = None, metric: str | list[str] | None = None,
+                window: int = 10) -> "MetricResult":
+        """The metric catalogue: rows (long, MetricRows), curves, per-item tables and headline counts.
+        `metric` takes ids or codes ("caught_regressions", "L4"); default all. `baton-lab metrics --list`."""
+        from .metrics import compute
+
+        with self.connect(read_only=True) as con:
+            return compute(con, namespace, metric, window)
+
+    def metric(self, id: str, **kw: Any) -> pl.DataFrame:  # noqa: A002 - the metric id
+        """Rows of one metric (snake_case id or code like "L4"); keyword arguments as for `metrics()`."""
+        return self.metrics(metric=id, **kw).rows
+
+    def counts(self, namespace: str | list[str] | None = None) -> dict[str, dict[str, int]]:
+        """Headline counts per namespace (metrics.md preamble)."""
+        from .metrics import counts
+
+        with self.connect(read_only=True) as con:
+            return counts(con, namespace)
 
 
 def open(path: str | os.PathLike[str] | None = None) -> Lab:  # noqa: A001 - `bl.open()` reads naturally

@@ -101,6 +101,18 @@ def theil_sen(y: np.ndarray, x: np.ndarray | None = None, *, confidence: float =
                     len(y) >= MIN_TREND_POINTS)
 
 
+def _at_risk(durations: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """#{durations >= t} for each t, by binary search on the sorted durations."""
+    ordered = np.sort(durations)
+    return (len(ordered) - np.searchsorted(ordered, times, side="left")).astype(float)
+
+
+def _count_at(values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """#{values == t} for each t (times sorted, unique)."""
+    ordered = np.sort(values)
+    return (np.searchsorted(ordered, times, side="right") - np.searchsorted(ordered, times, side="left")).astype(float)
+
+
 @dataclass(frozen=True, slots=True)
 class Curve:
     """A step function with its band: Kaplan-Meier survival or cumulative incidence."""
@@ -140,7 +152,7 @@ def kaplan_meier(durations: np.ndarray, observed: np.ndarray, *, confidence: flo
         band = sf.confidence_interval(confidence_level=confidence, method="log-log")
     times = sf.quantiles
     value = sf.probabilities
-    at_risk = np.array([(durations >= t).sum() for t in times])
+    at_risk = _at_risk(durations, times).astype(int)
     below = np.nonzero(value <= 0.5)[0]
     median = float(times[below[0]]) if below.size else None
     lower = np.nan_to_num(band.low.evaluate(times), nan=0.0)
@@ -161,23 +173,22 @@ def aalen_johansen(durations: np.ndarray, causes: np.ndarray, cause: int) -> Cur
     if n == 0 or times.size == 0:
         empty = np.array([])
         return Curve(empty, empty, empty, empty, empty, None, n, 0, int((causes == 0).sum()))
-    at_risk = np.array([(durations >= t).sum() for t in times], dtype=float)
-    d_all = np.array([((durations == t) & (causes != 0)).sum() for t in times], dtype=float)
-    d_k = np.array([((durations == t) & (causes == cause)).sum() for t in times], dtype=float)
+    at_risk = _at_risk(durations, times)
+    d_all = _count_at(durations[causes != 0], times)
+    d_k = _count_at(durations[causes == cause], times)
     surv = np.cumprod(1 - d_all / at_risk)
     surv_before = np.concatenate([[1.0], surv[:-1]])
     cif = np.cumsum(surv_before * d_k / at_risk)
-    # Delta-method variance (Marubini & Valsecchi 1995, eq. 10.8), term by term.
-    var = np.zeros_like(cif)
-    for j in range(len(times)):
-        ci_j = cif[j]
-        terms = 0.0
-        for i in range(j + 1):
-            a = at_risk[i]
-            terms += (ci_j - cif[i]) ** 2 * d_all[i] / (a * (a - d_all[i])) if a > d_all[i] else 0.0
-            terms += surv_before[i] ** 2 * d_k[i] * (a - d_k[i]) / a ** 3
-            terms -= 2 * (ci_j - cif[i]) * surv_before[i] * d_k[i] / a ** 2
-        var[j] = max(terms, 0.0)
+    # Delta-method variance (Marubini & Valsecchi 1995, eq. 10.8). The double sum over i <= j is expanded
+    # into cumulative sums so it costs O(T), not O(T^2) Python steps:
+    #   var_j = Σ_i (F_j - F_i)^2 a_i + b_i - 2 (F_j - F_i) c_i
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(at_risk > d_all, d_all / (at_risk * (at_risk - d_all)), 0.0)
+    b = surv_before ** 2 * d_k * (at_risk - d_k) / at_risk ** 3
+    c = surv_before * d_k / at_risk ** 2
+    ca, cfa, cffa = np.cumsum(a), np.cumsum(cif * a), np.cumsum(cif * cif * a)
+    cb, cc, cfc = np.cumsum(b), np.cumsum(c), np.cumsum(cif * c)
+    var = np.maximum(cif * cif * ca - 2 * cif * cfa + cffa + cb - 2 * (cif * cc - cfc), 0.0)
     half = stats.norm.ppf(0.975) * np.sqrt(var)
     above = np.nonzero(cif >= 0.5)[0]
     return Curve(times, cif, np.clip(cif - half, 0, 1), np.clip(cif + half, 0, 1), at_risk,
@@ -196,8 +207,8 @@ def mean_cumulative_function(subject_end: np.ndarray, event_subject: np.ndarray,
     if times.size == 0:
         empty = np.array([])
         return Curve(empty, empty, empty, empty, empty, None, len(subject_end), 0, len(subject_end))
-    at_risk = np.array([(subject_end >= t).sum() for t in times], dtype=float)
-    d = np.array([(event_time == t).sum() for t in times], dtype=float)
+    at_risk = _at_risk(subject_end, times)
+    d = _count_at(event_time, times)
     with np.errstate(divide="ignore", invalid="ignore"):
         increments = np.where(at_risk > 0, d / at_risk, 0.0)
         variance = np.cumsum(np.where(at_risk > 0, d / at_risk ** 2, 0.0))
@@ -205,3 +216,97 @@ def mean_cumulative_function(subject_end: np.ndarray, event_subject: np.ndarray,
     half = stats.norm.ppf(0.975) * np.sqrt(variance)
     return Curve(times, mcf, np.maximum(mcf - half, 0), mcf + half, at_risk, None, len(subject_end), int(d.sum()),
                  len(subject_end))
+
+
+# -- vectorised forms, for one interval per (namespace, window) row without a Python loop ------------
+def wilson_ci(k: np.ndarray, n: np.ndarray, *, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval, elementwise; NaN where n == 0. Same numbers as `proportion(k, n)`."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # At k = 0 / k = n the bound is exactly 0 / 1 (scipy returns these; rounding would not).
+    low = np.where(k == 0, 0.0, low)
+    high = np.where(k == n, 1.0, high)
+    bad = n <= 0
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def garwood_ci(k: np.ndarray, exposure: np.ndarray, *, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Poisson (Garwood) interval of k / exposure, elementwise; NaN where exposure <= 0."""
+    k = np.asarray(k, dtype=float)
+    exposure = np.asarray(exposure, dtype=float)
+    alpha = 1 - confidence
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * np.maximum(k, 1)) / 2, 0.0) / exposure
+        high = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2 / exposure
+    bad = exposure <= 0
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def pooled_rate_ratio(k_after: np.ndarray, e_after: np.ndarray, k_before: np.ndarray, e_before: np.ndarray,
+                      *, confidence: float = CONFIDENCE) -> Estimate:
+    """Common rate ratio over strata (one stratum per pattern), stratified conditional likelihood.
+
+    Conditioning on each stratum's total removes its own baseline rate (the pattern fixed effect of
+    metrics.md §3.1): k_after_i ~ Binomial(n_i, RR·e_a_i / (RR·e_a_i + e_b_i)). The estimate maximises
+    the summed log-likelihood; the interval is the likelihood-ratio (profile) interval, which stays
+    defined when no stratum has an event after (estimate 0, finite upper bound). With one stratum the
+    bounds are close to, but not the same as, the exact Clopper-Pearson mapping of `rate_ratio`.
+    """
+    ka, ea, kb, eb = (np.asarray(a, dtype=float) for a in (k_after, e_after, k_before, e_before))
+    keep = (ka + kb > 0) & (ea > 0) & (eb > 0)
+    ka, ea, kb, eb = ka[keep], ea[keep], kb[keep], eb[keep]
+    total_a, total_b = float(ka.sum()), float(kb.sum())
+    method = "conditional-likelihood (pattern strata), LR interval"
+    if total_a + total_b == 0:
+        return Estimate(None, None, None, method, total_a, total_b, False)
+    n = ka + kb
+    log_ratio = np.log(ea / eb)
+
+    def loglik(log_rr: float) -> float:
+        eta = log_rr + log_ratio
+        # log p = eta - log(1+e^eta), log(1-p) = -log(1+e^eta)
+        return float(np.sum(ka * eta - n * np.logaddexp(0.0, eta)))
+
+    def score(log_rr: float) -> float:
+        p = 1 / (1 + np.exp(-(log_rr + log_ratio)))
+        return float(total_a - np.sum(n * p))
+
+    lo, hi = -30.0, 30.0
+    if total_a == 0:
+        mle, ll_max = -math.inf, 0.0
+    elif total_b == 0:
+        mle, ll_max = math.inf, 0.0
+    else:
+        from scipy.optimize import brentq
+
+        mle = brentq(score, lo, hi)
+        ll_max = loglik(mle)
+    cut = stats.chi2.ppf(confidence, 1) / 2
+
+    def bound(a: float, b: float) -> float:
+        from scipy.optimize import brentq
+
+        f = lambda x: loglik(x) - (ll_max - cut)  # noqa: E731
+        if f(a) * f(b) > 0:
+            return a if abs(f(a)) < abs(f(b)) else b
+        return brentq(f, a, b)
+
+    low = 0.0 if total_a == 0 else math.exp(bound(lo, mle if math.isfinite(mle) else hi))
+    high = math.inf if total_b == 0 else math.exp(bound(mle if math.isfinite(mle) else lo, hi))
+    estimate = 0.0 if total_a == 0 else (math.inf if total_b == 0 else math.exp(mle))
+    return Estimate(estimate, low, high, method, total_a, total_b, total_b >= MIN_RATE_RATIO_EVENTS)
+
+
+def km_median_ci(curve: Curve) -> tuple[float | None, float | None]:
+    """Median interval read off the pointwise band (first times the upper / lower band reach 0.5)."""
+    if curve.time.size == 0:
+        return None, None
+    lo = np.nonzero(curve.lower <= 0.5)[0]
+    hi = np.nonzero(curve.upper <= 0.5)[0]
+    return (float(curve.time[lo[0]]) if lo.size else None, float(curve.time[hi[0]]) if hi.size else None)

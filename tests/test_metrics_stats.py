@@ -1,0 +1,75 @@
+"""The metric statistics against independent implementations: lifelines (test-only) and scipy scalars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from baton_lab.metrics import stats
+
+lifelines = pytest.importorskip("lifelines")
+
+
+def test_aalen_johansen_matches_lifelines() -> None:
+    rng = np.random.default_rng(3)
+    n = 80
+    durations = rng.exponential(5, n).round(3) + 0.001 * np.arange(n)   # no ties: lifelines would jitter them
+    causes = rng.choice([0, 1, 2], size=n, p=[0.3, 0.4, 0.3])
+    ours = stats.aalen_johansen(durations, causes, 1)
+    fitter = lifelines.AalenJohansenFitter(calculate_variance=True).fit(durations, causes, event_of_interest=1)
+    theirs = fitter.cumulative_density_.iloc[:, 0]
+    at = theirs.index.to_numpy()
+    expected = np.interp(ours.time, at, theirs.to_numpy())  # both are step functions evaluated at our event times
+    idx = np.searchsorted(at, ours.time, side="right") - 1
+    np.testing.assert_allclose(ours.value, theirs.to_numpy()[idx], atol=1e-10)
+    assert expected.shape == ours.value.shape
+    var = fitter.variance_.to_numpy()[idx]
+    keep = (ours.upper < 1) & np.isfinite(var)   # lifelines gives NaN where the risk set empties
+    assert keep.sum() > 20
+    np.testing.assert_allclose((ours.upper - ours.value)[keep], (1.959964 * np.sqrt(var))[keep], rtol=1e-4)
+
+
+def test_mean_cumulative_function_matches_nelson_aalen_with_entry() -> None:
+    # Recurrent events as counting-process intervals: (previous event, event] observed, (last, end] censored.
+    rng = np.random.default_rng(5)
+    ends, subj, times, starts, stops, observed = [], [], [], [], [], []
+    for i in range(40):
+        end = float(rng.integers(5, 30))
+        ev = np.unique(rng.uniform(0.5, end, rng.integers(0, 5)).round(2))
+        ends.append(end)
+        prev = 0.0
+        for t in ev:
+            subj.append(i), times.append(t)
+            starts.append(prev), stops.append(t), observed.append(True)
+            prev = t
+        starts.append(prev), stops.append(end), observed.append(False)
+    ours = stats.mean_cumulative_function(np.array(ends), np.array(subj), np.array(times))
+    na = lifelines.NelsonAalenFitter(nelson_aalen_smoothing=False).fit(stops, observed, entry=starts)
+    cum = na.cumulative_hazard_.iloc[:, 0]
+    idx = np.searchsorted(cum.index.to_numpy(), ours.time, side="right") - 1
+    np.testing.assert_allclose(ours.value, cum.to_numpy()[idx], rtol=1e-10)
+
+
+def test_vectorised_intervals_equal_the_scalar_ones() -> None:
+    k = np.array([0, 1, 3, 7, 20, 20])
+    n = np.array([20, 5, 9, 30, 20, 400])
+    lo, hi = stats.wilson_ci(k, n)
+    for i in range(len(k)):
+        est = stats.proportion(int(k[i]), int(n[i]))
+        assert (lo[i], hi[i]) == pytest.approx((est.ci_low, est.ci_high), abs=1e-12)
+    lo, hi = stats.garwood_ci(k, n.astype(float))
+    for i in range(len(k)):
+        est = stats.poisson_rate(int(k[i]), float(n[i]))
+        assert (lo[i], hi[i]) == pytest.approx((est.ci_low, est.ci_high), rel=1e-12)
+
+
+def test_pooled_rate_ratio() -> None:
+    # one stratum: the MLE is the crude ratio; zero events after gives 0 with a finite LR upper bound
+    one = stats.pooled_rate_ratio([2], [10], [4], [5])
+    assert one.estimate == pytest.approx(0.25, rel=1e-6) and one.ci_low < 0.25 < one.ci_high
+    zero = stats.pooled_rate_ratio([0, 0], [20, 20], [3, 3], [20, 20])
+    assert zero.estimate == 0 and zero.ci_low == 0 and 0 < zero.ci_high < 1 and zero.min_n_met
+    # strata with different baselines and the same true ratio: conditional MLE ignores the baselines
+    het = stats.pooled_rate_ratio([5, 50], [10, 10], [10, 100], [10, 10])
+    assert het.estimate == pytest.approx(0.5, rel=1e-6)
+    assert stats.pooled_rate_ratio([], [], [], []).estimate is None
