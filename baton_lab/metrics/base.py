@@ -132,7 +132,8 @@ class Context:
         frame = self.sql(f"""
             WITH b AS (SELECT namespace, min(seq) AS min_seq, max(seq) AS max_seq
                        FROM snapshots JOIN _bl_sel USING (namespace) GROUP BY 1),
-            o AS (SELECT f.*, s.schema_version FROM follow_ups f JOIN _bl_sel USING (namespace)
+            o AS (SELECT f.namespace, f.item_id, f.seq, f.defer_count, f.priority, f.status, s.schema_version
+                  FROM follow_ups f JOIN _bl_sel USING (namespace)
                   JOIN snapshots s ON s.namespace = f.namespace AND s.seq = f.seq)
             SELECT o.namespace, o.item_id, min(o.seq) AS created_seq, max(o.seq) AS last_seq,
                    max(o.defer_count) AS max_defer, arg_max(o.defer_count, o.seq) AS last_defer,
@@ -190,9 +191,9 @@ class Context:
         frame = self.sql("""
             WITH b AS (SELECT namespace, min(seq) AS min_seq, max(seq) AS max_seq
                        FROM snapshots JOIN _bl_sel USING (namespace) GROUP BY 1),
-            o AS (SELECT p.*, s.writer, lag(p.source_tier) OVER (PARTITION BY p.namespace, p.item_id ORDER BY p.seq) AS prev_tier
-                  FROM patterns p JOIN _bl_sel USING (namespace)
-                  JOIN snapshots s ON s.namespace = p.namespace AND s.seq = p.seq)
+            o AS (SELECT p.namespace, p.item_id, p.seq, p.source_tier, p.status, p.category, p.count, p.threshold,
+                         p.rule_ref
+                  FROM patterns p JOIN _bl_sel USING (namespace))
             SELECT o.namespace, o.item_id, min(o.seq) AS first_seq, max(o.seq) AS last_seq,
                    arg_min(o.source_tier, o.seq) AS initial_tier, arg_max(o.source_tier, o.seq) AS last_tier,
                    arg_max(o.status, o.seq) AS last_status, arg_max(o.category, o.seq) AS category,
@@ -205,12 +206,16 @@ class Context:
                    min(o.seq) FILTER (WHERE o.status = 'dismissed') AS dismissed_seq,
                    min(o.seq) FILTER (WHERE (o.status = 'graduated' OR o.rule_ref IS NOT NULL)
                                          AND o.source_tier = 'llm_derived') AS violation_seq,
-                   bool_or((o.status = 'graduated' OR o.rule_ref IS NOT NULL) AND o.prev_tier = 'llm_derived'
-                           AND o.source_tier = 'human_confirmed' AND o.writer IS NOT NULL
-                           AND lower(o.writer) NOT LIKE '%human%') AS laundering_suspect,
-                   bool_or(o.writer IS NOT NULL) AS has_writer,
                    any_value(b.min_seq) AS min_seq, any_value(b.max_seq) AS max_seq
             FROM o JOIN b USING (namespace) GROUP BY o.namespace, o.item_id""")
+        # laundering suspicion (P7 b): the tier flips llm_derived -> human_confirmed in the very snapshot that
+        # graduates (tiers only move up, so: first human_confirmed snapshot == graduation snapshot), written by
+        # an agent. The writer comes from the snapshot; v1 snapshots have none.
+        writers = self.sessions.select("namespace", graduated_seq="seq", writer="writer")
+        frame = frame.join(writers, on=["namespace", "graduated_seq"], how="left").with_columns(
+            laundering_suspect=(pl.col("initial_tier") == "llm_derived") & (pl.col("confirmed_seq") == pl.col("graduated_seq"))
+            & pl.col("writer").is_not_null() & ~pl.col("writer").str.to_lowercase().str.contains("human"),
+        )
         return frame.with_columns(
             left_truncated=pl.col("first_seq") == pl.col("min_seq"),
             end_seq=pl.min_horizontal(
@@ -274,14 +279,14 @@ class Context:
                 FROM events JOIN _bl_sel USING (namespace)
                 WHERE tier IN ('open_loop', 'follow_up', 'pattern', 'decision') GROUP BY ALL
             ),
-            b AS (SELECT namespace, max(seq) AS max_seq FROM snapshots JOIN _bl_sel USING (namespace) GROUP BY 1)
+            b AS (SELECT namespace, max(seq) AS max_seq FROM snapshots JOIN _bl_sel USING (namespace) GROUP BY 1),
+            nxt AS (SELECT *, lead(seq) OVER (PARTITION BY namespace, tier, item_id ORDER BY seq) AS next_seq FROM obs)
             SELECT p.namespace, p.tier, p.seq + 1 AS seq,
                    count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed}) AS n_open,
                    count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed} AND coalesce(e.touched, false)) AS n_touched,
                    count(*) AS n_prev,
-                   count(*) FILTER (WHERE n.item_id IS NOT NULL AND NOT coalesce(e.changed, false)) AS n_carried
-            FROM obs p JOIN b USING (namespace)
-            LEFT JOIN obs n ON n.namespace = p.namespace AND n.tier = p.tier AND n.item_id = p.item_id AND n.seq = p.seq + 1
+                   count(*) FILTER (WHERE p.next_seq = p.seq + 1 AND NOT coalesce(e.changed, false)) AS n_carried
+            FROM nxt p JOIN b USING (namespace)
             LEFT JOIN ev e ON e.namespace = p.namespace AND e.tier = p.tier AND e.item_id = p.item_id AND e.seq = p.seq + 1
             WHERE p.seq < b.max_seq
             GROUP BY ALL""")
