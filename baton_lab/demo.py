@@ -1,7 +1,7 @@
 """The bundled demo history (`data/demo/`, made by `baton_lab.simulate`): imported into a fresh store.
 
 v1 batons carry no namespace, so each `v1/<namespace>/` folder is imported with its folder name;
-v2 batons name their own namespace in `_meta`.
+v2 batons name theirs in `_meta`, and the transcripts' baton calls carry it in their request bodies.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def run(db: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         if folder.is_dir():
             summary = lab.import_(folder, namespace=folder.name)
             imports.append(f"{folder.relative_to(root)} → namespace {folder.name}: {summary.lines()[1].strip()}")
-    if (root / "v2").is_dir():
-        summary = lab.import_(root / "v2")
-        imports.append(f"v2 → {', '.join(sorted(summary.namespaces))}: {summary.lines()[1].strip()}")
+    # v2 batons and the Claude Code transcripts name their namespace themselves.
+    for folder in ("v2", "transcripts"):
+        if (root / folder).is_dir():
+            summary = lab.import_(root / folder)
+            imports.append(f"{folder} → {', '.join(sorted(summary.namespaces))}: {summary.lines()[1].strip()}")
     return {"db": str(lab.path), "imports": imports, "info": lab.info()}

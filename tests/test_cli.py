@@ -105,3 +105,14 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         name = command.name or command.callback.__name__
         assert command.callback.__doc__, f"{name} has no help text"
         assert f"baton-lab {name}" in readme, f"`baton-lab {name}` is not documented in README.md"
+
+
+def test_demo_imports_every_bundled_namespace(tmp_path: Path) -> None:
+    result = _run("demo", "--db", str(tmp_path / "demo.duckdb"), "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)["info"]
+    snapshots = {ns["namespace"]: ns["snapshots"] for ns in info["namespaces"]}
+    assert sorted(snapshots) == ["healthy-loop-001", "log-nobody-reads-002", "rules-dont-stick-003",
+                                 "transcript-default-005", "v2-default-004"]
+    assert all(count >= 49 for count in snapshots.values())
+    assert info["tables"]["events"] > 1000
