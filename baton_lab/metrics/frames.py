@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy import stats as sps
 
 from . import stats
 from .base import Context
@@ -67,7 +66,7 @@ def proportion(df: pl.DataFrame, k: str, n: str, *, method: str = "wilson") -> p
     """Share k/n with a Wilson (or Clopper-Pearson 'exact') interval; below stats.MIN_PROPORTION_N: insufficient."""
     kk, nn = df[k].to_numpy().astype(float), df[n].to_numpy().astype(float)
     if method == "exact":
-        lo, hi = exact_ci(kk, nn)
+        lo, hi = stats.clopper_pearson_ci(kk, nn)
     else:
         lo, hi = stats.wilson_ci(kk, nn)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -76,16 +75,6 @@ def proportion(df: pl.DataFrame, k: str, n: str, *, method: str = "wilson") -> p
         numerator=pl.col(k).cast(pl.Float64), denominator=pl.col(n).cast(pl.Float64),
         estimate=pl.Series(est).fill_nan(None), ci_low=pl.Series(lo).fill_nan(None), ci_high=pl.Series(hi).fill_nan(None),
         ci_method=pl.lit(method), min_n_met=pl.col(n) >= stats.MIN_PROPORTION_N)
-
-
-def exact_ci(k: np.ndarray, n: np.ndarray, confidence: float = stats.CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
-    """Clopper-Pearson, elementwise."""
-    a = (1 - confidence) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lo = np.where(k > 0, sps.beta.ppf(a, k, n - k + 1), 0.0)
-        hi = np.where(k < n, sps.beta.ppf(1 - a, k + 1, n - k), 1.0)
-    bad = n <= 0
-    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
 def rate(df: pl.DataFrame, k: str, exposure: str) -> pl.DataFrame:
@@ -106,7 +95,7 @@ def ratio(df: pl.DataFrame, ka: str, ea: str, kb: str, eb: str, *, min_b: int = 
     numerator = ka, denominator = kb, exposure = ea (the 'after'/'test' exposure)."""
     a, b = df[ka].to_numpy().astype(float), df[kb].to_numpy().astype(float)
     xa, xb = df[ea].to_numpy().astype(float), df[eb].to_numpy().astype(float)
-    lo_p, hi_p = exact_ci(a, a + b)
+    lo_p, hi_p = stats.clopper_pearson_ci(a, a + b)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = xb / xa
         to_rr = lambda p: np.where(p >= 1, np.inf, p / (1 - p) * scale)  # noqa: E731

@@ -42,23 +42,25 @@ class Estimate:
         return f"{self.estimate:.3g} [{self.ci_low:.3g}, {self.ci_high:.3g}]"
 
 
+def _scalar(low: np.ndarray, high: np.ndarray) -> tuple[float, float]:
+    return float(low[0]), float(high[0])
+
+
 def proportion(k: int, n: int, *, method: str = "wilson", confidence: float = CONFIDENCE) -> Estimate:
     """Share k/n with a Wilson (default) or Clopper-Pearson ('exact') interval."""
     if n <= 0:
         return Estimate(None, None, None, method, k, n, False)
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method=method)
-    return Estimate(k / n, float(ci.low), float(ci.high), method, k, n, n >= MIN_PROPORTION_N)
+    interval = clopper_pearson_ci if method == "exact" else wilson_ci
+    low, high = _scalar(*interval(np.array([k]), np.array([n]), confidence=confidence))
+    return Estimate(k / n, low, high, method, k, n, n >= MIN_PROPORTION_N)
 
 
 def poisson_rate(k: int, exposure: float, *, confidence: float = CONFIDENCE) -> Estimate:
     """Events per unit exposure with the exact Garwood interval (chi-square quantiles)."""
     if exposure <= 0:
         return Estimate(None, None, None, "garwood", k, exposure, False)
-    alpha = 1 - confidence
-    low = stats.chi2.ppf(alpha / 2, 2 * k) / 2 if k > 0 else 0.0
-    high = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
-    return Estimate(k / exposure, low / exposure, high / exposure, "garwood", k, exposure,
-                    exposure >= MIN_RATE_EXPOSURE and k >= 0)
+    low, high = _scalar(*garwood_ci(np.array([k]), np.array([exposure]), confidence=confidence))
+    return Estimate(k / exposure, low, high, "garwood", k, exposure, exposure >= MIN_RATE_EXPOSURE)
 
 
 def rate_ratio(k_after: int, e_after: float, k_before: int, e_before: float, *, confidence: float = CONFIDENCE) -> Estimate:
@@ -70,13 +72,13 @@ def rate_ratio(k_after: int, e_after: float, k_before: int, e_before: float, *, 
     total = k_after + k_before
     if total == 0 or e_after <= 0 or e_before <= 0:
         return Estimate(None, None, None, "exact-conditional", k_after, k_before, False)
-    ci = stats.binomtest(int(k_after), int(total)).proportion_ci(confidence_level=confidence, method="exact")
+    low_p, high_p = _scalar(*clopper_pearson_ci(np.array([k_after]), np.array([total]), confidence=confidence))
 
     def to_rr(p: float) -> float:
         return math.inf if p >= 1 else p / (1 - p) * e_before / e_after
 
     estimate = (k_after / e_after) / (k_before / e_before) if k_before else math.inf
-    return Estimate(estimate, to_rr(float(ci.low)), to_rr(float(ci.high)), "exact-conditional", k_after, k_before,
+    return Estimate(estimate, to_rr(low_p), to_rr(high_p), "exact-conditional", k_after, k_before,
                     k_before >= MIN_RATE_RATIO_EVENTS)
 
 
@@ -232,6 +234,18 @@ def wilson_ci(k: np.ndarray, n: np.ndarray, *, confidence: float = CONFIDENCE) -
     # At k = 0 / k = n the bound is exactly 0 / 1 (scipy returns these; rounding would not).
     low = np.where(k == 0, 0.0, low)
     high = np.where(k == n, 1.0, high)
+    bad = n <= 0
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def clopper_pearson_ci(k: np.ndarray, n: np.ndarray, *, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson (exact binomial) interval, elementwise; NaN where n <= 0."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a = (1 - confidence) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(k > 0, stats.beta.ppf(a, k, n - k + 1), 0.0)
+        high = np.where(k < n, stats.beta.ppf(1 - a, k + 1, n - k), 1.0)
     bad = n <= 0
     return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
 
