@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/baton-lab demo
+	$(BIN)/baton-lab report --demo --out reports/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

@@ -4,6 +4,8 @@
     lab = bl.open()                 # the store at $BATON_LAB_DB or ./baton_lab.duckdb
     lab.import_(["batons/"])        # files, directories, NDJSON
     lab.snapshots(); lab.events(namespace="home")
+    lab.metrics()                   # the metric catalogue (bl.metrics)
+    bl.report.build(lab)            # the report (bl.report); charts in bl.charts
 """
 
 from __future__ import annotations
@@ -13,6 +15,17 @@ from .lab import Lab, open
 from .store.ingest import ImportSummary
 
 __version__ = "0.1.0"
+
+_SUBPACKAGES = ("charts", "metrics", "report", "simulate")
+
+
+def __getattr__(name: str):  # noqa: ANN202 - a module
+    # charts/report import altair and vl-convert: load them when first used, not on `import baton_lab`
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "BatonLabError",

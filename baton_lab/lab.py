@@ -17,6 +17,7 @@ from .store.ingest import ImportSummary, import_paths, import_sources
 if TYPE_CHECKING:
     from .capture import CaptureResult
     from .metrics import MetricResult
+    from .report import Report
 from .store.schemas import TABLES
 
 
@@ -186,6 +187,13 @@ class Lab:
     def metric(self, id: str, **kw: Any) -> pl.DataFrame:  # noqa: A002 - the metric id
         """Rows of one metric (snake_case id or code like "L4"); keyword arguments as for `metrics()`."""
         return self.metrics(metric=id, **kw).rows
+
+    def report(self, namespace: str | None = None, window: int = 10) -> "Report":
+        """The report (`baton-lab report`): the three answers, a section per tier with figures, data quality
+        and provenance; shows a summary in Jupyter, `.figures` for the charts, `.write(out)` for the files."""
+        from .report import build
+
+        return build(self, namespace=namespace, window=window)
 
     def counts(self, namespace: str | list[str] | None = None) -> dict[str, dict[str, int]]:
         """Headline counts per namespace (metrics.md preamble)."""

@@ -20,3 +20,34 @@ def lab(tmp_path: Path) -> bl.Lab:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+XSS = "<script>alert(1)</script>"
+
+
+def _xss_batons(folder: Path) -> None:
+    """Three sessions of a namespace whose baton text is hostile HTML, as an agent might write it."""
+    import json
+
+    from builders import loop, pattern, v1
+
+    folder.mkdir(parents=True)
+    hostile = pattern("p-xss", count=4, status="rule_candidate", occurrences=[("s1", XSS), ("s2", XSS)], what=XSS)
+    for i, count in enumerate((3, 9, 15), start=1):
+        doc = v1(f"s{i}", f"s{i - 1}" if i > 1 else None, updated_at=f"2026-06-1{i}T10:00:00+00:00",
+                 loops=[loop("l-xss", status="open", action=XSS)],
+                 patterns=[dict(hostile, count=count)], context=XSS)
+        (folder / f"baton-{i:03d}.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def demo_report(tmp_path_factory: pytest.TempPathFactory):
+    """The demo data plus a hostile namespace, written once per test worker as a full report."""
+    from baton_lab import demo, report
+
+    root = tmp_path_factory.mktemp("demo_report")
+    lab = bl.open(demo.run(root / "demo.duckdb")["db"])
+    _xss_batons(root / "xss")
+    lab.import_(root / "xss", namespace="xss-<b>ns</b>")
+    built = report.build(lab)
+    return built, built.write(root / "report")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy import stats
@@ -21,6 +22,9 @@ MIN_RATE_EXPOSURE = 5          # sessions at risk
 MIN_RATE_RATIO_EVENTS = 6      # pooled pre-period events before a rate ratio can exclude 1 (metrics.md §3.2)
 MIN_SURVIVAL_N = 5             # subjects for a Kaplan-Meier curve
 MIN_TREND_POINTS = 4           # windows for a Theil-Sen slope
+MIN_BOOTSTRAP_CLUSTERS = 10    # clusters (patterns, blocks of windows) before a bootstrap interval is reported
+BOOTSTRAP_RESAMPLES = 999      # enough for 95% percentile/BCa bounds; more would cost the suite seconds
+BOOTSTRAP_SEED = 0             # fixed: the same store gives the same interval on every run
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,3 +328,163 @@ def km_median_ci(curve: Curve) -> tuple[float | None, float | None]:
     lo = np.nonzero(curve.lower <= 0.5)[0]
     hi = np.nonzero(curve.upper <= 0.5)[0]
     return (float(curve.time[lo[0]]) if lo.size else None, float(curve.time[hi[0]]) if hi.size else None)
+
+
+# -- cluster bootstrap ------------------------------------------------------------------------------
+def cluster_bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n_clusters: int, *,
+                      n_resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE,
+                      seed: int = BOOTSTRAP_SEED, min_clusters: int = MIN_BOOTSTRAP_CLUSTERS) -> Estimate:
+    """Interval of a statistic of clustered data by resampling whole clusters, not rows (metrics.md §3.1).
+
+    `statistic(counts)` gets an (m, n_clusters) array saying how often each cluster is drawn in each of m
+    resamples (a row of ones is the observed data) and returns m values — written as matrix products over
+    per-cluster sums it costs one call per batch, not one per resample. scipy.stats.bootstrap draws the
+    cluster indices with a generator seeded by `seed` (same data, same interval) and runs BCa; when BCa
+    fails or gives NaN (degenerate or tiny bootstrap distributions, infinite jackknife values) the same
+    resamples are read as a percentile interval. `method` says which: "cluster-bootstrap-bca" or
+    "cluster-bootstrap-percentile". The estimate is the statistic of the observed data; with fewer than
+    `min_clusters` clusters, or a non-finite estimate, there is no interval and min_n_met is False.
+    """
+    estimate = float(np.asarray(statistic(np.ones((1, n_clusters))), dtype=float)[0]) if n_clusters else None
+    if n_clusters < max(min_clusters, 2) or estimate is None or not math.isfinite(estimate):
+        return Estimate(estimate, None, None, "cluster-bootstrap", None, n_clusters, False)
+
+    def on_indices(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        # scipy hands over drawn cluster indices (resamples, and BCa's leave-one-out jackknife); count them per row
+        flat = np.asarray(idx).reshape(-1, np.shape(idx)[-1])
+        offset = np.arange(flat.shape[0])[:, None] * n_clusters
+        counts = np.bincount((flat + offset).ravel(), minlength=flat.shape[0] * n_clusters)
+        values = statistic(counts.reshape(-1, n_clusters).astype(float))
+        return np.asarray(values, dtype=float).reshape(np.shape(idx)[:-1])
+
+    data = (np.arange(n_clusters),)
+    # Batches of ~4M cluster counts: one call for small n, bounded memory for BCa's n x n jackknife at large n.
+    common = dict(vectorized=True, confidence_level=confidence, batch=max(1, min(n_resamples, 2**22 // n_clusters)))
+    with warnings.catch_warnings():
+        # BCa's own complaints (degenerate distribution, inf - inf in the jackknife) surface as NaN, handled below.
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.bootstrap(data, on_indices, n_resamples=n_resamples, method="BCa",
+                              rng=np.random.default_rng(seed), **common)
+        used = "bca"
+        if np.isnan(res.confidence_interval.low) or np.isnan(res.confidence_interval.high):
+            res = stats.bootstrap(data, on_indices, n_resamples=0, bootstrap_result=res, method="percentile", **common)
+            used = "percentile"
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if math.isnan(low) or math.isnan(high):
+        return Estimate(estimate, None, None, "cluster-bootstrap", None, n_clusters, False)
+    return Estimate(estimate, low, high, f"cluster-bootstrap-{used}", None, n_clusters, True)
+
+
+def _km_medians(counts: np.ndarray, events: np.ndarray, at_risk: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier median (first time S <= 0.5, inf if never) of the clusters weighted by each row of counts."""
+    d, n = counts @ events, counts @ at_risk
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # (n - d) / n as scipy.stats.ecdf computes it, so the observed median is the same number.
+        surv = np.cumprod(np.where(n > 0, (n - d) / n, 1.0), axis=1)
+    hit = surv <= 0.5
+    return np.where(hit.any(axis=1), times[hit.argmax(axis=1)], np.inf)
+
+
+def km_median_cluster_bootstrap(durations: np.ndarray, observed: np.ndarray, clusters: np.ndarray,
+                                **kwargs: float) -> Estimate:
+    """Kaplan-Meier median of right-censored durations pooled over clusters, with a cluster-bootstrap interval.
+
+    Each resample draws whole clusters (e.g. all the gaps of one pattern) and recomputes the pooled KM
+    median from per-cluster event and at-risk counts at the observed event times. Resamples are first
+    searched up to the time where the observed survival falls to 0.25, and over all times only where
+    they have not reached 0.5 by then: exact, and cheap with thousands of clusters. numerator = events,
+    denominator = clusters; kwargs go to `cluster_bootstrap`.
+    """
+    durations = np.asarray(durations, dtype=float)
+    observed = np.asarray(observed, dtype=bool)
+    _, cluster = np.unique(np.asarray(clusters), return_inverse=True)
+    n_clusters = int(cluster.max()) + 1 if cluster.size else 0
+    times = np.unique(durations[observed])
+    if n_clusters == 0 or times.size == 0:
+        return Estimate(None, None, None, "cluster-bootstrap", float(observed.sum()), n_clusters, False)
+    size = times.size
+    at = np.searchsorted(times, durations[observed])
+    events = np.bincount(cluster[observed] * size + at, minlength=n_clusters * size).reshape(n_clusters, size)
+    # at_risk[c, j]: gaps of cluster c lasting at least times[j] = its gaps minus those reaching fewer times
+    reach = np.searchsorted(times, durations, side="right")
+    ends = np.bincount(cluster * (size + 1) + reach, minlength=n_clusters * (size + 1)).reshape(n_clusters, size + 1)
+    at_risk = ends.sum(axis=1, keepdims=True) - np.cumsum(ends[:, :-1], axis=1)
+    events, at_risk = events.astype(float), at_risk.astype(float)
+    n, d = at_risk.sum(axis=0), events.sum(axis=0)
+    quarter = np.cumprod((n - d) / n) <= 0.25
+    cut = int(np.argmax(quarter)) + 1 if quarter.any() else times.size
+
+    early = np.ascontiguousarray(events[:, :cut]), np.ascontiguousarray(at_risk[:, :cut]), times[:cut]
+
+    def medians(counts: np.ndarray) -> np.ndarray:
+        out = _km_medians(counts, *early)
+        late = np.isinf(out)
+        if late.any() and cut < times.size:
+            out[late] = _km_medians(counts[late], events, at_risk, times)
+        return out
+
+    est = cluster_bootstrap(medians, n_clusters, **kwargs)
+    finite = est.estimate is not None and math.isfinite(est.estimate)
+    return Estimate(est.estimate if finite else None, est.ci_low, est.ci_high, est.method, float(observed.sum()),
+                    n_clusters, est.min_n_met)
+
+
+def theil_sen_votes(y: np.ndarray, groups: np.ndarray | None = None, *,
+                    confidence: float = CONFIDENCE) -> Callable[[np.ndarray], np.ndarray]:
+    """Which side of 0 the Theil-Sen interval of each series lies on, for many resamples of its points at once.
+
+    y is (series, n) over x = 0..n-1 (NaN = no point); points sharing a group (default: one per point) are
+    drawn together. Returns `votes(counts)`: for counts (m, groups), how many times each group is taken in
+    each of m resamples, an (m, series) array in {-1, 0, 1} — +1 when the interval lies above 0, -1 below,
+    0 otherwise or with fewer than MIN_TREND_POINTS points — the same as `theil_sen` on the expanded data.
+    A resample's pairwise slopes are the observed ones with multiplicity w_i·w_j (copies of one point share
+    x and drop out), so the interval's end ranks (Sen 1968, eq. 2.6, with the tie corrections of
+    scipy.stats.theilslopes) need only weighted counts of falling, flat and all pairs and of tied x and y:
+    sums and quadratic forms in the counts, prepared here once — no sorting per resample.
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    n_series, n = y.shape
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    member = np.eye(int(groups.max()) + 1 if n else 0)[groups]            # (n, groups)
+    finite = np.isfinite(y)
+    ahead = np.arange(n)[None, :] > np.arange(n)[:, None]
+    with np.errstate(invalid="ignore"):
+        falls = ahead & (y[:, None, :] < y[:, :, None])                   # i < j with y_j < y_i
+    n_groups = member.shape[1]
+    falling = (member.T @ (falls | falls.transpose(0, 2, 1)) @ member).transpose(1, 0, 2).reshape(n_groups, -1)
+    per_group = finite.astype(float) @ member                           # (series, groups): points per group
+    # values shared by several points of a series; a value held by one point ties like its x (its copies)
+    shared, owner, single = [], [], np.zeros_like(per_group)
+    for s in range(n_series):
+        values, which, times = np.unique(y[s, finite[s]], return_inverse=True, return_counts=True)
+        share = np.zeros((values.size, n_groups))
+        np.add.at(share, which, member[finite[s]])
+        shared.append(share[times > 1])
+        owner += [s] * int((times > 1).sum())
+        single[s] = share[times == 1].sum(axis=0)
+    shared = np.concatenate(shared)
+    owner_of = np.eye(n_series)[owner].reshape(len(owner), n_series)
+    z = stats.norm.ppf((1 - confidence) / 2)
+
+    def ties(k: np.ndarray) -> np.ndarray:
+        return k * (k - 1) * (2 * k + 5)
+
+    def votes(counts: np.ndarray) -> np.ndarray:
+        counts = np.atleast_2d(np.asarray(counts, dtype=float))
+        square = counts * counts
+        points = counts @ per_group.T
+        total = (points * points - square @ per_group.T) / 2              # pairs of distinct points
+        below = np.einsum("msa,ma->ms", (counts @ falling).reshape(len(counts), n_series, n_groups), counts) / 2
+        same = counts @ shared.T
+        flat = ((same * same - square @ shared.T) / 2) @ owner_of
+        tied = ties(counts) @ (per_group + single).T + ties(same) @ owner_of   # x ties, then y ties
+        with np.errstate(invalid="ignore"):
+            sigma = np.sqrt(1 / 18.0 * (ties(points) - tied))   # written as scipy does: same rounding below
+            high_rank = np.minimum(np.round((total - z * sigma) / 2), total - 1)
+            low_rank = np.maximum(np.round((total + z * sigma) / 2) - 1, 0)
+        # slope[low_rank] > 0 iff at most low_rank slopes are <= 0; slope[high_rank] < 0 iff more than high_rank are < 0
+        vote = (below + flat <= low_rank).astype(int) - (below >= high_rank + 1)
+        return np.where((points >= MIN_TREND_POINTS) & (total > 0) & np.isfinite(sigma), vote, 0)
+
+    return votes

@@ -1,0 +1,84 @@
+"""`baton-lab report` and `baton-lab export`: write the report / the write-up bundle of a store."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from .. import report as report_lib
+from ..report import Step, Written
+from . import app
+from ._common import DbOption, JsonOption, console, print_json, user_errors
+
+NamespaceOption = Annotated[Optional[str], typer.Option("--namespace", "-n", help="Report on one namespace (default: all, led by the pooled numbers).")]
+WindowOption = Annotated[int, typer.Option("--window", "-w", min=1, help="Sessions per window.")]
+DemoOption = Annotated[bool, typer.Option("--demo", help="Use the bundled demo data, imported into a fresh temporary store.")]
+
+
+@contextmanager
+def _progress() -> Iterator[Step | None]:
+    """Steps on a spinner when a person is watching; nothing when output is piped or captured."""
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+        yield lambda label: progress.update(task, description=label)
+
+
+def _print(written: Written, json: bool) -> None:
+    if json:
+        print_json({"out": str(written.out), "index": str(written.index) if written.index else None,
+                    "files": [str(p) for p in written.files],
+                    "answers": [{"question": q.key, "verdict": q.verdict, "answer": q.answer}
+                                for q in written.report.questions]})
+        return
+    for q in written.report.questions:
+        console.print(f"[bold]{q.title}[/]\n  {q.verdict}: {q.answer}", highlight=False, soft_wrap=True)
+    figures = sum(1 for p in written.files if p.suffix == ".svg")
+    tables = sum(1 for p in written.files if p.suffix == ".parquet")
+    console.print(f"\nwrote {written} ({figures} figures as SVG + PNG, {tables} tables as Parquet + CSV, "
+                  f"{len(written.files)} files in {written.out})", markup=False, soft_wrap=True)
+
+
+def _default_out(kind: str, db: Path | None, demo: bool) -> Path:
+    name = "demo" if demo else (db.stem if db else "baton_lab")
+    return Path("reports") / (name if kind == "report" else f"{name}-export")
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write (default: reports/<store name>).")] = None,
+    demo: DemoOption = False,
+    namespace: NamespaceOption = None,
+    window: WindowOption = 10,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Write the report: a self-contained index.html (opens offline), report.md with SVG/PNG figures,
+    tables/ as Parquet and CSV, and provenance.json."""
+    with user_errors(), _progress() as step:
+        written = report_lib.run_report(db, out or _default_out("report", db, demo), demo=demo, namespace=namespace,
+                                        window=window, on_step=step)
+    _print(written, json)
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write (default: reports/<store name>-export).")] = None,
+    demo: DemoOption = False,
+    namespace: NamespaceOption = None,
+    window: WindowOption = 10,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """The bundle for a write-up: tables, figures, report.md, LaTeX and Markdown headline tables, provenance."""
+    with user_errors(), _progress() as step:
+        written = report_lib.run_export(db, out or _default_out("export", db, demo), demo=demo, namespace=namespace,
+                                        window=window, on_step=step)
+    _print(written, json)

@@ -1,0 +1,66 @@
+"""The self-contained index.html: autoescaped jinja2, with the Vega JS and every chart spec inlined."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
+
+from . import _format
+from ._templates import VERDICT_LABEL, context, environment
+
+if TYPE_CHECKING:
+    from ._build import Report
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """vega, vega-lite and vega-embed as one script, matching the Vega-Lite version altair writes."""
+    import vl_convert
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    bundle = vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert())
+    # an inline script ends at the first "</script", wherever it appears
+    return bundle.replace("</script", "<\\/script")
+
+
+def _finite(value: Any) -> Any:
+    # JSON has no Infinity/NaN; an open-ended interval bound is drawn as missing
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside <script>: no '<', '>' or '&' survive unescaped (baton text reaches the chart specs)."""
+    text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=str)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def render(report: "Report", specs: dict[str, dict] | None = None) -> str:
+    """The page; `specs` (figure key → Vega-Lite dict) saves re-serialising charts already exported."""
+    specs = specs or {f.key: f.chart.to_dict() for f in report.figures}
+    specs = {key: Markup(script_json(spec)) for key, spec in specs.items()}
+    return environment("html").get_template("report.html.j2").render(
+        context(report), specs=specs, vega_bundle=Markup(vega_bundle()))
+
+
+def render_summary(report: "Report") -> str:
+    """A compact notebook view: the three answers and the headline counts (figures via report.figures)."""
+    answers = "".join(f"<li><b>{escape(q.title)}</b> <em>{VERDICT_LABEL[q.verdict]}</em> — {escape(q.answer)}</li>"
+                      for q in report.questions)
+    counts = report.result.counts
+    keys = list(next(iter(counts.values()), {}))
+    head = "".join(f"<th>{k.replace('_', ' ')}</th>" for k in keys)
+    body = "".join(f"<tr><th>{escape(ns)}</th>" + "".join(f"<td>{_format.number(c[k])}</td>" for k in keys) + "</tr>"
+                   for ns, c in counts.items())
+    return (f"<div><strong>{escape(report.title)}</strong> ({len(report.figures)} figures; write it with "
+            f"<code>report.write(out)</code>)<ol>{answers}</ol>"
+            f"<table><thead><tr><th>namespace</th>{head}</tr></thead><tbody>{body}</tbody></table></div>")

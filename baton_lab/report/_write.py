@@ -1,0 +1,90 @@
+"""Write a Report to a folder: index.html, report.md, figures/ (SVG + PNG), tables/ (Parquet + CSV),
+provenance.json and, for the export bundle, LaTeX and Markdown tables of the headline metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import polars as pl
+
+from . import _figure_export, _latex
+from ._html import render
+from ._templates import render_markdown
+
+if TYPE_CHECKING:
+    from ._build import Report
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class Written:
+    """What was written where; `index` is the page to open (None for an export bundle)."""
+
+    out: Path
+    index: Path | None
+    report: "Report"
+    files: list[Path] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return str(self.index or self.out)
+
+
+def _frame_file(frame: pl.DataFrame, folder: Path, name: str) -> list[Path]:
+    # CSV holds no nested values: list/struct columns are written as JSON text there, kept as-is in Parquet
+    flat = frame.with_columns(pl.col(c).map_elements(json.dumps, return_dtype=pl.String)
+                              for c, t in frame.schema.items() if t.is_nested())
+    parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+    frame.write_parquet(parquet)
+    flat.write_csv(csv)
+    return [parquet, csv]
+
+
+def write_tables(report: "Report", folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    result = report.result
+    written = _frame_file(result.rows, folder, "metrics")
+    counts = pl.DataFrame([{"namespace": ns, **c} for ns, c in result.counts.items()]) if result.counts else pl.DataFrame()
+    written += _frame_file(counts, folder, "headline_counts")
+    for metric_id, curve in result.curves.items():
+        written += _frame_file(curve, folder, f"curve_{metric_id}")
+    for metric_id, items in result.items.items():
+        written += _frame_file(items, folder, f"items_{metric_id}")
+    written += _frame_file(report.quality.quarantine, folder, "quarantine")
+    written += _frame_file(report.sources, folder, "sources")
+    return written
+
+
+def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False,
+          on_step: Step | None = None) -> Written:
+    """Write the report files into `out` (created if needed; files of an earlier run are replaced)."""
+    step = on_step or (lambda _label: None)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    # altair's to_dict validates the whole spec: do it once for the export and the page
+    specs = {f.key: f.chart.to_dict() for f in report.figures}
+    step("writing tables")
+    files += write_tables(report, out / "tables")
+    step("exporting figures (SVG, PNG)")
+    files += _figure_export.export(list(specs.items()), out / "figures")
+    step("writing report.md")
+    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    files.append(out / "report.md")
+    (out / "provenance.json").write_text(json.dumps(report.provenance, indent=2, ensure_ascii=False, default=str),
+                                         encoding="utf-8")
+    files.append(out / "provenance.json")
+    if latex:
+        step("writing headline tables (LaTeX, Markdown)")
+        files += _latex.write_headline_tables(report, out)
+    index = None
+    if html:
+        step("writing index.html")
+        index = out / "index.html"
+        index.write_text(render(report, specs), encoding="utf-8")
+        files.append(index)
+    return Written(out, index, report, files)

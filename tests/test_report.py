@@ -1,0 +1,150 @@
+"""`baton-lab report` / `export`: files, escaping, the three answers, the CLI, and the page in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from browser import ARTIFACTS, external, require_chromium, visit
+from conftest import XSS
+from typer.testing import CliRunner
+
+import baton_lab as bl
+from baton_lab.cli import app
+from baton_lab.report import SILENT_DROP_LOW, build
+from baton_lab.report._latex import latex_text
+
+runner = CliRunner()
+
+
+def test_report_writes_every_part(demo_report):
+    report, written = demo_report
+    out = written.out
+    for name in ("index.html", "report.md", "provenance.json", "tables/metrics.parquet", "tables/metrics.csv",
+                 "tables/headline_counts.csv", "tables/sources.parquet", "tables/quarantine.csv"):
+        assert (out / name).is_file(), name
+    keys = [f.key for f in report.figures]
+    assert len(keys) == len(set(keys)) and len(keys) >= 15
+    for key in keys:
+        assert (out / "figures" / f"{key}.svg").read_text(encoding="utf-8").lstrip().startswith("<svg")
+        assert (out / "figures" / f"{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the tables are the metric rows themselves, not a summary of them
+    stored = pl.read_parquet(out / "tables" / "metrics.parquet")
+    assert stored.height == report.result.rows.height
+    assert stored.equals(report.result.rows)
+    assert pl.read_csv(out / "tables" / "metrics.csv").height == report.result.rows.height
+    for metric_id, curve in report.result.curves.items():
+        assert pl.read_parquet(out / "tables" / f"curve_{metric_id}.parquet").height == curve.height
+    counts = pl.read_csv(out / "tables" / "headline_counts.csv")
+    assert dict(zip(counts["namespace"], counts["sessions"])) == {ns: c["sessions"] for ns, c in report.result.counts.items()}
+
+
+def test_provenance_names_sources_hashes_and_versions(demo_report):
+    report, written = demo_report
+    prov = json.loads((written.out / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["sources"]["count"] == report.sources.height == len(prov["sources"]["list"]) > 0
+    assert all(re.fullmatch(r"[0-9a-f]{64}", s["sha256"]) for s in prov["sources"]["list"])
+    assert re.fullmatch(r"[0-9a-f]{64}", prov["sources"]["sha256_of_sorted_hashes"])
+    assert prov["libraries"]["duckdb"] and prov["libraries"]["vl-convert-python"] and prov["baton_lab"] == bl.__version__
+    assert set(prov["namespaces"]) == set(report.result.counts)
+
+
+def test_index_html_is_one_self_contained_file(demo_report):
+    _, written = demo_report
+    html = written.index.read_text(encoding="utf-8")
+    # nothing is fetched: no external scripts, styles, images or frames (markup outside the inlined scripts)
+    markup = re.sub(r"(<script\b[^>]*>).*?</script>", r"\1</script>", html, flags=re.S | re.I)
+    assert not re.findall(r"<(?:script|link|img|iframe|source|embed)\b[^>]*\b(?:src|href)\s*=", markup, re.I)
+    assert "@import" not in html and "cdn.jsdelivr" not in html
+    assert "vegaEmbed" in html and len(html) > 500_000          # the Vega bundle is inlined
+    assert html.count('type="application/json"') == len(demo_report[0].figures)
+
+
+def test_baton_text_is_escaped_everywhere(demo_report):
+    _, written = demo_report
+    html = written.index.read_text(encoding="utf-8")
+    assert XSS not in html and "<b>ns</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html        # shown, as text
+    assert "xss-&lt;b&gt;ns&lt;/b&gt;" in html
+    md = (written.out / "report.md").read_text(encoding="utf-8")
+    assert XSS not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    for svg in (written.out / "figures").glob("*.svg"):
+        assert "<script" not in svg.read_text(encoding="utf-8"), svg.name
+
+
+def test_markdown_links_every_figure_and_states_intervals(demo_report):
+    report, written = demo_report
+    md = (written.out / "report.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\((figures/[^)]+\.svg)\)", md))
+    assert linked == {f"figures/{f.key}.svg" for f in report.figures}
+    assert all((written.out / p).is_file() for p in linked)
+    assert "## The three questions" in md and "## Data quality" in md and "## Provenance" in md
+    assert "insufficient data" in md                    # the demo has small samples, and says so
+    assert md.count("|---") >= 10                       # real tables, not prose dumps
+
+
+def test_answers_follow_the_preregistered_rules(demo_report):
+    report, _ = demo_report
+    lab = bl.open(report.provenance["store"]["path"])
+    careless = build(lab, namespace="log-nobody-reads-002")
+    spiral, graduation, regressions = careless.questions
+    silent = next(c for c in spiral.criteria if c.text.startswith("L6"))
+    assert silent.holds is False                        # 33 of 67 loops vanished silently
+    assert spiral.verdict == "no" and "log" in spiral.answer
+    assert graduation.verdict == "no" and "P7 > 0" in graduation.answer   # two graduations skipped the gate
+    healthy = build(lab, namespace="healthy-loop-001")
+    assert next(c for c in healthy.questions[0].criteria if c.text.startswith("L6")).holds is True
+    assert healthy.questions[1].criteria[1].holds is True                  # P7 = 0
+    row = healthy.questions[0].primary[1].row
+    assert row["ci_high"] < SILENT_DROP_LOW and row["numerator"] == 1
+    k = healthy.result.counts["healthy-loop-001"]["caught_regressions"]
+    assert regressions.verdict == "yes" and healthy.questions[2].answer.startswith(f"{k:,} caught regression")
+    assert "not flake-checked" in healthy.questions[2].answer                # L9 cannot be computed from batons
+
+
+def test_latex_escaping():
+    assert latex_text("a_b & 50% {x} #1 $") == r"a\_b \& 50\% \{x\} \#1 \$"
+
+
+def test_cli_report_and_export(tmp_path: Path):
+    store = tmp_path / "s.duckdb"
+    res = runner.invoke(app, ["report", "--demo", "--db", str(store), "--out", str(tmp_path / "r"), "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert [a["question"] for a in payload["answers"]] == ["spiral", "graduation", "regressions"]
+    assert Path(payload["index"]).is_file()
+    res = runner.invoke(app, ["export", "--db", str(store), "--out", str(tmp_path / "x"), "-n", "healthy-loop-001"])
+    assert res.exit_code == 0, res.output
+    assert "wrote" in res.stdout and "figures as SVG + PNG" in res.stdout
+    tex = (tmp_path / "x" / "headline_metrics.tex").read_text(encoding="utf-8")
+    assert r"\toprule" in tex and "healthy-loop-001".replace("-", "-") in tex
+    assert (tmp_path / "x" / "headline.md").is_file() and not (tmp_path / "x" / "index.html").exists()
+    assert pl.read_parquet(tmp_path / "x" / "tables" / "metrics.parquet")["namespace"].unique().to_list() in (
+        ["healthy-loop-001", "(pooled)"], ["(pooled)", "healthy-loop-001"])
+
+
+def test_cli_report_unknown_namespace_is_one_line(tmp_path: Path):
+    res = runner.invoke(app, ["report", "--db", str(tmp_path / "empty.duckdb"), "-n", "nope", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1
+    assert "error: unknown namespace 'nope'" in res.output and "hint:" in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_report_in_headless_chromium(demo_report):
+    require_chromium()
+    report, written = demo_report
+    shot = ARTIFACTS / "report.png"
+    seen = visit(written.index, shot)
+    assert external(seen.requests) == [], "the report fetched something from the network"
+    assert seen.failed == [] and seen.console_errors == [] and seen.page_errors == []
+    assert seen.dialogs == [], "baton text ran as script"
+    assert len(seen.charts) == len(report.figures)
+    blank = [c["id"] for c in seen.charts if not (c["svg"] and c["marks"] > 3 and c["width"] > 50)]
+    assert blank == [], f"charts without drawn content: {blank}"
+    assert XSS in seen.text                              # visible as text
+    assert "The three questions" in seen.text and "insufficient data" in seen.text
+    assert shot.stat().st_size > 20_000
