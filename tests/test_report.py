@@ -148,3 +148,38 @@ def test_report_in_headless_chromium(demo_report):
     assert XSS in seen.text                              # visible as text
     assert "The three questions" in seen.text and "insufficient data" in seen.text
     assert shot.stat().st_size > 20_000
+
+
+def _with_overall(result, metric_id: str, variant: str, **values):
+    """The same MetricResult with one pooled overall row changed, to drive a verdict rule into a branch."""
+    from dataclasses import replace
+
+    hit = (pl.col("overall") & (pl.col("namespace") == "(pooled)") & (pl.col("metric_id") == metric_id)
+           & (pl.col("variant") == variant))
+    rows = result.rows.with_columns(pl.when(hit).then(pl.lit(v)).otherwise(pl.col(k)).alias(k) for k, v in values.items())
+    return replace(result, rows=rows)
+
+
+def test_graduation_verdict_branches(demo_report):
+    from baton_lab.report import answer_questions
+
+    result = demo_report[0].result
+    ok = dict(status="ok", estimate=0.7, ci_low=0.5, ci_high=0.8)
+    practical = _with_overall(result, "graduation_funnel", "graduated_share", **ok)
+    practical = _with_overall(practical, "gate_latency", "gate_median", status="ok", estimate=3.0, ci_low=2.0, ci_high=7.0)
+    practical = _with_overall(practical, "anti_ouroboros_violations", "any", numerator=0.0)
+    works = _with_overall(practical, "rule_effectiveness", "rr_vs_control", status="ok", estimate=0.3, ci_low=0.1,
+                          ci_high=0.7)
+    assert answer_questions(works)[1].verdict == "yes"
+    unclear = _with_overall(practical, "rule_effectiveness", "rr_vs_control", status="ok", estimate=0.8, ci_low=0.4,
+                            ci_high=1.6)
+    assert answer_questions(unclear)[1].verdict == "inconclusive"
+    worse = _with_overall(practical, "rule_effectiveness", "rr_vs_control", status="ok", estimate=2.0, ci_low=1.2,
+                          ci_high=3.0)
+    assert answer_questions(worse)[1].verdict == "no"
+    slow = _with_overall(works, "gate_latency", "gate_median", estimate=25.0, ci_low=20.0, ci_high=30.0)
+    assert "wait too long" in answer_questions(slow)[1].answer
+    thin = _with_overall(works, "graduation_funnel", "graduated_share", status="insufficient")
+    assert answer_questions(thin)[1].verdict == "insufficient"        # never "no" for want of data
+    skipped = _with_overall(works, "anti_ouroboros_violations", "any", numerator=1.0)
+    assert answer_questions(skipped)[1].verdict == "no"                # a skipped gate outweighs everything

@@ -51,7 +51,8 @@ def _headline(result: Any, ns: str) -> str:
         return "Spiral index: not computed"
     row = main.row(0, named=True)
     bounds = f" [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]" if row["ci_low"] is not None and row["ci_high"] is not None else ""
-    text = f"SI = {row['estimate']:+.2f}{bounds}  ·  {row['note'] or ''}"
+    # the note (k, conclusive votes, how the interval was made) can be long: it goes to the caption
+    text = f"SI = {row['estimate']:+.2f}{bounds}"
     # Further SI rows (e.g. a bootstrap interval) are shown as they come, whatever their variant name.
     extra = [f"{r['variant']}: {num(r['estimate'])} [{num(r['ci_low'])}, {num(r['ci_high'])}]"
              for r in si.filter(pl.col("variant") != "si").iter_rows(named=True) if r["estimate"] is not None]
@@ -100,6 +101,9 @@ def spiral_index(result: Any, ns: str) -> Built:
                "−1). Vote counting ignores magnitude, so the numbers on the right — estimate and interval — are part "
                "of the reading; SI > 0 with at least half the components conclusive, P6 below its RTM control and L6 "
                "low is the spiral, anything else is not yet distinguishable from a log.")
+    si = rows(result, "spiral_index", ns, overall=True).filter(pl.col("variant") == "si")
+    if si.height and si["note"][0]:
+        caption += f" Index: {si['note'][0].rstrip('.')}."
     return body, caption
 
 

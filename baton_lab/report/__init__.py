@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 from ._build import Report, Section, build
-from ._questions import GATE_LATENCY_TARGET, SILENT_DROP_LOW, Question
+from ._questions import GATE_LATENCY_TARGET, SILENT_DROP_LOW, Question, answer_all as answer_questions
 from ._write import Step, Written, write
 
-__all__ = ["GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "Question", "Report", "Section", "Step", "Written", "build",
-           "run_export", "run_report", "write"]
+__all__ = ["GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "Question", "Report", "Section", "Step", "Written",
+           "answer_questions", "build", "run_export", "run_report", "write"]
 
 
 def _lab(db: str | os.PathLike[str] | None, demo: bool, on_step: Step | None):  # noqa: ANN202 - Lab

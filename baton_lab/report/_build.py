@@ -68,11 +68,12 @@ class Report:
     def figures(self) -> list["Figure"]:
         return [f for s in (*self.sections, self.spiral) for f in s.figures]
 
-    def write(self, out, *, html: bool = True, latex: bool = False, on_step: Step | None = None):  # noqa: ANN001, ANN201
-        """index.html, report.md, figures/, tables/ and provenance.json in `out` (see `_write.write`)."""
+    def write(self, out, *, html: bool = True, latex: bool = False, png: bool = True,  # noqa: ANN001, ANN201
+              on_step: Step | None = None):
+        """index.html, report.md, figures/ (SVG, PNG), tables/ and provenance.json in `out`."""
         from ._write import write
 
-        return write(self, out, html=html, latex=latex, on_step=on_step)
+        return write(self, out, html=html, latex=latex, png=png, on_step=on_step)
 
     def _repr_html_(self) -> str:
         from ._html import render_summary

@@ -18,20 +18,22 @@ from pathlib import Path
 FIGURES_PER_WORKER = 12
 
 
-def export_chunk(jobs: list[tuple[str, dict]], folder: Path) -> list[Path]:
+def export_chunk(jobs: list[tuple[str, dict]], folder: Path, png: bool = True) -> list[Path]:
     from .. import charts
 
     written = []
     for key, spec in jobs:
-        svg, png = folder / f"{key}.svg", folder / f"{key}.png"
+        svg = folder / f"{key}.svg"
         text = charts.to_svg(spec)
         svg.write_text(text, encoding="utf-8")
-        png.write_bytes(charts.svg_to_png(text))
-        written += [svg, png]
+        written.append(svg)
+        if png:
+            (folder / f"{key}.png").write_bytes(charts.svg_to_png(text))
+            written.append(folder / f"{key}.png")
     return written
 
 
-def export(jobs: list[tuple[str, dict]], folder: Path) -> list[Path]:
+def export(jobs: list[tuple[str, dict]], folder: Path, *, png: bool = True) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     workers = min(os.cpu_count() or 1, 4, max(1, len(jobs) // FIGURES_PER_WORKER))
     chunks = [jobs[i::workers] for i in range(workers)]
@@ -40,9 +42,9 @@ def export(jobs: list[tuple[str, dict]], folder: Path) -> list[Path]:
         for n, chunk in enumerate(chunks[1:]):
             job_file = Path(scratch, f"jobs-{n}.json")
             job_file.write_text(json.dumps(chunk), encoding="utf-8")
-            procs.append(subprocess.Popen([sys.executable, "-m", __name__, str(job_file), str(folder)],
+            procs.append(subprocess.Popen([sys.executable, "-m", __name__, str(job_file), str(folder), str(int(png))],
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        written = export_chunk(chunks[0], folder)   # this process takes the first share itself
+        written = export_chunk(chunks[0], folder, png)   # this process takes the first share itself
         for proc in procs:
             out, err = proc.communicate()
             if proc.returncode:
@@ -52,5 +54,5 @@ def export(jobs: list[tuple[str, dict]], folder: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    paths = export_chunk(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")), Path(sys.argv[2]))
+    paths = export_chunk(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")), Path(sys.argv[2]), sys.argv[3] == "1")
     sys.stdout.write("".join(f"{p}\n" for p in paths))

@@ -141,21 +141,22 @@ def graduation_question(result: MetricResult, namespace: str) -> Question:
         Criterion("P7 = 0: no graduation skipped human confirmation", no_violation),
         Criterion("P6: rules cut recurrence beyond the regression-to-the-mean control (upper bound < 1)", works),
     ]
-    practical = gate_ok and no_violation
-    if practical and works:
+    if no_violation is False:
+        verdict, answer = "no", "Graduation is not practical as run: the gate was skipped (P7 > 0)."
+    elif gate_ok is False:
+        verdict, answer = "no", "Graduation is not practical as run: candidates wait too long or never graduate."
+    elif gate_ok is None:
+        verdict = "insufficient"
+        answer = "Insufficient data: too few patterns reached the rule threshold to judge graduation" + (
+            "; the rules that did graduate cut recurrence beyond the RTM control." if works else ".")
+    elif works:
         verdict, answer = "yes", "Yes: graduation is practical and graduated rules cut recurrence beyond the RTM control."
-    elif practical:
-        verdict = "inconclusive" if works is None else "no"
+    elif works is None:
+        verdict = "inconclusive"
         answer = ("Graduation is practical, but the data do not show that rules cut recurrence beyond the "
-                  "regression-to-the-mean control." if works is None else
-                  "Graduation is practical, but graduated patterns recur no less than the control.")
-    elif gate_ok is None and no_violation is None:
-        verdict, answer = "insufficient", "Insufficient data: too few patterns reached the rule threshold."
+                  "regression-to-the-mean control.")
     else:
-        verdict = "no"
-        answer = ("Graduation is not practical as run: "
-                  + ("the gate was skipped (P7 > 0)." if no_violation is False else
-                     "candidates wait too long or never graduate."))
+        verdict, answer = "no", "Graduation is practical, but graduated patterns recur no less than the control."
     return Question("graduation", "Is pattern-to-rule graduation practical, and do rules work?", answer, verdict,
                     f"Candidates confirmed within {GATE_LATENCY_TARGET} sessions, P7 = 0, and P6 RR < 1 beyond the "
                     "RTM control (metrics.md §6).", criteria, [gate, funnel], [reach, violations, rr, rr_control, rr_beyond],
@@ -193,6 +194,7 @@ def regression_question(result: MetricResult, namespace: str) -> Question:
                     "session (metrics.md §6).", [], [count, rate], secondary, ("L4", "L5"))
 
 
-def answer_all(result: MetricResult, namespace: str) -> list[Question]:
+def answer_all(result: MetricResult, namespace: str = "(pooled)") -> list[Question]:
+    """The three questions answered for one namespace (or the pool) of an already computed MetricResult."""
     return [spiral_question(result, namespace), graduation_question(result, namespace),
             regression_question(result, namespace)]

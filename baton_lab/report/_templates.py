@@ -66,5 +66,5 @@ def context(report: "Report") -> dict[str, Any]:
     }
 
 
-def render_markdown(report: "Report") -> str:
-    return environment("markdown").get_template("report.md.j2").render(context(report))
+def render_markdown(report: "Report", *, png: bool = True) -> str:
+    return environment("markdown").get_template("report.md.j2").render(context(report), png=png)

@@ -59,9 +59,10 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
     return written
 
 
-def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False,
+def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = True,
           on_step: Step | None = None) -> Written:
-    """Write the report files into `out` (created if needed; files of an earlier run are replaced)."""
+    """Write the report files into `out` (created if needed; files of an earlier run are replaced).
+    `png=False` skips the PNG copies of the figures (half the export time; SVG stays)."""
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,10 +71,10 @@ def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, l
     specs = {f.key: f.chart.to_dict() for f in report.figures}
     step("writing tables")
     files += write_tables(report, out / "tables")
-    step("exporting figures (SVG, PNG)")
-    files += _figure_export.export(list(specs.items()), out / "figures")
+    step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
+    files += _figure_export.export(list(specs.items()), out / "figures", png=png)
     step("writing report.md")
-    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    (out / "report.md").write_text(render_markdown(report, png=png), encoding="utf-8")
     files.append(out / "report.md")
     (out / "provenance.json").write_text(json.dumps(report.provenance, indent=2, ensure_ascii=False, default=str),
                                          encoding="utf-8")

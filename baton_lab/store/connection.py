@@ -89,7 +89,10 @@ def connect(path: str | os.PathLike[str] | None, *, read_only: bool = False) -> 
                             hint="is it a DuckDB file? use --db to point at another store") from None
     con.execute("SET TimeZone = 'UTC'")
     # A library must not draw on the user's terminal; the CLI shows its own progress.
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass  # Jupyter without ipywidgets: DuckDB refuses the setting, and its bar is already off there
     if read_only:
         version = _read_version(con)
         if version > SCHEMA_VERSION:
