@@ -94,6 +94,23 @@ def test_all_censored_and_unsupported_rows(tmp_path: Path) -> None:
     assert (zero["numerator"], zero["estimate"], zero["ci_low"]) == (0, 0.0, 0.0)
 
 
+def test_mixed_schemas_name_the_namespaces_that_cannot_support_a_metric(tmp_path: Path) -> None:
+    from builders import v2, v2_loop
+
+    write_sequence(tmp_path / "old", _lineage([v1("", decisions=[decision("d1")]), v1("", decisions=[decision("d1")])]))
+    write_sequence(tmp_path / "new", [v2("new", 1, loops=[v2_loop("L1")]), v2("new", 2, loops=[v2_loop("L1")])])
+    lab = bl.open(tmp_path / "s.duckdb")
+    lab.import_(tmp_path / "old", namespace="old")
+    lab.import_(tmp_path / "new", namespace="new")
+    r = lab.metrics(metric=["D2", "B1", "B7"])
+    assert _row(r, "supersession_rate", "rate", ns="new")["status"] == "not_supported"     # v2 has no decisions
+    assert _row(r, "supersession_rate", "rate", ns="old")["status"] in ("ok", "insufficient")   # data, but few
+    assert _row(r, "read_receipt_rate", "lineage", ns="new")["note"].startswith("not supported: v2 needs")
+    assert _row(r, "read_receipt_rate", "lineage", ns="old")["status"] != "not_supported"
+    b7 = r.rows.filter((pl.col("metric_id") == "reverify_regression_rate") & (pl.col("namespace") == "old"))
+    assert b7.height and set(b7["status"]) == {"not_supported"}                            # v1 has no infra_state
+
+
 def _pats(seq: int) -> list[dict]:
     """Four patterns over 12 snapshots (first snapshot empty, so none is left-truncated)."""
     p1_occ = [("s2", "a"), ("s3", "b"), ("s4", "c"), ("s6", "d"), ("s8", "e")]

@@ -11,6 +11,9 @@ from .registry import Metric, metric
 
 REVERSAL_WITHIN = 5  # sessions: a supersession this soon that restores a rejected alternative is a flip-flop
 
+# a v2 namespace in a mixed selection gets a not_supported row, not a silent no_data
+V1_ONLY = ("1", "decisions exist in v1 batons only (v2 has none)")
+
 
 def _v2_only(ctx: Context, m: Metric) -> Output | None:
     """v2 dropped `active_decisions` from its core: a selection without v1 snapshots cannot support D1–D4."""
@@ -20,7 +23,7 @@ def _v2_only(ctx: Context, m: Metric) -> Output | None:
 
 
 @metric("D1", "decision_lifetime", family="decisions", title="Sessions from a decision to its supersession",
-        unit="sessions")
+        unit="sessions", requires=V1_ONLY)
 def decision_lifetime(ctx: Context, m: Metric) -> Output:
     """Δs from a decision's first snapshot to the first snapshot showing it `superseded`; active/monitoring
     decisions are right-censored at their last observation (removal without supersession is censored there:
@@ -35,7 +38,8 @@ def decision_lifetime(ctx: Context, m: Metric) -> Output:
                        of_interest="superseded", cohort_seq="created_seq", note="left-truncated decisions excluded")
 
 
-@metric("D2", "supersession_rate", family="decisions", title="Supersessions per decision-session", unit="per decision-session")
+@metric("D2", "supersession_rate", family="decisions", title="Supersessions per decision-session",
+        unit="per decision-session", requires=V1_ONLY)
 def supersession_rate(ctx: Context, m: Metric) -> Output:
     """Decisions superseded / decision-sessions at risk (a live, not yet superseded decision observed in
     snapshot s is at risk in session s+1). Garwood interval; windows by the superseding snapshot."""
@@ -53,7 +57,7 @@ def supersession_rate(ctx: Context, m: Metric) -> Output:
 
 
 @metric("D2", "reversal_rate", family="decisions", title="Supersessions that restore a rejected alternative",
-        unit="share", direction="down")
+        unit="share", requires=V1_ONLY, direction="down")
 def reversal_rate(ctx: Context, m: Metric) -> Output:
     """Among superseded decisions (by superseding window), the share superseded within 5 sessions of their
     creation by a successor (`superseded_by`, resolved in the namespace) whose `what` names one of the
@@ -74,7 +78,7 @@ def reversal_rate(ctx: Context, m: Metric) -> Output:
 
 
 @metric("D3", "decision_evidence_quality", family="decisions", title="Decisions with evidence and rejected alternatives",
-        unit="share", direction="up")
+        unit="share", requires=V1_ONLY, direction="up")
 def decision_evidence_quality(ctx: Context, m: Metric) -> Output:
     """For decisions first seen in the window, as first written: `evidence_and_rejected` = share with ≥ 1
     `evidence` item and ≥ 1 `rejected` alternative (Wilson); `mean_evidence` = mean evidence items."""
@@ -92,7 +96,7 @@ def decision_evidence_quality(ctx: Context, m: Metric) -> Output:
 
 
 @metric("D4", "decision_linkage", family="decisions", title="Referential integrity of decision links", unit="share",
-        direction="up")
+        requires=V1_ONLY, direction="up")
 def decision_linkage(ctx: Context, m: Metric) -> Output:
     """`loops_with_decision` = loops (by creation window) whose `decision_ref` resolves to a decision id seen
     in the namespace / all loops; `dangling_loop_refs` = loops whose `decision_ref` is set but resolves to

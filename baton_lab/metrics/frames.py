@@ -154,6 +154,20 @@ def unsupported(m: Metric, ctx: Context, note: str, variants: list[str] | None =
     return finish(rows, m, ctx)
 
 
+def mark_schema_gaps(rows: pl.DataFrame, m: Metric, ctx: Context) -> pl.DataFrame:
+    """Rows of namespaces whose batons lack the metric's fields (m.requires) say so, instead of `no_data`."""
+    if m.requires is None or rows.height == 0:
+        return rows
+    version, why = m.requires
+    has = ctx.sessions.group_by("namespace").agg(ok=(pl.col("schema_version") == version).any())
+    lacking = has.filter(~pl.col("ok"))["namespace"].to_list()
+    if not lacking:
+        return rows
+    gap = pl.col("namespace").is_in(lacking) & (pl.col("status") == "no_data")
+    return rows.with_columns(status=pl.when(gap).then(pl.lit("not_supported")).otherwise(pl.col("status")),
+                             note=pl.when(gap).then(pl.lit(f"not supported: {why}")).otherwise(pl.col("note")))
+
+
 def namespace_groups(ctx: Context, frame: pl.DataFrame):  # noqa: ANN201
     """(namespace label, sub-frame) for each selected namespace, then the pool."""
     parts = frame.partition_by("namespace", as_dict=True) if frame.height else {}

@@ -27,6 +27,7 @@ class Metric:
     direction: str | None   # SI component direction ("up", "down", "<1", "=0", ">=1") or None
     primary: bool           # one of the pre-registered primary endpoints (metrics.md §6)
     func: Callable
+    requires: tuple[str, str] | None = None   # (schema version the fields exist in, why) — others get not_supported
 
     @property
     def definition(self) -> str:
@@ -37,13 +38,13 @@ REGISTRY: dict[str, Metric] = {}
 
 
 def metric(code: str, id: str, *, family: str, title: str, unit: str, direction: str | None = None,
-           primary: bool = False) -> Callable[[Callable], Callable]:
+           primary: bool = False, requires: tuple[str, str] | None = None) -> Callable[[Callable], Callable]:
     """Register a metric function `f(ctx) -> Output` under its id."""
 
     def register(func: Callable) -> Callable:
         if id in REGISTRY:
             raise ValueError(f"metric id {id!r} registered twice")
-        REGISTRY[id] = Metric(id, code, family, title, unit, direction, primary, func)
+        REGISTRY[id] = Metric(id, code, family, title, unit, direction, primary, func, requires)
         return func
 
     return register

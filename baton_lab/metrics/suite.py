@@ -67,7 +67,7 @@ def compute(con: duckdb.DuckDBPyConnection, namespaces: list[str] | str | None =
     rows, curves, items = [], {}, {}
     for m in selected:
         out = run(ctx, m)
-        rows.append(out.rows)
+        rows.append(fr.mark_schema_gaps(out.rows, m, ctx))
         if out.curves is not None and out.curves.height:
             curves[m.id] = out.curves
         if out.items is not None:
