@@ -265,3 +265,23 @@ def test_theme_is_registered_and_enabled() -> None:
     assert charts.THEME == "baton_lab" and alt.theme.active == charts.THEME
     config = alt.theme.get()()["config"]
     assert "Noto Sans CJK SC" in config["font"] and "Noto Sans CJK SC" in config["axis"]["labelFont"]["expr"]
+
+
+def test_a_hundred_namespaces_and_thousands_of_patterns_stay_drawable(result: Any) -> None:
+    """At scale (100k sessions: 100 namespaces, ~3,700 patterns) per-row charts keep to a readable, renderable
+    subset and say where the rest is."""
+    from dataclasses import replace
+
+    copies = range(100)
+    rows = pl.concat([result.rows.with_columns(namespace=pl.when(pl.col("namespace") == "(pooled)").then(
+        pl.col("namespace")).otherwise(pl.col("namespace") + f"-{i}")) for i in copies]).unique(maintain_order=True)
+    forest = result.items["rule_effectiveness"]
+    many = pl.concat([forest.with_columns(pattern_id=pl.col("pattern_id") + f"-{i}") for i in copies])
+    big = replace(result, rows=rows, items={**result.items, "rule_effectiveness": many})
+    figs = {f.key: f for f in charts.patterns(big)}
+    for key, most in (("P6-rule-effectiveness", 40 + 3), ("P1-recurrence-heatmap", 30 * 100)):
+        spec = figs[key].chart.to_dict()
+        assert max(_data_rows(spec)) <= most, key
+        assert charts.to_svg(spec).lstrip().startswith("<svg"), key
+    assert "more are in tables/items_rule_effectiveness" in figs["P6-rule-effectiveness"].caption
+    assert "more are in tables/metrics" in figs["P1-recurrence-heatmap"].caption

@@ -58,6 +58,12 @@ def recurrence_heatmap(result: Any, ns: str) -> Built:
     frame = pl.concat([windows(result, "pattern_recurrence_rate", n, variants=["pooled"]) for n in names])
     if reason := unavailable(frame, "no pattern was at risk of recurring"):
         return reason
+    # a row per namespace stays readable (and under Altair's row limit) only for so many namespaces
+    busiest = (frame.group_by("namespace").agg(pl.col("numerator").sum()).sort("numerator", "namespace", descending=True)
+               .head(MAX_HEATMAP_NAMESPACES)["namespace"].to_list())
+    left_out = len(names) - len(busiest)
+    names = [n for n in names if n in busiest]
+    frame = frame.filter(pl.col("namespace").is_in(names))
     frame = frame.with_columns(x0=pl.col("start") - 0.5, x1=pl.col("end") + 0.5,
                                k=pl.col("numerator").cast(pl.Int64).cast(pl.String))
     x = _base.session_axis(frame, _base.window_axis_title(result.window), "x0")
@@ -68,10 +74,13 @@ def recurrence_heatmap(result: Any, ns: str) -> Built:
     text = alt.Chart(frame).mark_text(fontSize=10, color="#333333").encode(
         x=alt.X("mid:Q"), y=alt.Y("namespace:N", sort=names), text="k:N")
     caption = ("Each cell is one namespace's recurrence rate in one window (colour) with its count of recurrences "
-               "(number); faded cells have too few pattern-sessions. The catalogue's pattern × window heatmap needs "
-               "per-pattern counts per window, which the metric results do not carry — see P1 per pattern for "
-               "whole-range rates.")
-    return alt.layer(cells, text).properties(height=max(40, 28 * len(names))), caption
+               "(number, when cells are wide enough); faded cells have too few pattern-sessions. The catalogue's "
+               "pattern × window heatmap needs per-pattern counts per window, which the metric results do not carry "
+               "— see P1 per pattern for whole-range rates."
+               + (f" The {len(names)} namespaces with the most recurrences are shown; {left_out} more are in "
+                  "tables/metrics." if left_out else ""))
+    layers = [cells, text] if frame.height <= MAX_LABELLED_CELLS else [cells]
+    return alt.layer(*layers).properties(height=max(40, 28 * len(names))), caption
 
 
 @figure("P1-recurrence-by-pattern", ("P1",), "Recurrences per session at risk for each pattern")
@@ -221,8 +230,12 @@ def rule_effectiveness(result: Any, ns: str) -> Built:
             "rr_vs_control": "graduated ÷ control"}
     per = (items if items is not None else pl.DataFrame(schema={"namespace": pl.String, "pattern_id": pl.String,
                                                                 "arm": pl.String, "rr": pl.Float64, "rr_low": pl.Float64,
-                                                                "rr_high": pl.Float64, "k_before": pl.Int64}))
-    drawn = per.filter(pl.col("rr").is_not_null() & pl.col("rr_low").is_not_null()).select(
+                                                                "rr_high": pl.Float64, "k_before": pl.Int64,
+                                                                "k_after": pl.Int64}))
+    estimable = per.filter(pl.col("rr").is_not_null() & pl.col("rr_low").is_not_null())
+    # one row per pattern is readable (and renderable) for dozens, not thousands: keep the best-informed
+    informed = estimable.sort(pl.col("k_before") + pl.col("k_after"), "pattern_id", descending=[True, False])
+    drawn = informed.head(MAX_PATTERNS).select(
         label=_pattern_label(ns), group=pl.col("arm").replace_strict(arms, default=pl.col("arm")), pooled=pl.lit(False),
         est="rr", lo="rr_low", hi=pl.col("rr_high").fill_null(float("inf")),
         evidence=pl.when(pl.col("k_before") >= MIN_RATE_RATIO_EVENTS).then(pl.lit(ENOUGH)).otherwise(pl.lit(THIN)),
@@ -243,13 +256,16 @@ def rule_effectiveness(result: Any, ns: str) -> Built:
                    color_order=list(arms.values()), height_per_row=16)
     g = overall_row(result, "rule_effectiveness", ns, "rr_graduated")
     vs = overall_row(result, "rule_effectiveness", ns, "rr_vs_control")
-    omitted = per.height - drawn.height
+    omitted = per.height - estimable.height
+    not_shown = estimable.height - drawn.height
     caption = ("Points: each pattern's recurrence rate after graduation ÷ before it (before = after the threshold "
                "crossing), exact conditional 95% interval; arrowheads mark intervals that reach 0 or ∞; hollow points "
                f"have fewer than {MIN_RATE_RATIO_EVENTS} occurrences before. Diamonds: pooled rate ratios (conditional "
                f"likelihood with pattern strata). Pooled graduated RR {interval(g)}; beyond the regression-to-the-mean "
                f"control {interval(vs)}. The spiral needs the pooled upper bound below 1 and below the control."
-               + (f" {omitted} pattern(s) with no occurrences before or after are not drawn." if omitted else ""))
+               + (f" {omitted} pattern(s) with no occurrences before or after are not drawn." if omitted else "")
+               + (f" The {MAX_PATTERNS} patterns with the most occurrences are drawn; {not_shown} more are in "
+                  "tables/items_rule_effectiveness." if not_shown else ""))
     return chart, caption
 
 
@@ -343,6 +359,9 @@ def history_loss(result: Any, ns: str) -> Built:
                "P1, P2 and P6 are trusted." + _thin(frame))
     return chart, caption
 
+
+MAX_HEATMAP_NAMESPACES = 30
+MAX_LABELLED_CELLS = 600
 
 BUILDERS = (recurrence_rate, recurrence_heatmap, recurrence_by_pattern, gap_survival, mean_cumulative, new_patterns,
             funnel, time_to_candidate, time_to_graduation, gate_latency, rule_effectiveness, event_study, violations,
