@@ -40,7 +40,7 @@ def figure(family: str, key: str, codes: tuple[str, ...], title: str) -> Callabl
                 warnings.warn(f"baton_lab.charts: {key} could not be drawn: {exc!r}", RuntimeWarning, stacklevel=2)
                 out = f"This chart could not be drawn from these results ({type(exc).__name__}: {exc})."
             chart, caption = (note(out), out) if isinstance(out, str) else out
-            return Figure(key, codes, family, text, caption, chart.properties(title=_title(chart, text)))
+            return Figure(key, codes, family, text, caption, chart.properties(title=_title(chart, text)), namespace)
 
         return build
 

@@ -17,6 +17,7 @@ class Figure:
     title: str                # a sentence stating what the chart shows
     caption: str              # how to read it, with n and the interval method
     chart: Any = field(compare=False, repr=False)   # an Altair chart (its spec carries the title too)
+    namespace: str = "(pooled)"   # whose numbers it shows; a figure of another namespace looks alike
 
     def _repr_html_(self) -> str:
         from ._export import to_svg
@@ -27,8 +28,9 @@ class Figure:
         return (f'<figure class="baton-lab-figure" id="{html.escape(self.key)}" style="margin:1em 0">'
                 f'<div style="font-weight:600;margin-bottom:4px">{html.escape(self.title)}</div>'
                 f"{to_svg(untitled)}"
-                f'<figcaption style="color:#555;max-width:46em">{html.escape(" · ".join(self.codes))}: '
+                f'<figcaption style="color:#555;max-width:46em">{html.escape(" · ".join(self.codes))}, '
+                f'{html.escape(self.namespace)}: '
                 f"{html.escape(self.caption)}</figcaption></figure>")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/html": self._repr_html_(), "text/plain": f"Figure {self.key}: {self.title}"}
+        return {"text/html": self._repr_html_(), "text/plain": f"Figure {self.key} ({self.namespace}): {self.title}"}

@@ -81,7 +81,7 @@ def _components(result: MetricResult, namespace: str) -> pl.DataFrame:
 
 
 def spiral_question(result: MetricResult, namespace: str) -> Question:
-    touch = _evidence(result, namespace, "Items touched per session (B2)", "B2", "touch_rate", "all")
+    touch = _evidence(result, namespace, "Open items acted on in their session (B2)", "B2", "touch_rate", "all")
     drop = _evidence(result, namespace, "Open loops silently dropped (L6)", "L6", "silent_drop_rate", "share")
     si = _evidence(result, namespace, "Spiral index (SI)", "SI", "spiral_index", "si")
     rule = _evidence(result, namespace, "Rule effect beyond the regression-to-the-mean control (P6)", "P6",
@@ -158,7 +158,7 @@ def graduation_question(result: MetricResult, namespace: str) -> Question:
     else:
         verdict, answer = "no", "Graduation is practical, but graduated patterns recur no less than the control."
     return Question("graduation", "Is pattern-to-rule graduation practical, and do rules work?", answer, verdict,
-                    f"Candidates confirmed within {GATE_LATENCY_TARGET} sessions, P7 = 0, and P6 RR < 1 beyond the "
+                    f"candidates confirmed within {GATE_LATENCY_TARGET} sessions, P7 = 0, and P6 RR < 1 beyond the "
                     "RTM control (metrics.md §6).", criteria, [gate, funnel], [reach, violations, rr, rr_control, rr_beyond],
                     ("P4", "P5", "P6", "P7"))
 
@@ -190,7 +190,7 @@ def regression_question(result: MetricResult, namespace: str) -> Question:
         verdict = "yes" if k > 0 else "no"
         answer = f"{k:,} caught regression{'s' if k != 1 else ''}{over}{per}; {flake_note}."
     return Question("regressions", "How many “broke it but didn't notice” cases does next-session verification catch?",
-                    answer, verdict, "A non-zero, flake-checked count with an exact CI, and recovery within the next "
+                    answer, verdict, "a non-zero, flake-checked count with an exact CI, and recovery within the next "
                     "session (metrics.md §6).", [], [count, rate], secondary, ("L4", "L5"))
 
 
