@@ -25,7 +25,7 @@ def require_chromium() -> str:
     path = chromium_path()
     if path:
         return path
-    if os.environ.get("CI", "").lower() == "true":
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
         pytest.fail("CI=true but no chromium found: .ci/run must install Debian's chromium (apt-get install chromium)")
     pytest.skip("no chromium found (install Debian's `chromium` to run the browser tests; CI always runs them)")
 
@@ -81,6 +81,8 @@ def visit(html: Path, screenshot: Path | None = None, *, chart_selector: str = "
     return seen
 
 
-def external(requests: list[str]) -> list[str]:
-    return [u for u in requests if not (u.startswith("file://") or u.startswith("data:") or u.startswith("blob:")
-                                        or u.startswith("about:"))]
+def external(requests: list[str], page: Path | None = None) -> list[str]:
+    """Requests beyond the page itself (and inline data:/blob: URLs); with `page`, other local files count too."""
+    own = page.resolve().as_uri() if page is not None else None
+    return [u for u in requests if not (u.startswith(("data:", "blob:", "about:")) or u == own
+                                        or (own is None and u.startswith("file://")))]

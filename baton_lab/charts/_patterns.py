@@ -55,6 +55,8 @@ def recurrence_rate(result: Any, ns: str) -> Built:
 @figure("P1-recurrence-heatmap", ("P1",), "Pattern recurrence rate by namespace and {w}-session window")
 def recurrence_heatmap(result: Any, ns: str) -> Built:
     names = namespaces(result) if ns == POOLED else [ns]
+    if not names:
+        return "No data: the store has no namespaces yet."
     frame = pl.concat([windows(result, "pattern_recurrence_rate", n, variants=["pooled"]) for n in names])
     if reason := unavailable(frame, "no pattern was at risk of recurring"):
         return reason

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .. import report as report_lib
-from ..report import Step, Written
+from ..report import VERDICT_LABEL, Step, Written
 from . import app
 from ._common import DbOption, JsonOption, console, print_json, user_errors
 
@@ -39,7 +40,8 @@ def _print(written: Written, json: bool) -> None:
                                 for q in written.report.questions]})
         return
     for q in written.report.questions:
-        console.print(f"[bold]{q.title}[/]\n  {q.verdict}: {q.answer}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]{escape(q.title)}[/]\n  {VERDICT_LABEL[q.verdict]}: {escape(q.answer)}", highlight=False,
+                      soft_wrap=True)
     figures = sum(1 for p in written.files if p.suffix == ".svg")
     tables = sum(1 for p in written.files if p.suffix == ".parquet")
     console.print(f"\nwrote {written} ({figures} figures as SVG + PNG, {tables} tables as Parquet + CSV, "

@@ -159,7 +159,9 @@ def mark_schema_gaps(rows: pl.DataFrame, m: Metric, ctx: Context) -> pl.DataFram
     if m.requires is None or rows.height == 0:
         return rows
     version, why = m.requires
-    has = ctx.sessions.group_by("namespace").agg(ok=(pl.col("schema_version") == version).any())
+    # by major version: fields present in "2.0" are there in "2.1" too
+    major = pl.col("schema_version").str.split(".").list.first()
+    has = ctx.sessions.group_by("namespace").agg(ok=(major == version.split(".")[0]).any())
     lacking = has.filter(~pl.col("ok"))["namespace"].to_list()
     if not lacking:
         return rows

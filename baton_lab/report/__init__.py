@@ -12,29 +12,54 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..errors import BatonLabError
 from ._build import Report, Section, build
 from ._questions import GATE_LATENCY_TARGET, SILENT_DROP_LOW, Question, answer_all as answer_questions
+from ._templates import VERDICT_LABEL
 from ._write import Step, Written, write
 
-__all__ = ["GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "Question", "Report", "Section", "Step", "Written",
+__all__ = ["GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "VERDICT_LABEL", "Question", "Report", "Section", "Step", "Written",
            "answer_questions", "build", "run_export", "run_report", "write"]
 
 
 def _lab(db: str | os.PathLike[str] | None, demo: bool, on_step: Step | None):  # noqa: ANN202 - Lab
     from .. import demo as demo_data
     from ..lab import Lab
+    from ..store.connection import resolve_path
 
+    path = resolve_path(db) if db or not demo else None
     if not demo:
-        return Lab(db)
+        if not path.exists():  # a mistyped --db must not report on a new, empty store
+            raise BatonLabError(f"no store at {path}", hint="import history first (`baton-lab import`), or try --demo")
+        return Lab(path)
+    if path is not None and path.exists():
+        raise BatonLabError(f"--demo imports into a new store, and {path} already exists",
+                            hint="drop --db (a temporary store is used) or name a file that does not exist yet")
     if on_step:
         on_step("importing the bundled demo data")
-    target = db or Path(tempfile.mkdtemp(prefix="baton-lab-demo-")) / "demo.duckdb"
-    return Lab(demo_data.run(target)["db"])
+    return Lab(demo_data.run(path or Path(tempfile.mkdtemp(prefix="baton-lab-demo-")) / "demo.duckdb")["db"])
+
+
+def _writable(out: str | os.PathLike[str]) -> Path:
+    """The output folder, created now, so a bad --out fails before minutes of work, with a hint."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BatonLabError(f"--out {out} is a file", hint="--out names a folder (created if needed)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".baton-lab-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise BatonLabError(f"cannot write to {out}: {exc.strerror or exc}",
+                            hint="--out must be a folder you can write") from None
+    return out
 
 
 def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
                namespace: str | None = None, window: int = 10, on_step: Step | None = None) -> Written:
     """Build and write the report of a store (or, with `demo`, of the bundled demo data in a new store)."""
+    out = _writable(out)
     lab = _lab(db, demo, on_step)
     report = build(lab, namespace=namespace, window=window, on_step=on_step,
                    title="baton_lab report: bundled demo data" if demo else None)
@@ -44,6 +69,7 @@ def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *
 def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
                namespace: str | None = None, window: int = 10, on_step: Step | None = None) -> Written:
     """The bundle for a write-up: tables, figures, report.md, LaTeX/Markdown headline tables, provenance."""
+    out = _writable(out)
     lab = _lab(db, demo, on_step)
     report = build(lab, namespace=namespace, window=window, on_step=on_step)
     return write(report, out, html=False, latex=True, on_step=on_step)

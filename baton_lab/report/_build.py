@@ -111,7 +111,7 @@ def _top_patterns(result: MetricResult, texts: pl.DataFrame, namespace: str) -> 
     if namespace != POOLED:
         per_pattern = per_pattern.filter(pl.col("namespace") == namespace)
     return (per_pattern.join(texts, on=["namespace", "pattern_id"], how="left")
-            .sort(["rate", "k"], descending=True, nulls_last=True).head(TOP_PATTERNS)
+            .sort(["k", "e"], descending=[True, False], nulls_last=True).head(TOP_PATTERNS)
             .select("namespace", "pattern_id", "text", "k", "e", "rate", "ci_low", "ci_high"))
 
 
@@ -145,7 +145,7 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
                           family_figures[family](result, focus))
         if family == "patterns":
             section.table = _top_patterns(result, texts, focus)
-            section.table_title = f"The {TOP_PATTERNS} most recurring patterns (occurrences per session at risk)"
+            section.table_title = f"The {TOP_PATTERNS} patterns with the most recurrences (k in e sessions at risk)"
         sections.append(section)
     spiral = Section("spiral", "Spiral index", "A pre-registered sign-consistency vote over twelve directional "
                      "components (metrics.md §4.6). Read the component table, never the index alone.",

@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..errors import BatonLabError
+
 # below this many figures per extra process, starting the process costs more than it saves
 FIGURES_PER_WORKER = 12
 
@@ -44,12 +46,20 @@ def export(jobs: list[tuple[str, dict]], folder: Path, *, png: bool = True) -> l
             job_file.write_text(json.dumps(chunk), encoding="utf-8")
             procs.append(subprocess.Popen([sys.executable, "-m", __name__, str(job_file), str(folder), str(int(png))],
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        written = export_chunk(chunks[0], folder, png)   # this process takes the first share itself
-        for proc in procs:
-            out, err = proc.communicate()
-            if proc.returncode:
-                raise RuntimeError(f"figure export worker failed: {err.strip().splitlines()[-1:]}")
-            written += [Path(line) for line in out.splitlines() if line]
+        try:
+            written = export_chunk(chunks[0], folder, png)   # this process takes the first share itself
+            for proc in procs:
+                out, err = proc.communicate()
+                if proc.returncode:
+                    last = (err.strip().splitlines() or ["no message"])[-1]
+                    raise BatonLabError(f"a figure could not be exported: {last}",
+                                        hint="report it with the store's `baton-lab info`; `png=False` skips PNG")
+                written += [Path(line) for line in out.splitlines() if line]
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
     return written
 
 

@@ -24,6 +24,8 @@ def number(value: float | None, digits: int = 3) -> str:
 def interval(low: float | None, high: float | None) -> str:
     if low is None and high is None:
         return ""
+    if high is None:   # e.g. a Kaplan–Meier bound the curve never reached: open-ended
+        return f"[{number(low)}, ∞)"
     return f"[{number(low)}, {number(high)}]"
 
 
@@ -53,7 +55,8 @@ def estimate(row: Mapping[str, Any]) -> str:
         return "not supported" + (f": {row['note']}" if row.get("note") else "")
     if status == "no_data" or (row.get("estimate") is None and status == "ok"):
         return "no data"
-    text = f"{number(row.get('estimate'))} {interval(row.get('ci_low'), row.get('ci_high'))}".strip()
+    bounds = interval(row.get("ci_low"), row.get("ci_high")) or "(descriptive, no interval)"
+    text = f"{number(row.get('estimate'))} {bounds}"
     if status == "insufficient":
         return f"insufficient data (point {text})"
     return text

@@ -12,7 +12,10 @@ if TYPE_CHECKING:
     from ._build import Report
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  # pdflatex's default encoding has no glyph for these (and prints ¡ ¿ for < >)
+                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "∞": r"$\infty$", "−": "$-$",
+                  "–": "--", "—": "---", "÷": r"$\div$", "≥": r"$\geq$", "≤": r"$\leq$", "×": r"$\times$"}
 
 
 def latex_text(value: object) -> str:

@@ -93,10 +93,16 @@ def spiral_question(result: MetricResult, namespace: str) -> Question:
     ]
     comps = _components(result, namespace)
     conclusive = int((comps["score"] != 0).sum()) if comps.height else 0
-    si_value = si.row["estimate"] if si.row is not None else None
-    si_holds = None if si_value is None or not comps.height else (si_value > 0 and 2 * conclusive >= comps.height)
+    # an SI below its minimum (too few conclusive components or windows) says nothing either way
+    si_holds = None
+    if _usable(si) and comps.height:
+        low = si.row["ci_low"]
+        si_holds = (si.row["estimate"] > 0 and (low is None or low > 0)) and 2 * conclusive >= comps.height
+    touch_trend = comps.filter(pl.col("metric_id") == "touch_rate") if comps.height else comps
+    stable = None if not touch_trend.height or not _usable(touch) else bool(touch_trend["score"][0] >= 0)
     drop_low = _below(drop, SILENT_DROP_LOW)
     criteria = [
+        Criterion("B2: the touch rate is not falling (its Theil–Sen trend CI is not entirely below 0)", stable),
         Criterion(f"SI > 0 with at least half of its components conclusive ({conclusive} of {comps.height} conclusive)",
                   si_holds),
         Criterion("P6: graduated rules cut recurrence beyond the regression-to-the-mean control (RR upper bound < 1)",
@@ -143,6 +149,8 @@ def graduation_question(result: MetricResult, namespace: str) -> Question:
     ]
     if no_violation is False:
         verdict, answer = "no", "Graduation is not practical as run: the gate was skipped (P7 > 0)."
+    elif no_violation is None:
+        verdict, answer = "insufficient", "Insufficient data: whether graduations kept the human gate (P7) is unknown."
     elif gate_ok is False:
         verdict, answer = "no", "Graduation is not practical as run: candidates wait too long or never graduate."
     elif gate_ok is None:
@@ -187,7 +195,8 @@ def regression_question(result: MetricResult, namespace: str) -> Question:
         per = (f", {rate.row['estimate']:.3g} per session [{rate.row['ci_low']:.3g}, {rate.row['ci_high']:.3g}]"
                if _usable(rate) else "")
         over = f" over {int(sessions):,} sessions" if sessions else ""
-        verdict = "yes" if k > 0 else "no"
+        # metrics.md §6 asks for a flake-checked count; without L9 a non-zero count cannot be a full "yes"
+        verdict = "no" if k == 0 else ("yes" if _usable(flake) else "inconclusive")
         answer = f"{k:,} caught regression{'s' if k != 1 else ''}{over}{per}; {flake_note}."
     return Question("regressions", "How many “broke it but didn't notice” cases does next-session verification catch?",
                     answer, verdict, "a non-zero, flake-checked count with an exact CI, and recovery within the next "

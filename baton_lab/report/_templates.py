@@ -31,10 +31,14 @@ def cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]()!#|"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;",
+                                                                                  "\r": " ", "\n": " "})
+
+
 def markdown_text(value: Any) -> str:
-    """Baton text inside Markdown: HTML cannot survive as markup and a '|' cannot split a table cell."""
-    return (str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-            .replace("\r", " ").replace("\n", " "))
+    """Baton text inside Markdown stays text: no HTML, no live link or image (a preview would fetch it), and
+    no '|' that splits a table cell."""
+    return str(value).translate(_MARKDOWN_ESCAPES)
 
 
 @functools.cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -61,11 +62,13 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
 
 def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = True,
           on_step: Step | None = None) -> Written:
-    """Write the report files into `out` (created if needed; files of an earlier run are replaced).
+    """Write the report files into `out` (created if needed; figures/ and tables/ of an earlier run are replaced).
     `png=False` skips the PNG copies of the figures (half the export time; SVG stays)."""
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for ours in ("figures", "tables"):   # a stale curve or figure of an earlier run must not pass for this one
+        shutil.rmtree(out / ours, ignore_errors=True)
     files: list[Path] = []
     # altair's to_dict validates the whole spec: do it once for the export and the page
     specs = {f.key: f.chart.to_dict() for f in report.figures}
