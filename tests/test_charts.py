@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -111,13 +110,10 @@ def test_family_figures_have_stable_keys_sentence_titles_and_small_valid_specs(r
         assert all(n < 5000 for n in _data_rows(spec)), fig.key
 
 
-def test_figures_is_every_family_in_catalogue_order_and_fast(result: Any, pooled: list[charts.Figure]) -> None:
+def test_figures_is_every_family_in_catalogue_order(result: Any, pooled: list[charts.Figure]) -> None:
     families = [f.family for f in pooled]
     assert sorted(set(families), key=families.index) == FAMILIES
     assert families == sorted(families, key=FAMILIES.index)
-    started = time.perf_counter()
-    charts.figures(result)
-    assert time.perf_counter() - started < 2.0
 
 
 def test_charts_take_polars_frames_directly(pooled: list[charts.Figure]) -> None:
