@@ -10,6 +10,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 import baton_lab as bl  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# The real examples live beside the repository in ../shared (a developer's and CI's layout); a user's
+# clone has none, so tests that need them skip with this message instead of failing.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_MISSING = f"../shared is not beside this clone ({SHARED}): real-example tests skipped"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the calling test with a clear message when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(SHARED_MISSING)
+    return path
 
 
 @pytest.fixture

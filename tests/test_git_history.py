@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 import baton_lab as bl
 from baton_lab.cli import app
 from builders import follow_up, loop, v1
+from conftest import SHARED, SHARED_MISSING
 
-HISTORIES = Path(__file__).resolve().parents[2] / "shared" / "examples" / "histories"
+HISTORIES = SHARED / "examples" / "histories"
 
 
 class Repo:
@@ -147,7 +148,7 @@ def _clone(bundle: str, tmp_path: Path) -> Path:
     return target
 
 
-@pytest.mark.skipif(not HISTORIES.exists(), reason="shared example histories not available")
+@pytest.mark.skipif(not HISTORIES.exists(), reason=SHARED_MISSING)
 def test_real_json_history_that_is_not_a_baton(lab: bl.Lab, tmp_path: Path) -> None:
     repo = _clone("Aycrith__gemDirect1__agent__.state__session-handoff.json.bundle", tmp_path)
 
@@ -161,7 +162,7 @@ def test_real_json_history_that_is_not_a_baton(lab: bl.Lab, tmp_path: Path) -> N
     assert all(uri.startswith("git:") for uri in lab.quarantine()["uri"])
 
 
-@pytest.mark.skipif(not HISTORIES.exists(), reason="shared example histories not available")
+@pytest.mark.skipif(not HISTORIES.exists(), reason=SHARED_MISSING)
 @pytest.mark.parametrize(("bundle", "path", "versions"), [
     ("Anguijm__sportsdata__SESSION_HANDOFF.md.bundle", "SESSION_HANDOFF.md", 9),
     ("Nathandela__compound-agent__.claude__lessons__index.jsonl.bundle", ".claude/lessons/index.jsonl", 48),
