@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 BOM = "\ufeff"
@@ -25,13 +26,54 @@ def dumps(doc: Any) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a lone surrogate (from a `\ud800` escape) hashes deterministically instead of raising.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_utf8(text)).hexdigest()
 
 
 def short_id(*parts: str) -> str:
     """A stable 16-hex id from its parts (deterministic across re-imports)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(_utf8("\x1f".join(parts))).hexdigest()[:16]
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate_escape(raw: str) -> bool:
+    """Cheap check on JSON text: could a decoded string hold a lone surrogate? (pairs match too; the walk tells)"""
+    return _SURROGATE_ESCAPE.search(raw) is not None or _LONE_SURROGATE.search(raw) is not None
+
+
+def repair_surrogates(doc: Any, path: str = "$") -> tuple[Any, list[tuple[str, str]]]:
+    """Lone surrogates in strings and keys replaced by U+FFFD; returns the document and (JSON path, the
+    original string with escapes) for each repaired string. Text with them cannot be stored as UTF-8."""
+    repairs: list[tuple[str, str]] = []
+
+    def fix(text: str, where: str) -> str:
+        if text.isascii() or _LONE_SURROGATE.search(text) is None:
+            return text
+        repairs.append((where, json.dumps(text)))  # ensure_ascii: the surrogate shows as its escape
+        return _LONE_SURROGATE.sub("\ufffd", text)
+
+    def walk(value: Any, where: str) -> Any:
+        if isinstance(value, str):
+            return fix(value, where)
+        if isinstance(value, list):
+            return [walk(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                key = fix(key, where) if isinstance(key, str) else key
+                out[key] = walk(item, f"{where}.{key}")
+            return out
+        return value
+
+    return walk(doc, path), repairs
 
 
 def _ends_inside_a_value(text: str) -> bool:

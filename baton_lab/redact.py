@@ -1,85 +1,245 @@
-"""Secret redaction applied to every document before it is stored.
+"""Secret redaction applied to every text the store keeps, before anything is stored.
 
 Batons and transcripts are written by agents, and agents paste tokens. SPEC-v2's hard constraint
 ("credentials never enter the baton; reference them as $ENV_VAR_NAME") is enforced on import too.
+
+Three rules, applied to decoded strings (JSON escapes resolved), keys as well as values:
+- a string matching a known secret shape (bearer/basic credentials, GitHub/OpenAI/Anthropic/Slack/AWS/
+  Google/GitLab/Hugging Face tokens, JWTs, PEM private keys — from the BEGIN line, END line or not —,
+  `password=…`/`token: …` assignments, passwords in URLs) has the secret part replaced;
+- a value under a secret-named key (`authorization`, `password`, `github_token`, `apiKey`, …) is
+  replaced whatever it looks like;
+- `$ENV_VAR` references, the sanctioned form, are kept.
+
+The replacement keeps identity: `[REDACTED:<tag>]`, where the tag is a keyed hash of the secret, so
+the same secret gives the same placeholder (ids, namespaces and session ids that were secrets still
+join) while the placeholder says nothing about the secret without the key. A store keeps its own
+random key (`store.redaction`); outside a store a fixed key is used.
+
+Speed: `Redactor.document` decides on the document's raw text with one search of one combined
+pattern (secret shapes plus secret-named keys); only a document that matches is walked. The
+combined pattern is the union of the per-string patterns, so it cannot miss what the walk would
+redact (tests/test_redact.py proves the two paths agree over generated secret shapes).
 """
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import hmac
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-REDACTED = "[REDACTED]"
+REDACTED = "[REDACTED]"  # the prefix every placeholder starts with, minus its closing bracket
+PLACEHOLDER = re.compile(r"\[REDACTED(?::[0-9a-f]{12})?\]")
+TAG_CHARS = 12
+# Used when no store key is in force (library calls outside an import): deterministic, not secret.
+DEFAULT_KEY = b"baton_lab default redaction key"
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer <token> (keep $VAR references, which are the sanctioned form)
-    (re.compile(r"(?i)(\bbearer\s+)(?!\$)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + REDACTED),
-    (re.compile(r"(?i)(\bbasic\s+)(?!\$)[A-Za-z0-9+/=]{12,}"), r"\1" + REDACTED),
-    # Well-known token shapes
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), REDACTED),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), REDACTED),
-    (re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}\b"), REDACTED),
-    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), REDACTED),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), REDACTED),
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{30,}\b"), REDACTED),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"), REDACTED),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), REDACTED),
-    # key=value / "key": "value" where the key names a secret and the value looks like one
-    (
-        re.compile(
-            r"(?i)\b((?:api[_-]?key|access[_-]?token|auth[_-]?token|secret|token|private[_-]?key)"
-            r"[\"']?\s*[:=]\s*[\"']?)(?!\$)((?=[^\s\"'&,;}]*\d)[^\s\"'&,;}]{8,})"
-        ),
-        r"\1" + REDACTED,
-    ),
-    (re.compile(r"(?i)\b((?:password|passwd)[\"']?\s*[:=]\s*[\"']?)(?!\$)([^\s\"'&,;}]{4,})"), r"\1" + REDACTED),
-)
+# Not a secret: a `$VAR` reference, or a placeholder already written (redaction is idempotent).
+_NOT_A_SECRET = r"(?!\$|\[REDACTED)"
+
+# Each shape: the literals (lower case) its matches start with, and its pattern. The pattern's `s_…`
+# group is the secret (replaced); text around it is kept ("Bearer ", "password="). Left edges use
+# `(?<![A-Za-z0-9])` rather than `\b` where `_` may precede (`MY_API_TOKEN=…`).
+_ASSIGNED_WORDS = ("api_?key", "access_?token", "auth_?token", "secret", "token", "private_?key", "client_?secret",
+                   "authorization")
+_SHAPES: dict[str, tuple[tuple[str, ...], str]] = {
+    "bearer": (("bearer",), r"(?i:\bbearer\s+)" + _NOT_A_SECRET + r"(?P<s_bearer>[A-Za-z0-9._~+/=-]{8,})"),
+    # `Basic dXNlcjpwYXNz`: base64 with a digit, +/= or a lower-to-upper step (not "Basic Authentication").
+    "basic": (("basic",), r"(?i:\bbasic\s+)" + _NOT_A_SECRET
+              + r"(?P<s_basic>(?=[A-Za-z0-9+/=]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/=]{12,})"),
+    "github": (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+               r"(?P<s_github>\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b)"),
+    "openai": (("sk-",), r"(?P<s_openai>\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}\b)"),
+    "stripe": (("sk_live_", "sk_test_", "rk_live_", "rk_test_"), r"(?P<s_stripe>\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b)"),
+    "slack": (("xox",), r"(?P<s_slack>\bxox[abposr]-[A-Za-z0-9-]{10,}\b)"),
+    "aws": (("akia", "asia"), r"(?P<s_aws>\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)"),
+    "google": (("aiza",), r"(?P<s_google>\bAIza[0-9A-Za-z_-]{30,})"),
+    "gitlab": (("glpat-",), r"(?P<s_gitlab>\bglpat-[A-Za-z0-9_-]{20,})"),
+    "huggingface": (("hf_",), r"(?P<s_huggingface>\bhf_[A-Za-z0-9]{30,}\b)"),
+    "jwt": (("eyj",), r"(?P<s_jwt>\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"),
+    # From the BEGIN line to the END line, or to the end of the text when the END line is missing.
+    "private_key": (("-----begin ",), r"(?P<s_private_key>-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[\s\S]*?"
+                                      r"(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z))"),
+    # https://user:password@host (the scheme's last character before ://)
+    "url_password": (("://",), r"(?<=[A-Za-z0-9])://[^/\s:@\"']+:" + _NOT_A_SECRET + r"(?P<s_url_password>[^/\s@\"']+)(?=@)"),
+    # token=…, "api_key": "…", Authorization: … — a value that looks like a secret (has a digit, ≥ 8 chars).
+    "assignment": (tuple(w.partition("_?")[0] for w in _ASSIGNED_WORDS),
+                   r"(?i:(?<![A-Za-z0-9])(?:" + "|".join(w.replace("_?", "[_-]?") for w in _ASSIGNED_WORDS)
+                   + r")[\"']?\s*[:=]\s*[\"']?)" + _NOT_A_SECRET + r"(?P<s_assignment>(?=[^\s\"'&,;}]*\d)[^\s\"'&,;}]{8,})"),
+    "password": (("password", "passwd", "passphrase"),
+                 r"(?i:(?<![A-Za-z0-9])(?:password|passwd|passphrase)[\"']?\s*[:=]\s*[\"']?)" + _NOT_A_SECRET
+                 + r"(?P<s_password>[^\s\"'&,;}]{4,})"),
+}
+SHAPES = tuple(_SHAPES)
+_STRING_PATTERN = re.compile("|".join(f"(?:{source})" for _, source in _SHAPES.values()))
+
+# Object keys whose (scalar) values are secrets whatever they look like, matched on the key in
+# snake case (`apiKey`, `x-api-key`, `GITHUB_TOKEN` → `api_key`, `x_api_key`, `github_token`).
+_SECRET_KEY_WORDS = ("password", "passwd", "passphrase", "secret", "token", "api_?key", "access_?key", "secret_?key",
+                     "private_?key", "signing_?key", "client_?secret", "authorization", "credential", "credentials",
+                     "cookie")
+_SECRET_KEY = re.compile(r"(?:^|_)(?:" + "|".join(_SECRET_KEY_WORDS) + r")$")
+# The same words as they can be spelled in raw JSON text, followed by the end of a key: `…Token":`.
+_KEY_IN_TEXT = r"(?i:(?:" + "|".join(w.replace("_?", "[-_. ]?") for w in _SECRET_KEY_WORDS) + r")\"\s*:)"
+_DOCUMENT_PATTERN = re.compile(_KEY_IN_TEXT + "|" + _STRING_PATTERN.pattern)
 
 
-# JSON object keys whose values are secrets whatever they look like.
-_SECRET_KEYS = re.compile(r"(?i)^(api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd|private[_-]?key|authorization)$")
+
+def _shortest(markers: set[str]) -> tuple[str, ...]:
+    """Drop markers that start with another marker: the shorter one already finds their positions."""
+    return tuple(sorted(m for m in markers if not any(m != o and m.startswith(o) for o in markers)))
+
+
+# Every match of a pattern starts where one of these literals starts (case-insensitively): finding
+# them with str.find is the one cheap pass; a pattern match is only attempted where one is found.
+_STRING_MARKERS = _shortest({m for markers, _ in _SHAPES.values() for m in markers})
+_DOCUMENT_MARKERS = _shortest(set(_STRING_MARKERS) | {w.partition("_?")[0] for w in _SECRET_KEY_WORDS})
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_KEY_SEPARATORS = re.compile(r"[-. ]+")
+
+
+def is_secret_key(key: str) -> bool:
+    """True for object keys that name a secret (`password`, `githubToken`, `X-Api-Key`, `authorization`)."""
+    return bool(_SECRET_KEY.search(_KEY_SEPARATORS.sub("_", _CAMEL.sub("_", key)).lower()))
+
+
+# JSON string escapes, resolved so the raw-text check sees what the decoded strings hold.
+_ESCAPE = re.compile(r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))", re.S)
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    high, low, single, char = match.groups()
+    if high:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    if single:
+        return chr(int(single, 16))
+    return _SIMPLE_ESCAPES.get(char, char)
+
+
+def unescaped(text: str) -> str:
+    """The text with JSON string escapes resolved (structure kept): what the raw-text check reads."""
+    return _ESCAPE.sub(_unescape_one, text) if "\\" in text else text
+
+
+def _matches(text: str, pattern: re.Pattern[str], markers: tuple[str, ...]) -> bool:
+    """`pattern.search(text) is not None`, found by literal markers instead of trying every position."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lower to two (İ): positions would drift
+        return pattern.search(text) is not None
+    for marker in markers:
+        at = lowered.find(marker)
+        while at != -1:
+            if pattern.match(text, at):
+                return True
+            at = lowered.find(marker, at + 1)
+    return False
+
+
+def might_contain_secret(raw: str) -> bool:
+    """One cheap pass over the raw document text: False means no string or key in it would be redacted."""
+    return _matches(unescaped(raw), _DOCUMENT_PATTERN, _DOCUMENT_MARKERS)
+
+
+@dataclass
+class Redactor:
+    """Redaction with one key: the same secret always gives the same placeholder."""
+
+    key: bytes = DEFAULT_KEY
+    _tags: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def placeholder(self, secret: str) -> str:
+        tag = self._tags.get(secret)
+        if tag is None:
+            data = secret.encode("utf-8", "surrogatepass")
+            tag = hmac.new(self.key, data, hashlib.sha256).hexdigest()[:TAG_CHARS]
+            if len(self._tags) < 100_000:
+                self._tags[secret] = tag
+        return f"[REDACTED:{tag}]"
+
+    def _replace(self, match: re.Match[str]) -> str:
+        start, end = match.span(match.lastgroup)  # the one `s_…` group of the alternative that matched
+        whole_start, whole_end = match.span()
+        text = match.string
+        return text[whole_start:start] + self.placeholder(text[start:end]) + text[end:whole_end]
+
+    def text(self, text: str) -> tuple[str, int]:
+        """The text with every secret shape replaced, and how many replacements were made."""
+        if not _matches(text, _STRING_PATTERN, _STRING_MARKERS):
+            return text, 0
+        return _STRING_PATTERN.subn(self._replace, text)
+
+    def value(self, doc: Any) -> tuple[Any, int]:
+        """Every string of a JSON value redacted (keys too), and values under secret-named keys."""
+        if isinstance(doc, str):
+            return self.text(doc)
+        if isinstance(doc, list):
+            out, total = [], 0
+            for item in doc:
+                clean, n = self.value(item)
+                out.append(clean)
+                total += n
+            return out, total
+        if isinstance(doc, dict):
+            result: dict[Any, Any] = {}
+            total = 0
+            for key, item in doc.items():
+                clean_key, n = self.text(key) if isinstance(key, str) else (key, 0)
+                total += n
+                if isinstance(key, str) and _is_secret_scalar(item) and is_secret_key(key):
+                    result[clean_key] = self.placeholder(str(item))
+                    total += 1
+                    continue
+                clean, n = self.value(item)
+                result[clean_key] = clean
+                total += n
+            return result, total
+        return doc, 0
+
+    def document(self, doc: Any, raw: str) -> tuple[Any, int]:
+        """`value(doc)`, decided on `raw` — the JSON text `doc` was parsed from — with one search first."""
+        if not might_contain_secret(raw):
+            return doc, 0
+        return self.value(doc)
+
+
+def _is_secret_scalar(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value) and not value.startswith("$") and PLACEHOLDER.fullmatch(value) is None
+    return isinstance(value, (int, float))
+
+
+_CURRENT: contextvars.ContextVar[Redactor] = contextvars.ContextVar("baton_lab_redactor", default=Redactor())
+
+
+def current() -> Redactor:
+    """The redactor in force: the store's during an import, else the default one."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def using(redactor: Redactor) -> Iterator[Redactor]:
+    """Make `redactor` the one `redact`/`redact_text` use (an import sets its store's key)."""
+    token = _CURRENT.set(redactor)
+    try:
+        yield redactor
+    finally:
+        _CURRENT.reset(token)
 
 
 def redact_text(text: str) -> tuple[str, int]:
     """Return the text with secrets replaced, and how many replacements were made."""
-    total = 0
-    for pattern, replacement in _PATTERNS:
-        text, n = pattern.subn(replacement, text)
-        total += n
-    return text, total
+    return current().text(text)
 
 
 def redact(doc: Any) -> tuple[Any, int]:
-    """Redact every string in a JSON document (and values under secret-named keys)."""
-    if isinstance(doc, str):
-        return redact_text(doc)
-    if isinstance(doc, list):
-        out, total = [], 0
-        for value in doc:
-            clean, n = redact(value)
-            out.append(clean)
-            total += n
-        return out, total
-    if isinstance(doc, dict):
-        result: dict[str, Any] = {}
-        total = 0
-        for key, value in doc.items():
-            if isinstance(value, str) and value and not value.startswith("$") and _SECRET_KEYS.match(key):
-                result[key] = REDACTED
-                total += 1
-                continue
-            clean, n = redact(value)
-            result[key] = clean
-            total += n
-        return result, total
-    return doc, 0
-
-
-def might_contain_secret(text: str) -> bool:
-    """Cheap pre-check so the common, clean document skips the recursive walk."""
-    lowered = text.lower()
-    return any(
-        marker in lowered
-        for marker in ("bearer", "basic ", "token", "secret", "password", "passwd", "key", "ghp_", "gho_", "ghs_",
-                       "github_pat", "sk-", "xox", "akia", "aiza", "eyj", "private")
-    )
+    """Redact every string in a JSON document (keys included, and values under secret-named keys)."""
+    return current().value(doc)

@@ -22,12 +22,13 @@ from ..importers import (BatonDoc, DocumentFormat, EmptyRead, NotThisFormat, Pro
                          detect_format, get_format, iter_sources)
 from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
 from ..importers.containers import SOURCE_KINDS
-from ..redact import might_contain_secret, redact
+from ..redact import Redactor, using
 from .events import derive_events
 from .occurrences import rebuild_occurrences
 from .ordering import SnapshotMeta, order
 from .schemas import ITEM_TABLES
 from .._timeparse import parse_time
+from .redaction import clean_record, redacted_fragment, store_redactor
 from .validate import validate
 
 IMPORTER_VERSION = "0.1.0"
@@ -107,21 +108,29 @@ class _Importer:
         self.findings: list[Finding] = []
         self.source_rows: list[dict[str, Any]] = []
         self.batch = _Batch()
+        self.redactor = Redactor()  # replaced by the store's own in `run`, inside the import's transaction
 
     # -- reading -------------------------------------------------------------------------------
     def run(self, readers: Iterable[SourceReader]) -> ImportSummary:
-        for reader in readers:
-            self._source(reader)
-        self._flush()
-        self._finish()
+        # Every text the store keeps is redacted with the store's key; importers that redact on their own
+        # (transcript fragments, commit subjects) use the same key through `redact.using`.
+        self.redactor = store_redactor(self.con)
+        with using(self.redactor):
+            if self.namespace:
+                self.namespace = self.redactor.text(self.namespace)[0]
+            for reader in readers:
+                self._source(reader)
+            self._flush()
+            self._finish()
         return self.summary
 
     def _source(self, reader: SourceReader) -> None:
         info = reader.info
         key = info.sha256 if info.identity is None else f"{info.identity}\x1f{info.sha256}"
         source_id = short_id(key, self.forced.name if self.forced else "", self.namespace or "")
+        uri = self.redactor.text(info.uri)[0]
         if self.on_source:
-            self.on_source(info.uri)
+            self.on_source(uri)
         if source_id in self.known_sources:
             self.summary.sources_unchanged += 1
             return
@@ -144,17 +153,21 @@ class _Importer:
             name = next(iter(seen_formats))
             version = get_format(name).version
         self.source_rows.append({
-            "source_id": source_id, "format": name, "format_version": version, "uri": info.uri,
+            "source_id": source_id, "format": name, "format_version": version, "uri": uri,
             "sha256": info.sha256, "size_bytes": info.size_bytes, "importer_version": IMPORTER_VERSION,
             "imported_at": self.now, "import_id": self.summary.import_id,
         })
 
     def _quarantine(self, record: Record, source_id: str, reason: str, json_path: str | None = None) -> None:
         self.summary.quarantined += 1
-        self.findings.append(Finding(record.where, json_path, "document", reason, fragment(record.text) if record.text else None,
-                                     source_id))
+        self.findings.append(Finding(record.where, json_path, "document", reason,
+                                     redacted_fragment(record.text, self.redactor) if record.text else None, source_id))
 
     def _record(self, record: Record, source_id: str) -> str | None:
+        # Redaction happens here, once per record, before anything (namespace, ids, items) is read from it.
+        cleaned = clean_record(record, self.redactor, source_id)
+        self.summary.redactions += cleaned.redactions
+        self.findings.extend(cleaned.findings)
         if record.error:
             self._quarantine(record, source_id, record.error)
             return None
@@ -181,9 +194,6 @@ class _Importer:
         if not namespace:
             raise NamespaceRequired(f"{record.where}: the document names no namespace")
         baton = doc.baton
-        if might_contain_secret(record.text):
-            baton, count = redact(baton)
-            self.summary.redactions += count
         content_sha = sha256_text(canonical(baton))
         snapshot_id = short_id(namespace, content_sha)
         if snapshot_id in self.known_snapshots:
@@ -212,7 +222,7 @@ class _Importer:
         self.batch.items.add_baton(baton, doc.schema_version, SnapshotContext(snapshot_id, namespace, source_id, record.where))
 
     def _proposal(self, doc: ProposalDoc, record: Record, source_id: str) -> None:
-        proposal, _ = redact(doc.proposal)
+        proposal = doc.proposal
         proposal_id = short_id("proposal", canonical(proposal), self.namespace or doc.namespace or "")
         if proposal_id in self.known_proposals:
             self.summary.duplicates += 1

@@ -1,0 +1,92 @@
+"""Redaction at the store boundary: the store's own key, and one pass over each record before any of it is used.
+
+Everything an import keeps comes from a record: the parsed document (baton, envelope, proposal —
+and with it namespaces, session ids, writers, claimed times, items, extra JSON), the source path,
+the provenance, and for a document that cannot be parsed its raw text (the quarantine fragment).
+`clean_record` redacts all of it before the importer reads anything, so no call site downstream
+needs to remember to.
+
+The key makes placeholders identity-keeping within a store (the same secret, the same tag) while
+meaningless elsewhere; it is created by the first import, in that import's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import duckdb
+
+from .._jsonutil import fragment, has_lone_surrogate_escape, repair_surrogates
+from ..importers import Record
+from ..normalize import Finding
+from ..redact import Redactor, unescaped
+
+_META_KEY = "redaction_key"
+# Redacting a quarantined document's text is bounded: the fragment keeps 2,000 characters, and the
+# margin lets a secret that starts before the cut be recognised whole.
+_FRAGMENT_WINDOW = 2000 + 16_000
+
+
+def store_redactor(con: duckdb.DuckDBPyConnection) -> Redactor:
+    """The store's redactor; the key is created (inside the caller's transaction) on first use."""
+    rows = con.execute("SELECT value FROM baton_lab_meta WHERE key = ?", [_META_KEY]).fetchall()
+    if rows:
+        return Redactor(bytes.fromhex(rows[0][0]))
+    key = secrets.token_bytes(32)
+    con.execute("INSERT INTO baton_lab_meta VALUES (?, ?)", [_META_KEY, key.hex()])
+    return Redactor(key)
+
+
+@dataclasses.dataclass(slots=True)
+class Cleaned:
+    record: Record
+    redactions: int
+    findings: list[Finding]
+
+
+def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
+    """The record with secrets redacted from its document, path and provenance, and lone surrogates
+    (undecodable UTF-16 escapes) in its document replaced by U+FFFD and flagged."""
+    total = 0
+    uri, n = redactor.text(record.source.uri)
+    total += n
+    if n:
+        record.source = dataclasses.replace(record.source, uri=uri)
+    if record.provenance:
+        record.provenance, n = redactor.value(record.provenance)
+        total += n
+    findings: list[Finding] = []
+    if record.doc is not None:
+        raw = record.text or None
+        doc = record.doc
+        if raw is None or has_lone_surrogate_escape(raw):
+            doc, repairs = repair_surrogates(doc)
+            for path, original in repairs:
+                path, _ = redactor.text(path)
+                shown, _ = redactor.text(original)
+                findings.append(Finding(record.where, path, "value", "text holds a lone surrogate (\\ud800-\\udfff: not "
+                                        "valid Unicode); stored with U+FFFD in its place", fragment(shown), source_id))
+        if raw is None:
+            doc, n = redactor.value(doc)
+        else:
+            doc, n = redactor.document(doc, raw)
+        record.doc = doc
+        total += n
+    return Cleaned(record, total, findings)
+
+
+def redacted_fragment(text: str, redactor: Redactor) -> str:
+    """The quarantine excerpt of a document's raw text, secrets redacted — also those written with JSON
+    escapes (the text could not be parsed, so escapes are resolved on the excerpt itself)."""
+    window = text[:_FRAGMENT_WINDOW]
+    clean, n = redactor.text(window)
+    if "\\" in window:
+        decoded = unescaped(window)
+        decoded_clean, m = redactor.text(decoded)
+        if m > n:
+            # A secret hidden behind escapes: show the decoded, redacted excerpt (lone surrogates made U+FFFD).
+            clean = repair_surrogates(decoded_clean)[0]
+    excerpt = fragment(clean)
+    if len(text) > _FRAGMENT_WINDOW and len(clean) <= 2000:
+        excerpt += f"… [{len(text) - _FRAGMENT_WINDOW} more characters]"
+    return excerpt
