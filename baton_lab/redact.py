@@ -44,24 +44,26 @@ _NOT_A_SECRET = r"(?!\$|\[REDACTED)"
 
 # Each shape: the literals (lower case) its matches start with, and its pattern. The pattern's `s_…`
 # group is the secret (replaced); text around it is kept ("Bearer ", "password="). Left edges use
-# `(?<![A-Za-z0-9])` rather than `\b` where `_` may precede (`MY_API_TOKEN=…`).
+# ASCII edges, not `\b`: a token right after CJK text ("令牌ghp_…") still counts as standing alone, and
+# key words may follow `_` (`MY_API_TOKEN=…`).
+_L, _R = r"(?<![A-Za-z0-9_])", r"(?![A-Za-z0-9_])"
 _ASSIGNED_WORDS = ("api_?key", "access_?token", "auth_?token", "secret", "token", "private_?key", "client_?secret",
                    "authorization")
 _SHAPES: dict[str, tuple[tuple[str, ...], str]] = {
-    "bearer": (("bearer",), r"(?i:\bbearer\s+)" + _NOT_A_SECRET + r"(?P<s_bearer>[A-Za-z0-9._~+/=-]{8,})"),
+    "bearer": (("bearer",), _L + r"(?i:bearer\s+)" + _NOT_A_SECRET + r"(?P<s_bearer>[A-Za-z0-9._~+/=-]{8,})"),
     # `Basic dXNlcjpwYXNz`: base64 with a digit, +/= or a lower-to-upper step (not "Basic Authentication").
-    "basic": (("basic",), r"(?i:\bbasic\s+)" + _NOT_A_SECRET
+    "basic": (("basic",), _L + r"(?i:basic\s+)" + _NOT_A_SECRET
               + r"(?P<s_basic>(?=[A-Za-z0-9+/=]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/=]{12,})"),
     "github": (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-               r"(?P<s_github>\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b)"),
-    "openai": (("sk-",), r"(?P<s_openai>\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}\b)"),
-    "stripe": (("sk_live_", "sk_test_", "rk_live_", "rk_test_"), r"(?P<s_stripe>\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b)"),
-    "slack": (("xox",), r"(?P<s_slack>\bxox[abposr]-[A-Za-z0-9-]{10,}\b)"),
-    "aws": (("akia", "asia"), r"(?P<s_aws>\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)"),
-    "google": (("aiza",), r"(?P<s_google>\bAIza[0-9A-Za-z_-]{30,})"),
-    "gitlab": (("glpat-",), r"(?P<s_gitlab>\bglpat-[A-Za-z0-9_-]{20,})"),
-    "huggingface": (("hf_",), r"(?P<s_huggingface>\bhf_[A-Za-z0-9]{30,}\b)"),
-    "jwt": (("eyj",), r"(?P<s_jwt>\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"),
+               _L + r"(?P<s_github>gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})" + _R),
+    "openai": (("sk-",), _L + r"(?P<s_openai>sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,})" + _R),
+    "stripe": (("sk_live_", "sk_test_", "rk_live_", "rk_test_"), _L + r"(?P<s_stripe>[sr]k_(?:live|test)_[A-Za-z0-9]{16,})" + _R),
+    "slack": (("xox",), _L + r"(?P<s_slack>xox[abposr]-[A-Za-z0-9-]{10,})" + _R),
+    "aws": (("akia", "asia"), _L + r"(?P<s_aws>(?:AKIA|ASIA)[0-9A-Z]{16})" + _R),
+    "google": (("aiza",), _L + r"(?P<s_google>AIza[0-9A-Za-z_-]{30,})"),
+    "gitlab": (("glpat-",), _L + r"(?P<s_gitlab>glpat-[A-Za-z0-9_-]{20,})"),
+    "huggingface": (("hf_",), _L + r"(?P<s_huggingface>hf_[A-Za-z0-9]{30,})" + _R),
+    "jwt": (("eyj",), _L + r"(?P<s_jwt>eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"),
     # From the BEGIN line to the END line, or to the end of the text when the END line is missing.
     "private_key": (("-----begin ",), r"(?P<s_private_key>-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[\s\S]*?"
                                       r"(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z))"),

@@ -41,5 +41,8 @@ def int_or_none(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # Unicode digits int() refuses ("²"), or more digits than int() converts
+            return None
     return None

@@ -55,6 +55,9 @@ class Problem:
     reason: str
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _coerce(value: Any, kind: Kind) -> tuple[Any, str | None]:
     if value is None:
         return None, None
@@ -67,13 +70,19 @@ def _coerce(value: Any, kind: Kind) -> tuple[Any, str | None]:
     if kind == "int":
         if isinstance(value, bool):
             return None, "expected an integer, got a boolean"
-        if isinstance(value, int):
-            return value, None
+        number = value if isinstance(value, int) else None
         if isinstance(value, float) and value.is_integer():
-            return int(value), None
+            number = int(value)
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value.strip()), None
-        return None, f"expected an integer, got {value!r:.40}"
+            try:
+                number = int(value.strip())
+            except ValueError:  # Unicode digits int() refuses ("²"), or more digits than int() converts
+                return None, f"expected an integer, got {value!r:.40}"
+        if number is None:
+            return None, f"expected an integer, got {value!r:.40}"
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            return None, f"integer of {number.bit_length()} bits is outside the 64-bit range"
+        return number, None
     if kind == "bool":
         if isinstance(value, bool):
             return value, None

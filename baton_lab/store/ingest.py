@@ -208,12 +208,18 @@ class _Importer:
         bridge = baton.get("session_bridge") if isinstance(baton.get("session_bridge"), dict) else {}
         last = bridge.get("last_session") if isinstance(bridge.get("last_session"), dict) else {}
         context = baton.get("context") if doc.schema_version == "1" else last.get("summary")
+        revision = doc.revision
+        if revision is not None and not -(2**63) <= revision < 2**63:
+            self.findings.append(Finding(record.where, "$._meta.revision", "value", f"revision ({revision.bit_length()} "
+                                         "bits) is outside the 64-bit range; kept in the snapshot's raw JSON", None,
+                                         source_id, namespace, snapshot_id))
+            revision = None
         self.batch.snapshots.append({
             "snapshot_id": snapshot_id, "namespace": namespace, "session_id": doc.session_id,
             "parent_session": doc.parent_session, "written_at": parse_time(doc.written_at_raw),
             "written_at_raw": doc.written_at_raw, "observed_at": observed_at,
             "observed_kind": observed_kind if observed_at is not None else None,
-            "schema_version": doc.schema_version, "revision": doc.revision, "writer": doc.writer,
+            "schema_version": doc.schema_version, "revision": revision, "writer": doc.writer,
             "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
             "sync_status": doc.sync_status, "context": context if isinstance(context, str) else None,
             "raw": dumps(baton), "extra": dumps(extra) if extra else None,
@@ -275,7 +281,8 @@ class _Importer:
             self._insert("sources", validate("sources", pl.DataFrame(self.source_rows), without=())[0])
         from_seq = self._sequence(sorted(self.new_by_namespace))
         self.summary.events = derive_events(self.con, from_seq)
-        self.summary.occurrences = rebuild_occurrences(self.con, sorted(from_seq))
+        self.summary.occurrences, jumps = rebuild_occurrences(self.con, sorted(from_seq))
+        self.findings.extend(jumps)
         self._store_findings()
         self.summary.formats = dict(self.formats)
 

@@ -4,6 +4,11 @@ A v1 pattern keeps only its last 5 `recent_occurrences`; the count says how many
 occurrence listed in any snapshot becomes one row (first snapshot that shows it). Count increases that
 the listed occurrences do not explain (more than 5 between snapshots, v2 anti-patterns, snapshots
 missing) become `inferred` rows: they happened after `after_seq` and by `first_seen_seq`, session unknown.
+
+Inference is bounded: a count that jumps by more than `MAX_INFERRED_PER_STEP` unexplained occurrences
+between two snapshots (a typo, a corrupted counter, a hostile input: 1 → 2,000,000) infers nothing for
+that step and is flagged as a `value` finding in `quarantine` instead of being expanded into millions
+of rows. Counts are differenced as HUGEINT, so values near the 64-bit limits cannot overflow.
 """
 
 from __future__ import annotations
@@ -11,9 +16,14 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-_RECONSTRUCT = """
+from ..normalize import Finding
+
+MAX_INFERRED_PER_STEP = 1000
+JUMP_REASON = "implausible count jump"
+
+_CTES = """
 WITH obs AS (
-    SELECT p.namespace, p.item_id, p.seq, p.count, p.recent_occurrences,
+    SELECT p.namespace, p.item_id, p.seq, p.snapshot_id, p.count, p.recent_occurrences,
            lag(p.seq) OVER item AS prev_seq, lag(p.count) OVER item AS prev_count
     FROM patterns p JOIN rebuild USING (namespace)
     WINDOW item AS (PARTITION BY p.namespace, p.item_id ORDER BY p.seq)
@@ -35,31 +45,56 @@ new_per_obs AS (
     FROM distinct_listed GROUP BY ALL
 ),
 unexplained AS (
-    SELECT o.namespace, o.item_id, o.seq, o.prev_seq,
-           greatest(coalesce(o.count, 0) - coalesce(o.prev_count, 0) - coalesce(n.listed_new, 0), 0) AS n_inferred
+    SELECT o.namespace, o.item_id, o.seq, o.prev_seq, o.count, o.prev_count, o.snapshot_id,
+           greatest(o.count::HUGEINT - coalesce(o.prev_count, 0)::HUGEINT - coalesce(n.listed_new, 0), 0) AS n_inferred
     FROM obs o LEFT JOIN new_per_obs n USING (namespace, item_id, seq)
     WHERE o.count IS NOT NULL
 )
+"""
+
+_RECONSTRUCT = _CTES + """
 SELECT d.namespace, d.item_id, d.session_id, d.context, d.first_seen_seq, o.seq AS after_seq, false AS inferred
 FROM distinct_listed d
 ASOF LEFT JOIN obs o ON d.namespace = o.namespace AND d.item_id = o.item_id AND d.first_seen_seq > o.seq
 UNION ALL
 SELECT namespace, item_id, NULL, NULL, seq, prev_seq, true
-FROM (SELECT *, unnest(range(n_inferred)) AS k FROM unexplained WHERE n_inferred > 0)
-"""
+FROM (SELECT *, unnest(range(n_inferred::BIGINT)) AS k FROM unexplained
+      WHERE n_inferred > 0 AND n_inferred <= {cap})
+""".replace("{cap}", str(MAX_INFERRED_PER_STEP))
+
+_JUMPS = _CTES + """
+SELECT u.namespace, u.item_id, u.seq, u.prev_seq, u.count, u.prev_count, u.snapshot_id, s.source_id, src.uri, s.location
+FROM unexplained u JOIN snapshots s USING (snapshot_id) LEFT JOIN sources src ON src.source_id = s.source_id
+WHERE u.n_inferred > {cap}
+ORDER BY u.namespace, u.item_id, u.seq
+""".replace("{cap}", str(MAX_INFERRED_PER_STEP))
 
 
-def rebuild_occurrences(con: duckdb.DuckDBPyConnection, namespaces: list[str]) -> int:
-    """Recompute `pattern_occurrences` for the given namespaces; returns the row count written."""
+def rebuild_occurrences(con: duckdb.DuckDBPyConnection, namespaces: list[str]) -> tuple[int, list[Finding]]:
+    """Recompute `pattern_occurrences` for the given namespaces; returns the row count written and the
+    implausible jumps (flags from an earlier rebuild of these namespaces are removed: the caller stores these)."""
     if not namespaces:
-        return 0
+        return 0, []
     rebuild = pl.DataFrame({"namespace": namespaces}, schema={"namespace": pl.String})
     con.register("rebuild", rebuild)
     try:
         con.execute("DELETE FROM pattern_occurrences WHERE namespace IN (SELECT namespace FROM rebuild)")
         con.execute(f"INSERT INTO pattern_occurrences BY NAME {_RECONSTRUCT}")
-        return con.execute(
+        rows = con.execute(
             "SELECT count(*) FROM pattern_occurrences WHERE namespace IN (SELECT namespace FROM rebuild)"
         ).fetchall()[0][0]
+        con.execute("DELETE FROM quarantine WHERE kind = 'value' AND namespace IN (SELECT namespace FROM rebuild) "
+                    "AND starts_with(reason, ?)", [JUMP_REASON])
+        jumps = con.execute(_JUMPS).fetchall()
     finally:
         con.unregister("rebuild")
+    return rows, [_jump_finding(*jump) for jump in jumps]
+
+
+def _jump_finding(namespace: str, item_id: str, seq: int, prev_seq: int | None, count: int, prev_count: int | None,
+                  snapshot_id: str, source_id: str, uri: str | None, location: str | None) -> Finding:
+    before = f"{prev_count} at snapshot {prev_seq}" if prev_seq is not None else "nothing before it"
+    reason = (f"{JUMP_REASON}: pattern count {count} at snapshot {seq} after {before}; more than "
+              f"{MAX_INFERRED_PER_STEP} unexplained occurrences in one step, so none were inferred")
+    where = (uri or "") + (f"#{location}" if location else "")
+    return Finding(where, f"$.patterns[id={item_id}].count", "value", reason, None, source_id, namespace, snapshot_id, item_id)

@@ -23,16 +23,32 @@ INTERNAL = ("_path", "_uri", "_source_id")
 
 
 def conform(table: str, frame: pl.DataFrame, *, without: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Add missing columns as nulls and order/cast columns as the model declares (internal columns kept)."""
+    """Add missing columns as nulls and order/cast columns as the model declares (internal columns kept).
+
+    An integer outside the 64-bit range (a UInt64 or Int128 column from the input) becomes null here;
+    `out_of_range` finds those values first so `validate` keeps them raw and flags them.
+    """
     schema = {name: dtype for name, dtype in polars_schema(table).items() if name not in without}
     exprs = []
     for name, dtype in schema.items():
         if name in frame.columns:
-            exprs.append(pl.col(name).cast(dtype, strict=True))
+            exprs.append(pl.col(name).cast(dtype, strict=dtype != pl.Int64))
         else:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
     exprs += [pl.col(name) for name in INTERNAL if name in frame.columns]
     return frame.select(exprs)
+
+
+def out_of_range(table: str, frame: pl.DataFrame) -> list[tuple[int, str, Any]]:
+    """(row, column, value) for integers the table's 64-bit columns cannot hold."""
+    found: list[tuple[int, str, Any]] = []
+    for name, dtype in polars_schema(table).items():
+        if dtype != pl.Int64 or name not in frame.columns or frame[name].dtype in (pl.Int64, pl.Null):
+            continue
+        column = frame[name]
+        lost = column.is_not_null() & column.cast(pl.Int64, strict=False).is_null()
+        found += [(int(row), name, column[int(row)]) for row in lost.arg_true()]
+    return found
 
 
 def _schema(table: str, without: tuple[str, ...]) -> pa.DataFrameSchema:
@@ -42,33 +58,36 @@ def _schema(table: str, without: tuple[str, ...]) -> pa.DataFrameSchema:
 
 def validate(table: str, frame: pl.DataFrame, *, without: tuple[str, ...] = ("seq",)) -> tuple[pl.DataFrame, list[Finding]]:
     """Validate a batch (all problems at once, `lazy=True`); returns the storable rows and the findings."""
+    too_big = out_of_range(table, frame)
     frame = conform(table, frame, without=without)
     schema = _schema(table, without)
     data = frame.drop([c for c in INTERNAL if c in frame.columns])
+    failures = [(index, column, "in the 64-bit integer range", value) for index, column, value in too_big]
     try:
         schema.validate(data, lazy=True)
-        return data, []
+        if not failures:
+            return data, []
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-    if cases.filter(pl.col("index").is_null()).height:
-        # Schema-level failures (a wrong dtype, a missing column) are bugs in baton_lab, not bad input.
-        raise RuntimeError(f"{table}: batch does not match its model:\n{cases.filter(pl.col('index').is_null())}")
+        if cases.filter(pl.col("index").is_null()).height:
+            # Schema-level failures (a wrong dtype, a missing column) are bugs in baton_lab, not bad input.
+            raise RuntimeError(f"{table}: batch does not match its model:\n{cases.filter(pl.col('index').is_null())}")
+        failures += [(int(row["index"]), row["column"], row["check"], frame[row["column"]][int(row["index"])])
+                     for row in cases.select("column", "check", "index").iter_rows(named=True)]
 
     nullable = {name: col.nullable for name, col in schema.columns.items()}
     invalid: dict[int, dict[str, Any]] = defaultdict(dict)
     drop: dict[int, str] = {}
     findings: list[Finding] = []
     nulled: dict[str, list[int]] = defaultdict(list)
-    for row in cases.select("column", "check", "index", "failure_case").iter_rows(named=True):
-        index, column = int(row["index"]), row["column"]
-        value = frame[column][index]
+    for index, column, check, value in failures:
         if nullable.get(column, False) and value is not None:
             nulled[column].append(index)
             invalid[index][column] = value
-            reason = f"{column} {value!r} fails {row['check']}; kept raw in invalid_values"
+            reason = f"{column} {value!r:.80} fails {check}; kept raw in invalid_values"
             findings.append(_finding(frame, index, column, "value", reason, value))
         else:
-            drop.setdefault(index, f"{column} fails {row['check']}")
+            drop.setdefault(index, f"{column} fails {check}")
 
     if nulled:
         data = data.with_columns(

@@ -1,0 +1,295 @@
+"""Hypothesis strategies for hostile input: secret shapes, hostile text, and whole documents of every format.
+
+Shared by tests/test_redact.py, tests/test_hostile_input.py and bench/fuzz_bench.py (the long run). Every
+secret a strategy plants is returned beside the document, as the part that must never be stored (the
+random core, so "Bearer " staying is fine and a leak is unambiguous).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+ALNUM = string.ascii_letters + string.digits
+B64 = ALNUM + "+/"
+UPPER_DIGITS = string.ascii_uppercase + string.digits
+
+
+def _chars(alphabet: str, n: int, m: int | None = None) -> st.SearchStrategy[str]:
+    return st.text(alphabet, min_size=n, max_size=m or n + 12)
+
+
+def _core(alphabet: str, n: int, m: int | None = None) -> st.SearchStrategy[str]:
+    # A digit somewhere, and at least one letter: shapes that need one get one, and no core is all digits
+    # (which could collide with counts printed in reports).
+    return st.tuples(_chars(alphabet, n, m), st.sampled_from("0123456789"), st.sampled_from("QZXJVW")).map(
+        lambda parts: parts[2] + parts[0] + parts[1])
+
+
+@dataclass(frozen=True)
+class Secret:
+    text: str  # what is written (may include a kept prefix such as "Bearer ")
+    core: str  # what must never be stored
+    shape: str
+
+
+def _shape(name: str, core: st.SearchStrategy[str], wrap: Any) -> st.SearchStrategy[Secret]:
+    return core.flatmap(lambda c: wrap(c).map(lambda text: Secret(text, c, name)))
+
+
+def _fixed(prefixes: list[str]) -> Any:
+    return lambda core: st.sampled_from(prefixes).map(lambda p: p + core)
+
+
+# One strategy per shape redact.py knows (tests/test_redact.py checks the list is complete).
+SECRET_SHAPES: dict[str, st.SearchStrategy[Secret]] = {
+    "bearer": _shape("bearer", _core(ALNUM + "._-", 16), lambda c: st.sampled_from(["Bearer ", "bearer\t", "BEARER  "]).map(lambda p: p + c)),
+    "basic": _shape("basic", _core(B64, 16), lambda c: st.sampled_from(["Basic ", "Basic\t", "basic "]).map(lambda p: p + c)),
+    "github": _shape("github", _core(ALNUM, 30), _fixed(["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"])),
+    "openai": _shape("openai", _core(ALNUM, 24), _fixed(["sk-", "sk-ant-", "sk-proj-"])),
+    "stripe": _shape("stripe", _core(ALNUM, 20), _fixed(["sk_live_", "sk_test_", "rk_live_"])),
+    "slack": _shape("slack", _core(ALNUM, 16), _fixed(["xoxb-", "xoxp-", "xoxa-"])),
+    "aws": _shape("aws", _chars(UPPER_DIGITS, 14, 14).map(lambda c: "Q7" + c), _fixed(["AKIA", "ASIA"])),
+    "google": _shape("google", _core(ALNUM + "_-", 34), _fixed(["AIza"])),
+    "gitlab": _shape("gitlab", _core(ALNUM, 22), _fixed(["glpat-"])),
+    "huggingface": _shape("huggingface", _core(ALNUM, 32), _fixed(["hf_"])),
+    "jwt": _shape("jwt", st.tuples(_core(ALNUM, 16), _core(ALNUM, 16)).map(lambda t: f"{t[0]}.{t[1]}"),
+                  lambda c: st.just("eyJhbGciOiJIUzI1NiJ9." + c)),
+    "private_key": _shape("private_key", _core(B64, 40, 80),
+                          lambda c: st.tuples(st.sampled_from(["RSA ", "OPENSSH ", "EC ", ""]), st.booleans()).map(
+                              lambda t: f"-----BEGIN {t[0]}PRIVATE KEY-----\n{c}\n"
+                                        + (f"-----END {t[0]}PRIVATE KEY-----" if t[1] else ""))),
+    "url_password": _shape("url_password", _core(ALNUM, 12), lambda c: st.just(f"https://deploy:{c}@git.example.com/repo")),
+    "assignment": _shape("assignment", _core(ALNUM, 12),
+                         lambda c: st.sampled_from(["api_key=", "API-KEY: ", "token=", "MY_AUTH_TOKEN=", "client_secret: ",
+                                                    "authorization: ", "private_key="]).map(lambda p: p + c)),
+    "password": _shape("password", _core(ALNUM, 10), lambda c: st.sampled_from(["password=", "Passwd: ", "passphrase="]).map(lambda p: p + c)),
+}
+SECRET_KEYS = ["password", "authorization", "token", "api_key", "apiKey", "X-Api-Key", "GITHUB_TOKEN", "client_secret",
+               "db.password", "secretKey", "credentials", "cookie"]
+
+secret = st.one_of(*SECRET_SHAPES.values())
+# Shapes that fit in a file name (a namespace named by a cache file's name).
+name_secret = st.one_of(*(SECRET_SHAPES[k] for k in ("github", "openai", "stripe", "slack", "aws", "google", "gitlab")))
+
+CJK = "令牌密钥是的了在我們日本語の문자열한국어"
+words = st.text(string.ascii_letters + " .,-", max_size=20)
+cjk = st.text(CJK, min_size=1, max_size=8)
+# Text that looks like a secret marker but is not one: the old pre-check's false positives.
+near_misses = st.sampled_from(["task-scope", "keychain", "monkey", "the token expired", "tokens: 1200", "api keys rotate",
+                               "Basic Authentication", "secret santa", "password reset flow", "$MH_API_TOKEN",
+                               "Bearer $TOKEN", "private key rotation", "ghp_short", "sk-short", "https://example.com/x"])
+MARKUP = ["<script>alert('xss')</script>", "<img src=x onerror=alert(1)>", "**bold** [link](javascript:alert(1))",
+          "\\input{/etc/passwd} $\\alpha$ \\end{document}", "{{ 7*1913 }}", "{% raw %}{% endraw %}", "| a | b |\n|---|---|",
+          "&amp; &lt; \"quoted\" 'single'", "%s %d {0} ${HOME}", "# heading\n- item"]
+# What must never appear literally in a rendered file (escaped forms are fine).
+UNESCAPED = {".html": ["<script>alert('xss')", "<img src=x onerror"], ".svg": ["<script>alert('xss')", "<img src=x onerror"],
+             ".md": ["<script>alert('xss')", "<img src=x onerror"], ".tex": ["\\input{/etc/passwd}", "\\end{document}"],
+             "*": ["13391"]}  # jinja evaluation of {{ 7*1913 }}
+markup = st.sampled_from(MARKUP)
+weird = st.sampled_from(["\ufeff", "\x00", "\ud800", "\udfff", "\u202e", "\u0301", "\n\r\t", "\\", "\"", "İ", "\U0001f600"])
+
+
+@dataclass
+class Planted:
+    """Secrets a generated document carries (their cores must never be stored)."""
+
+    cores: list[str] = field(default_factory=list)
+
+    def add(self, s: Secret) -> str:
+        self.cores.append(s.core)
+        return s.text
+
+
+@st.composite
+def text_with_secret(draw: st.DrawFn) -> tuple[str, Secret]:
+    """A secret in surrounding text: plain, CJK (no spaces), near misses, markup."""
+    s = draw(secret)
+    before = draw(st.one_of(words.map(lambda w: w + " " if w else w), cjk, near_misses.map(lambda w: w + " "), st.just("")))
+    after = draw(st.one_of(words.map(lambda w: " " + w if w else w), cjk, st.just("")))
+    if s.shape == "private_key":
+        after = ""  # a key without END is redacted to the end of its string, so any text after it goes too
+    return before + s.text + after, s
+
+
+@st.composite
+def hostile_text(draw: st.DrawFn, planted: Planted) -> str:
+    kind = draw(st.integers(0, 9))
+    if kind <= 2:
+        text, s = draw(text_with_secret())
+        planted.cores.append(s.core)
+        return text
+    if kind == 3:
+        return draw(markup)
+    if kind == 4:
+        return draw(near_misses)
+    if kind == 5:
+        return draw(st.lists(st.one_of(weird, words, cjk), max_size=5).map("".join))
+    if kind == 6:
+        return draw(cjk)
+    return draw(words)
+
+
+HOSTILE_NUMBERS = [2**63, 2**64 + 5, -(2**63) - 1, 10**30, -1, -(10**20), 0, 1e308, -1e308, 1.5, float("nan"),
+                   float("inf"), float("-inf"), 10**200, "9223372036854775808", "²", True, None]
+
+
+def number(draw: st.DrawFn) -> Any:
+    return draw(st.one_of(st.integers(0, 50), st.sampled_from(HOSTILE_NUMBERS)))
+
+
+def value(draw: st.DrawFn, planted: Planted, depth: int = 0) -> Any:
+    kind = draw(st.integers(0, 6 if depth < 2 else 3))
+    if kind <= 1:
+        return draw(hostile_text(planted))
+    if kind == 2:
+        return number(draw)
+    if kind == 3:
+        return draw(st.sampled_from([None, True, False, [], {}]))
+    if kind == 4:
+        return [value(draw, planted, depth + 1) for _ in range(draw(st.integers(0, 3)))]
+    if kind == 5:
+        return extra_fields(draw, planted, depth + 1)
+    return nested(draw(st.integers(50, 400)))
+
+
+def nested(depth: int) -> Any:
+    doc: Any = "deep"
+    for _ in range(depth):
+        doc = [doc]
+    return doc
+
+
+def extra_fields(draw: st.DrawFn, planted: Planted, depth: int = 0) -> dict[str, Any]:
+    """Unknown fields (kept in `extra`): secret-named keys, secrets as keys, hostile values."""
+    out: dict[str, Any] = {}
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.integers(0, 3))
+        if kind == 0:
+            key = draw(st.sampled_from(SECRET_KEYS))
+            core = draw(_core(ALNUM + "!#%", 10))
+            planted.cores.append(core)
+            out[key] = core
+        elif kind == 1:
+            out[planted.add(draw(secret)).replace("\n", " ")] = draw(st.integers(0, 3))
+        else:
+            out[draw(hostile_text(planted))] = value(draw, planted, depth)
+    return out
+
+
+def _text_or_secret(draw: st.DrawFn, planted: Planted) -> str:
+    return draw(hostile_text(planted))
+
+
+def _item(draw: st.DrawFn, planted: Planted, kind: str, index: int) -> dict[str, Any]:
+    t = lambda: _text_or_secret(draw, planted)  # noqa: E731
+    item_id = draw(st.one_of(st.just(f"{kind}-{index}"), hostile_text(planted)))
+    base: dict[str, Any] = {"id": item_id}
+    if kind == "loop":
+        base |= {"action": t(), "expected_outcome": t(), "status": draw(st.sampled_from(["open", "verified", "wip", t()])),
+                 "ttl_days": number(draw), "verify": {"method": "http", "url": t(), "headers": {"Authorization": t()}},
+                 "created_at": draw(st.sampled_from(["2026-01-01", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", t()]))}
+    elif kind == "follow":
+        base |= {"item": t(), "reason": t(), "defer_count": number(draw), "priority": t()}
+    elif kind == "pattern":
+        base |= {"what": t(), "count": number(draw), "threshold": number(draw), "status": "observing",
+                 "recent_occurrences": [{"session": t(), "context": t()} for _ in range(draw(st.integers(0, 2)))]}
+    else:
+        base |= {"what": t(), "why": t(), "status": "active", "evidence": [t()]}
+    base |= extra_fields(draw, planted, 1)
+    return base
+
+
+@st.composite
+def v1_baton(draw: st.DrawFn, planted: Planted) -> dict[str, Any]:
+    t = lambda: _text_or_secret(draw, planted)  # noqa: E731
+    return {
+        "schema_version": 1, "session_id": t(), "parent_session": draw(st.one_of(st.none(), hostile_text(planted))),
+        "updated_at": draw(st.sampled_from(["2026-03-01T10:00:00Z", "9999-12-31T23:59:59-05:00", "2026-13-45", t()])),
+        "context": t(),
+        "open_loops": [_item(draw, planted, "loop", i) for i in range(draw(st.integers(0, 2)))],
+        "follow_ups": [_item(draw, planted, "follow", i) for i in range(draw(st.integers(0, 2)))],
+        "patterns": [_item(draw, planted, "pattern", i) for i in range(draw(st.integers(0, 2)))],
+        "active_decisions": [_item(draw, planted, "decision", i) for i in range(draw(st.integers(0, 1)))],
+        **extra_fields(draw, planted),
+    }
+
+
+@st.composite
+def v2_baton(draw: st.DrawFn, planted: Planted) -> dict[str, Any]:
+    t = lambda: _text_or_secret(draw, planted)  # noqa: E731
+    return {
+        "_meta": {"schema_version": "2.0", "namespace": t(), "revision": number(draw), "last_written_by": t(),
+                  "last_written_at": draw(st.sampled_from(["2026-03-01T10:00:00Z", "9999-12-31T23:59:59-05:00", t()]))},
+        "open_loops": {"entries": [{"id": t(), "action": t(), "status": "pending", "stale_after_hours": number(draw),
+                                    "created_by": t()} for _ in range(draw(st.integers(0, 2)))]},
+        "follow_ups": {"entries": [{"id": t(), "title": t(), "postponed_count": number(draw), "status": "open"}
+                                   for _ in range(draw(st.integers(0, 2)))]},
+        "anti_patterns": {"entries": [{"id": t(), "pattern": t(), "occurrences": number(draw), "severity": "high",
+                                       "context": t(), "remedy": t()} for _ in range(draw(st.integers(0, 2)))]},
+        "infra_state": {"machines": {t(): {"status": "ok", "stale_after_hours": number(draw), "verified_by": t()}},
+                        "services": {"svc": {"status": "ok", "check_command": t()}}},
+        "discovery_cache": {"entries": [{"id": t(), "target": t(), "findings": [t()], "stale_after_hours": number(draw)}]},
+        "session_bridge": {"last_session": {"session_id": t(), "summary": t(), "written_by": t(), "completed": [t()],
+                                            "next_action": t(), "written_at": t()}},
+        **extra_fields(draw, planted),
+    }
+
+
+FORMATS = ("baton-v1", "baton-v2", "api-envelope", "local-cache", "patch-proposal", "broken")
+
+
+@dataclass
+class Document:
+    """One generated input file: its name, its bytes, the format it was built as and the secrets it carries."""
+
+    name: str
+    data: bytes
+    format: str
+    planted: Planted
+
+
+# Letters never outside strings (not in true/false/null/NaN/Infinity/exponents), skipping existing escapes.
+_SAFE_TO_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)|[bcdghkmopwxzBCDGHKOPWXZ]")
+
+
+def _render(draw: st.DrawFn, doc: Any) -> str:
+    """JSON text, sometimes ASCII-escaped, sometimes with letters written as \\u escapes (secrets split by escapes)."""
+    text = json.dumps(doc, ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, 2])))
+    if draw(st.booleans()):
+        text = _SAFE_TO_ESCAPE.sub(lambda m: m.group() if len(m.group()) > 1 else f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
+@st.composite
+def hostile_document(draw: st.DrawFn, index: int = 0) -> Document:
+    planted = Planted()
+    fmt = draw(st.sampled_from(FORMATS))
+    name_part = draw(st.one_of(st.just("ns"), name_secret.map(planted.add)))
+    if fmt in ("baton-v1", "local-cache", "broken"):
+        doc: Any = draw(v1_baton(planted)) if draw(st.booleans()) or fmt == "broken" else draw(v2_baton(planted))
+        if fmt == "local-cache" or "_meta" not in doc:
+            doc["_sync_status"] = draw(st.sampled_from(["synced", "pending_upload"]))  # namespace from the file name
+    elif fmt == "baton-v2":
+        doc = draw(v2_baton(planted))
+    elif fmt == "api-envelope":
+        inner = draw(st.one_of(v1_baton(planted), v2_baton(planted), st.none()))
+        doc = {"baton": inner, "namespace": draw(hostile_text(planted)), "updated_at": draw(hostile_text(planted)),
+               "revision": number(draw)}
+    else:
+        doc = {"_patch_proposal": {"submitted_by": draw(hostile_text(planted)), "submitted_at": draw(hostile_text(planted)),
+                                   "namespace": draw(hostile_text(planted)),
+                                   "patches": [{"op": "increment", "path": draw(hostile_text(planted)), "by": number(draw),
+                                                "value": value(draw, planted)} for _ in range(draw(st.integers(0, 2)))]}}
+    text = _render(draw, doc)
+    if fmt == "broken":  # a torn write: the document is quarantined whole and keeps a (redacted) fragment
+        text = text[: draw(st.integers(1, max(1, len(text) - 1)))]
+    data = text.encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 9)) == 0:
+        data = b"\xef\xbb\xbf" + data
+    return Document(f"{index:05d}-{name_part}.json".replace("/", "_"), data, fmt, planted)
