@@ -46,6 +46,11 @@ _NOT_A_SECRET = r"(?!\$|\[REDACTED)"
 # group is the secret (replaced); text around it is kept ("Bearer ", "password="). Left edges use
 # ASCII edges, not `\b`: a token right after CJK text ("令牌ghp_…") still counts as standing alone, and
 # key words may follow `_` (`MY_API_TOKEN=…`).
+# Object keys whose (scalar) values are secrets whatever they look like, matched on the key in
+# snake case (`apiKey`, `x-api-key`, `GITHUB_TOKEN` → `api_key`, `x_api_key`, `github_token`).
+_SECRET_KEY_WORDS = ("password", "passwd", "passphrase", "secret", "token", "api_?key", "access_?key", "secret_?key",
+                     "private_?key", "signing_?key", "client_?secret", "authorization", "credential", "credentials",
+                     "cookie")
 _L, _R = r"(?<![A-Za-z0-9_])", r"(?![A-Za-z0-9_])"
 _ASSIGNED_WORDS = ("api_?key", "access_?token", "auth_?token", "secret", "token", "private_?key", "client_?secret",
                    "authorization")
@@ -73,6 +78,11 @@ _SHAPES: dict[str, tuple[tuple[str, ...], str]] = {
     "assignment": (tuple(w.partition("_?")[0] for w in _ASSIGNED_WORDS),
                    r"(?i:(?<![A-Za-z0-9])(?:" + "|".join(w.replace("_?", "[_-]?") for w in _ASSIGNED_WORDS)
                    + r")[\"']?\s*[:=]\s*[\"']?)" + _NOT_A_SECRET + r"(?P<s_assignment>(?=[^\s\"'&,;}]*\d)[^\s\"'&,;}]{8,})"),
+    # `"client_secret": "…"` as text: a JSON document that could not be parsed still has its values by key
+    # redacted in the quarantine fragment (and JSON quoted inside a string is treated the same way).
+    "json_key": (tuple(w.partition("_?")[0] for w in _SECRET_KEY_WORDS),
+                 r"(?i:(?:" + "|".join(w.replace("_?", "[-_. ]?") for w in _SECRET_KEY_WORDS) + r")\"\s*:\s*)"
+                 + r"(?:\"" + _NOT_A_SECRET + r"(?P<s_json_key>(?:[^\"\\]|\\.)+)|(?P<s_json_number>-?\d[\d.eE+-]*))"),
     "password": (("password", "passwd", "passphrase"),
                  r"(?i:(?<![A-Za-z0-9])(?:password|passwd|passphrase)[\"']?\s*[:=]\s*[\"']?)" + _NOT_A_SECRET
                  + r"(?P<s_password>[^\s\"'&,;}]{4,})"),
@@ -80,11 +90,6 @@ _SHAPES: dict[str, tuple[tuple[str, ...], str]] = {
 SHAPES = tuple(_SHAPES)
 _STRING_PATTERN = re.compile("|".join(f"(?:{source})" for _, source in _SHAPES.values()))
 
-# Object keys whose (scalar) values are secrets whatever they look like, matched on the key in
-# snake case (`apiKey`, `x-api-key`, `GITHUB_TOKEN` → `api_key`, `x_api_key`, `github_token`).
-_SECRET_KEY_WORDS = ("password", "passwd", "passphrase", "secret", "token", "api_?key", "access_?key", "secret_?key",
-                     "private_?key", "signing_?key", "client_?secret", "authorization", "credential", "credentials",
-                     "cookie")
 _SECRET_KEY = re.compile(r"(?:^|_)(?:" + "|".join(_SECRET_KEY_WORDS) + r")$")
 # The same words as they can be spelled in raw JSON text, followed by the end of a key: `…Token":`.
 _KEY_IN_TEXT = r"(?i:(?:" + "|".join(w.replace("_?", "[-_. ]?") for w in _SECRET_KEY_WORDS) + r")\"\s*:)"

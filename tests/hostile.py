@@ -11,6 +11,7 @@ import json
 import re
 import string
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -224,7 +225,7 @@ def v1_baton(draw: st.DrawFn, planted: Planted) -> dict[str, Any]:
 def v2_baton(draw: st.DrawFn, planted: Planted) -> dict[str, Any]:
     t = lambda: _text_or_secret(draw, planted)  # noqa: E731
     return {
-        "_meta": {"schema_version": "2.0", "namespace": t(), "revision": number(draw), "last_written_by": t(),
+        "_meta": {"schema_version": "2.0", "namespace": "ns-" + t(), "revision": number(draw), "last_written_by": t(),
                   "last_written_at": draw(st.sampled_from(["2026-03-01T10:00:00Z", "9999-12-31T23:59:59-05:00", t()]))},
         "open_loops": {"entries": [{"id": t(), "action": t(), "status": "pending", "stale_after_hours": number(draw),
                                     "created_by": t()} for _ in range(draw(st.integers(0, 2)))]},
@@ -279,7 +280,7 @@ def hostile_document(draw: st.DrawFn, index: int = 0) -> Document:
         doc = draw(v2_baton(planted))
     elif fmt == "api-envelope":
         inner = draw(st.one_of(v1_baton(planted), v2_baton(planted), st.none()))
-        doc = {"baton": inner, "namespace": draw(hostile_text(planted)), "updated_at": draw(hostile_text(planted)),
+        doc = {"baton": inner, "namespace": "ns-" + draw(hostile_text(planted)), "updated_at": draw(hostile_text(planted)),
                "revision": number(draw)}
     else:
         doc = {"_patch_proposal": {"submitted_by": draw(hostile_text(planted)), "submitted_at": draw(hostile_text(planted)),
@@ -293,3 +294,103 @@ def hostile_document(draw: st.DrawFn, index: int = 0) -> Document:
     if draw(st.integers(0, 9)) == 0:
         data = b"\xef\xbb\xbf" + data
     return Document(f"{index:05d}-{name_part}.json".replace("/", "_"), data, fmt, planted)
+
+
+# -- checking what an import and a report kept ------------------------------------------------------
+
+def store_texts(db: Path) -> dict[str, str]:
+    """Every table of a store as text (CSV of all columns), keyed by table name."""
+    import duckdb
+    import polars as pl
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        out = {}
+        for table in tables:
+            if table == "baton_lab_meta":
+                continue  # the schema version and the store's redaction key, nothing read from input
+            frame = con.sql(f'SELECT * FROM "{table}"').pl()
+            out[table] = frame.select(pl.all().cast(pl.String)).write_csv()
+        return out
+    finally:
+        con.close()
+
+
+def file_texts(folder: Path) -> dict[str, str]:
+    """Every file a report or export wrote, as text (Parquet read back as CSV; PNG pixels skipped)."""
+    import polars as pl
+
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix == ".png":
+            continue
+        if path.suffix == ".parquet":
+            out[str(path)] = pl.read_parquet(path).select(pl.all().cast(pl.String)).write_csv()
+        else:
+            out[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    return out
+
+
+def leaks(cores: list[str], texts: dict[str, str]) -> list[tuple[str, str]]:
+    """(where, core) for every planted secret found, in the text as stored or with its JSON escapes resolved."""
+    from baton_lab.redact import unescaped
+
+    found = []
+    for where, text in texts.items():
+        views = (text, unescaped(text))
+        for core in set(cores):
+            if any(core in view for view in views):
+                found.append((where, core))
+    return found
+
+
+def unescaped_markup(texts: dict[str, str]) -> list[tuple[str, str]]:
+    """(file, text) for hostile markup that reached a rendered file unescaped (or a jinja expression evaluated)."""
+    found = []
+    for where, text in texts.items():
+        suffix = Path(where).suffix
+        for needle in UNESCAPED.get(suffix, []) + UNESCAPED["*"]:
+            if needle in text:
+                found.append((where, needle))
+    return found
+
+
+@dataclass
+class Outcome:
+    files: int
+    db: Path | None = None
+    summary: Any = None
+    crash: str | None = None
+    lost: int = 0
+    leaks: list[tuple[str, str]] = field(default_factory=list)
+
+
+def import_batch(docs: list[Document], root: Path) -> Outcome:
+    """Write the documents as files, import them in one call, and check accounting and leaks."""
+    import traceback
+
+    import baton_lab as bl
+
+    folder = root / "in"
+    folder.mkdir(parents=True)
+    names = set()
+    for doc in docs:
+        path = folder / doc.name
+        path.write_bytes(doc.data)
+        names.add(path)
+    db = root / "store.duckdb"
+    outcome = Outcome(files=len(names), db=db)
+    try:
+        summary = bl.open(db).import_(folder)
+    except Exception:  # noqa: BLE001 - the harness counts every exception as a crash
+        outcome.crash = traceback.format_exc()
+        return outcome
+    outcome.summary = summary
+    accounted = summary.stored + summary.duplicates + summary.proposals + summary.empty + summary.quarantined
+    # Files with identical bytes are one source (skipped as unchanged): every distinct file is read once.
+    distinct = len({doc.data for doc in docs})
+    outcome.lost = abs(summary.read - accounted) + abs(summary.read + summary.sources_unchanged - outcome.files) + \
+        abs(summary.sources - distinct)
+    outcome.leaks = leaks([c for doc in docs for c in doc.planted.cores], store_texts(db))
+    return outcome

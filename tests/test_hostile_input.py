@@ -1,0 +1,195 @@
+"""Hostile input: no document crashes an import, nothing is lost, no secret reaches any table or output file.
+
+Regression tests for every crash and leak of issue 17's adversarial harness, then property-based tests
+over generated hostile documents of every format (tests/hostile.py; bench/fuzz_bench.py is the long run).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import baton_lab as bl
+from baton_lab.importers import Record, SourceInfo
+from baton_lab.redact import Redactor
+from baton_lab.store.occurrences import MAX_INFERRED_PER_STEP
+from baton_lab.store.redaction import clean_record
+
+import hostile
+from builders import loop, pattern, v1, v2, write, write_sequence
+
+GH = "ghp_" + "Zq3" * 12  # a GitHub token shape
+SK = "sk-ant-" + "Wv7" * 8
+
+
+def _dump(lab: bl.Lab) -> dict[str, str]:
+    return hostile.store_texts(lab.path)
+
+
+def _assert_no_leak(lab: bl.Lab, *secrets: str) -> None:
+    assert hostile.leaks(list(secrets), _dump(lab)) == []
+
+
+def _ok_file(folder: Path) -> Path:
+    return write(folder / "zz-ok.json", v1("ok-session", loops=[loop("OL-1")]))
+
+
+# -- crashes (each used to take every other file of the call down with it) -------------------------
+
+@pytest.mark.parametrize("field,make", [
+    ("count", lambda n: v1("s", patterns=[pattern("P", count=n)])),
+    ("defer_count", lambda n: v1("s", follow_ups=[{"id": "F", "item": "x", "defer_count": n}])),
+    ("ttl_days", lambda n: v1("s", loops=[loop("L", ttl_days=n)])),
+    ("threshold", lambda n: v1("s", patterns=[{**pattern("P"), "threshold": n}])),
+    ("stale_after_hours", lambda n: v2("ns", 1, machines={"m": {"status": "ok", "stale_after_hours": n}})),
+])
+def test_integers_beyond_64_bits_are_kept_raw_and_flagged(lab: bl.Lab, tmp_path: Path, field: str, make) -> None:
+    for i, n in enumerate([9223372036854775808, 2**64 + 5, -(2**63) - 1, 10**40]):
+        write(tmp_path / "in" / f"{i}.json", make(n))
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.stored == 5 and summary.quarantined == 0
+    flags = lab.quarantine().filter(bl_col("json_path").str.ends_with(field) & bl_col("reason").str.contains("64-bit"))
+    assert flags.height >= 4 and set(flags["kind"]) == {"value"}
+    raw = "".join(str(v) for t in ("patterns", "follow_ups", "open_loops", "infra_state") for v in lab.table(t)["invalid_values"])
+    assert "9223372036854775808" in raw and str(10**40) in raw
+
+
+def bl_col(name: str):  # noqa: ANN201 - a polars expression
+    import polars as pl
+
+    return pl.col(name)
+
+
+def test_the_issue_example_with_a_64_bit_count(lab: bl.Lab, tmp_path: Path) -> None:
+    text = '{"schema_version":1,"session_id":"s","patterns":[{"id":"P","what":"x","count":9223372036854775808}]}'
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.json").write_text(text)
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.stored, summary.value_findings) == (2, 1)
+    assert json.loads(lab.patterns()["invalid_values"][0]) == {"count": 9223372036854775808}
+
+
+def test_a_date_that_overflows_in_utc_is_kept_raw(lab: bl.Lab, tmp_path: Path) -> None:
+    write(tmp_path / "in" / "a.json", v1("s", updated_at="9999-12-31T23:59:59-05:00"))
+    write(tmp_path / "in" / "b.json", v1("t", updated_at="0001-01-01T00:00:00+05:00"))
+    _ok_file(tmp_path / "in")
+    assert lab.import_(tmp_path / "in", namespace="ns").stored == 3
+    rows = {r["written_at_raw"]: r["written_at"] for r in lab.snapshots().iter_rows(named=True)}
+    assert rows["9999-12-31T23:59:59-05:00"] is None and rows["0001-01-01T00:00:00+05:00"] is None
+
+
+def test_a_lone_surrogate_is_replaced_and_flagged(lab: bl.Lab, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.json").write_text('{"schema_version":1,"session_id":"s\\ud800","context":"x\\udfff y",'
+                                            '"open_loops":[{"id":"L\\ud800","action":"a"}],"\\udc00k":1}')
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.stored == 2
+    snap = lab.snapshots().filter(bl_col("session_id").str.starts_with("s"))
+    assert snap["session_id"][0] == "s\ufffd" and lab.open_loops()["item_id"].to_list().count("L\ufffd") == 1
+    flags = lab.quarantine().filter(bl_col("reason").str.contains("lone surrogate"))
+    assert flags.height == 4 and "\\ud800" in "".join(flags["fragment"])
+
+
+def test_a_pattern_count_jump_is_flagged_not_expanded(lab: bl.Lab, tmp_path: Path) -> None:
+    batons = [v1("s1", patterns=[pattern("P", count=1)]), v1("s2", "s1", patterns=[pattern("P", count=2_000_000)]),
+              v1("s3", "s2", patterns=[pattern("P", count=2_000_000 + 2**32)]),
+              v1("s4", "s3", patterns=[pattern("P", count=2**63 - 1), pattern("Q", count=3)])]
+    write_sequence(tmp_path / "in", batons)
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.stored == 4
+    occ = lab.pattern_occurrences()
+    assert occ.height == 1 + 3 and occ.height <= MAX_INFERRED_PER_STEP  # P's first one and Q's three
+    flags = lab.quarantine().filter(bl_col("reason").str.starts_with("implausible count jump"))
+    assert flags.height == 3 and set(flags["item_id"]) == {"P"}
+    # a later import into the namespace rebuilds occurrences: the flags are replaced, not repeated
+    write(tmp_path / "more" / "5.json", v1("s5", "s4", patterns=[pattern("Q", count=4)]))
+    lab.import_(tmp_path / "more", namespace="ns")
+    assert lab.quarantine().filter(bl_col("reason").str.starts_with("implausible count jump")).height == 3
+
+
+# -- secrets stored ----------------------------------------------------------------------------------
+
+def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp_path: Path) -> None:
+    text = json.dumps(v1("s", context=f"deploy with {GH}", loops=[loop("L", token=SK)]) | {"password": "hunter2hunter2"})
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "torn.json").write_text(text[: len(text) - 3])
+    escaped = json.dumps({"schema_version": 1, "note": "s\u006b-ant-" + "Wv7" * 8})[:-2].replace("sk-", "\\u0073k-")
+    (tmp_path / "in" / "escaped.json").write_text(escaped)
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.quarantined == 2
+    fragments = "".join(lab.quarantine()["fragment"].drop_nulls())
+    assert "[REDACTED:" in fragments and "deploy with" in fragments
+    _assert_no_leak(lab, GH, SK, "hunter2hunter2", "Wv7Wv7Wv7")
+
+
+def test_no_secret_in_metadata_keys_or_private_keys(lab: bl.Lab, tmp_path: Path) -> None:
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7BFUAkGmLcz\nVyW0mW9tPXdLbZP1rn6h"
+    doc = v2(f"team-{GH}", 3, written_at=f"2026-06-18T10:30:00Z {SK}", session_id=f"sess-{GH}")
+    doc["_meta"]["last_written_by"] = f"claude Bearer {'Tk9' * 7}"
+    doc["notes"] = {GH: "a token as a key", "k": pem, "authorization": "abcdef123456", "h": "Basic\tdXNlcjpwYXNzd29yZA=="}
+    doc["open_loops"]["entries"] = [{"id": f"L-{SK}", "action": "x", "status": "pending", "ghu": "ghu_" + "a1" * 18}]
+    write(tmp_path / "a.json", doc)
+    v1_doc = v1(f"s-{GH}", f"p-{GH}", updated_at=f"2026-06-17 {SK}", loops=[loop("L")])
+    write(tmp_path / f"cache-{GH}.json", v1_doc | {"_sync_status": "synced", "ghr": "ghr_" + "b2" * 18})
+    lab.import_([tmp_path / "a.json", tmp_path / f"cache-{GH}.json"])
+    _assert_no_leak(lab, GH, SK, "Tk9Tk9Tk9", "MIIEowIBAAKCAQEAq7BFUAkGmLcz", "VyW0mW9tPXdLbZP1rn6h", "abcdef123456",
+                    "dXNlcjpwYXNzd29yZA==", "a1a1a1a1", "b2b2b2b2")
+    namespaces = set(lab.snapshots()["namespace"])
+    assert all("[REDACTED:" in ns for ns in namespaces)
+    # identity: the v1 session id and its parent were the same token with different prefixes; events join on ids
+    snap = lab.snapshots().filter(bl_col("schema_version") == "1").row(0, named=True)
+    assert snap["session_id"].removeprefix("s-") == snap["parent_session"].removeprefix("p-")
+    assert set(lab.events()["session_id"].drop_nulls()) <= set(lab.snapshots()["session_id"].drop_nulls())
+
+
+def test_paths_and_provenance_are_redacted() -> None:
+    info = SourceInfo(uri=f"/tmp/{GH}/a.json", sha256="0", size_bytes=1, container="json-file")
+    record = Record(info, None, '{"a": 1}', doc={"a": 1}, provenance={"cwd": f"/home/{GH}", "branch": f"fix-{SK}"})
+    cleaned = clean_record(record, Redactor(b"k"), "src")
+    assert GH not in cleaned.record.where and GH not in json.dumps(cleaned.record.provenance)
+    assert SK not in json.dumps(cleaned.record.provenance) and cleaned.redactions == 3
+
+
+# -- property-based: generated hostile documents of every format ----------------------------------
+
+CI_EXAMPLES = settings(max_examples=12, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+                       suppress_health_check=list(HealthCheck))
+
+
+@CI_EXAMPLES
+@given(st.lists(hostile.hostile_document(), min_size=1, max_size=8))
+def test_hostile_batches_import_without_crash_loss_or_leak(docs: list[hostile.Document]) -> None:
+    for i, doc in enumerate(docs):
+        doc.name = f"{i:05d}-{doc.name.split('-', 1)[1]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        outcome = hostile.import_batch(docs, Path(tmp))
+    assert outcome.crash is None, outcome.crash
+    assert outcome.lost == 0, outcome.summary
+    assert outcome.leaks == []
+
+
+@settings(max_examples=2, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+@given(st.lists(hostile.hostile_document(), min_size=6, max_size=10))
+def test_reports_and_exports_of_hostile_stores_leak_and_inject_nothing(docs: list[hostile.Document]) -> None:
+    from baton_lab.report import run_export, run_report
+
+    for i, doc in enumerate(docs):
+        doc.name = f"{i:05d}-{doc.name.split('-', 1)[1]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        outcome = hostile.import_batch(docs, root)
+        assert outcome.crash is None, outcome.crash
+        run_report(outcome.db, root / "report")
+        run_export(outcome.db, root / "export")
+        texts = hostile.file_texts(root / "report") | hostile.file_texts(root / "export")
+    assert texts and hostile.leaks([c for d in docs for c in d.planted.cores], texts) == []
+    assert hostile.unescaped_markup(texts) == []
