@@ -25,6 +25,7 @@ redact (tests/test_redact.py proves the two paths agree over generated secret sh
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import hmac
 import re
@@ -88,6 +89,7 @@ _SHAPES: dict[str, tuple[tuple[str, ...], str]] = {
                  + r"(?P<s_password>[^\s\"'&,;}]{4,})"),
 }
 SHAPES = tuple(_SHAPES)
+_SHAPE_PATTERNS = {name: re.compile(source) for name, (_, source) in _SHAPES.items()}
 _STRING_PATTERN = re.compile("|".join(f"(?:{source})" for _, source in _SHAPES.values()))
 
 _SECRET_KEY = re.compile(r"(?:^|_)(?:" + "|".join(_SECRET_KEY_WORDS) + r")$")
@@ -105,12 +107,18 @@ def _shortest(markers: set[str]) -> tuple[str, ...]:
 # Every match of a pattern starts where one of these literals starts (case-insensitively): finding
 # them with str.find is the one cheap pass; a pattern match is only attempted where one is found.
 _STRING_MARKERS = _shortest({m for markers, _ in _SHAPES.values() for m in markers})
+# In the walk: every marker occurrence (overlapping ones too, hence the lookahead) names the shapes to try.
+_MARKER_FINDER = re.compile("(?=(" + "|".join(re.escape(m) for m in _STRING_MARKERS) + "))")
+_SHAPES_FOR_MARKER = {m: frozenset(name for name, (markers, _) in _SHAPES.items()
+                                   if any(s.startswith(m) or m.startswith(s) for s in markers)) for m in _STRING_MARKERS}
+_SHAPE_ORDER = tuple(_SHAPES)
 _DOCUMENT_MARKERS = _shortest(set(_STRING_MARKERS) | {w.partition("_?")[0] for w in _SECRET_KEY_WORDS})
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _KEY_SEPARATORS = re.compile(r"[-. ]+")
 
 
+@functools.lru_cache(maxsize=4096)  # documents repeat the same few dozen keys
 def is_secret_key(key: str) -> bool:
     """True for object keys that name a secret (`password`, `githubToken`, `X-Api-Key`, `authorization`)."""
     return bool(_SECRET_KEY.search(_KEY_SEPARATORS.sub("_", _CAMEL.sub("_", key)).lower()))
@@ -160,6 +168,7 @@ class Redactor:
 
     key: bytes = DEFAULT_KEY
     _tags: dict[str, str] = field(default_factory=dict, repr=False)
+    _keys: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False)
 
     def placeholder(self, secret: str) -> str:
         tag = self._tags.get(secret)
@@ -177,10 +186,27 @@ class Redactor:
         return text[whole_start:start] + self.placeholder(text[start:end]) + text[end:whole_end]
 
     def text(self, text: str) -> tuple[str, int]:
-        """The text with every secret shape replaced, and how many replacements were made."""
-        if not _matches(text, _STRING_PATTERN, _STRING_MARKERS):
+        """The text with every secret shape replaced, and how many replacements were made.
+
+        Only the shapes whose marker literal occurs in the text are tried, each with its own pattern (a
+        single-shape pattern scans far faster than the alternation of all of them)."""
+        found = {m.group(1) for m in _MARKER_FINDER.finditer(text.lower())}
+        if not found:
             return text, 0
-        return _STRING_PATTERN.subn(self._replace, text)
+        total = 0
+        for name in _SHAPE_ORDER:
+            if any(name in _SHAPES_FOR_MARKER[marker] for marker in found):
+                text, n = _SHAPE_PATTERNS[name].subn(self._replace, text)
+                total += n
+        return text, total
+
+    def _key(self, key: str) -> tuple[str, int]:
+        cached = self._keys.get(key)
+        if cached is None:
+            cached = self.text(key)
+            if len(self._keys) < 100_000:
+                self._keys[key] = cached
+        return cached
 
     def value(self, doc: Any) -> tuple[Any, int]:
         """Every string of a JSON value redacted (keys too), and values under secret-named keys."""
@@ -197,7 +223,7 @@ class Redactor:
             result: dict[Any, Any] = {}
             total = 0
             for key, item in doc.items():
-                clean_key, n = self.text(key) if isinstance(key, str) else (key, 0)
+                clean_key, n = self._key(key) if isinstance(key, str) else (key, 0)
                 total += n
                 if isinstance(key, str) and _is_secret_scalar(item) and is_secret_key(key):
                     result[clean_key] = self.placeholder(str(item))

@@ -9,6 +9,9 @@ then, each in a fresh subprocess so peak memory is its own, times:
   baton_lab: Lab.import_(<dir>) — parse, detect, hash, redact check, normalise, pandera validation,
              bulk insert, history order, events and pattern occurrences, in one transaction.
 Prints medians over --repeat runs: files/s, MB/s, peak RSS and the throughput ratio (target >= 1/3).
+Then redaction alone, in this process: the previous pre-check + walk (bench/_redact_before.py) against
+`Redactor.document`, over the generated files and over the bundled demo batons (data/demo), with how
+many documents each one walked.
 """
 
 from __future__ import annotations
@@ -116,6 +119,41 @@ def generate(root: Path, files: int, namespaces: int, seed: int = 1) -> int:
     return total
 
 
+def redaction_ratio(files: list[Path], label: str, repeat: int) -> None:
+    """Old vs new redaction over the same parsed documents (median of `repeat` passes each)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import _redact_before as before
+
+    from baton_lab.redact import Redactor, might_contain_secret
+
+    parsed = [(text, json.loads(text)) for text in (p.read_text(encoding="utf-8-sig") for p in files)]
+    redactor = Redactor()
+
+    def old() -> None:
+        for text, doc in parsed:
+            if before.might_contain_secret(text):
+                before.redact(doc)
+
+    def new() -> None:
+        for text, doc in parsed:
+            redactor.document(doc, text)
+
+    times = {}
+    for name, fn in (("before", old), ("after", new)):
+        runs = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            runs.append(time.perf_counter() - t)
+        times[name] = statistics.median(runs)
+    walked_old = sum(before.might_contain_secret(text) for text, _ in parsed)
+    walked_new = sum(might_contain_secret(text) for text, _ in parsed)
+    mb = sum(len(text) for text, _ in parsed) / 1e6
+    print(f"redaction, {label} ({len(parsed)} documents, {mb:.1f} MB): before {times['before']:.3f} s "
+          f"(walked {walked_old}), after {times['after']:.3f} s (walked {walked_new}) -> "
+          f"{times['before'] / times['after']:.1f}x faster")
+
+
 def run(script: str, data: Path, db: Path) -> list[float]:
     out = subprocess.run([sys.executable, "-c", script, str(data), str(db)], capture_output=True, text=True)
     if out.returncode:
@@ -150,6 +188,10 @@ def main() -> None:
                   f"peak RSS {rss_mb:6.0f} MB  (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})")
         ratio = medians["raw read_json"] / medians["baton_lab import"]
         print(f"throughput ratio baton_lab / raw read_json = {ratio:.2f} (target >= 0.33)")
+        redaction_ratio(sorted((root / "data").rglob("*.json")), "generated v2 batons", args.repeat)
+        demo = sorted((Path(__file__).resolve().parents[1] / "data" / "demo").rglob("*.json"))
+        if demo:
+            redaction_ratio(demo, "bundled demo batons", args.repeat)
 
 
 if __name__ == "__main__":
