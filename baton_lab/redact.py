@@ -16,10 +16,12 @@ the same secret gives the same placeholder (ids, namespaces and session ids that
 join) while the placeholder says nothing about the secret without the key. A store keeps its own
 random key (`store.redaction`); outside a store a fixed key is used.
 
-Speed: `Redactor.document` decides on the document's raw text with one search of one combined
-pattern (secret shapes plus secret-named keys); only a document that matches is walked. The
-combined pattern is the union of the per-string patterns, so it cannot miss what the walk would
-redact (tests/test_redact.py proves the two paths agree over generated secret shapes).
+Speed: `Redactor.document` decides on the document's raw text (JSON escapes resolved) in one cheap
+pass: every secret shape and secret-named key starts with one of a few literal markers (`ghp_`,
+`bearer`, `-----begin `, `password`, …), found with `str.find`; the full pattern is tried only where
+a marker occurs, and only a document that matches is walked. The check is the union of what the walk
+redacts, so it cannot let through what the walk would catch (tests/test_redact.py proves the two paths
+agree over generated secret shapes, escapes included).
 """
 
 from __future__ import annotations
@@ -96,7 +98,6 @@ _SECRET_KEY = re.compile(r"(?:^|_)(?:" + "|".join(_SECRET_KEY_WORDS) + r")$")
 # The same words as they can be spelled in raw JSON text, followed by the end of a key: `…Token":`.
 _KEY_IN_TEXT = r"(?i:(?:" + "|".join(w.replace("_?", "[-_. ]?") for w in _SECRET_KEY_WORDS) + r")\"\s*:)"
 _DOCUMENT_PATTERN = re.compile(_KEY_IN_TEXT + "|" + _STRING_PATTERN.pattern)
-
 
 
 def _shortest(markers: set[str]) -> tuple[str, ...]:

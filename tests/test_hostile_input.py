@@ -159,6 +159,15 @@ def test_paths_and_provenance_are_redacted() -> None:
     assert SK not in json.dumps(cleaned.record.provenance) and cleaned.redactions == 3
 
 
+def test_capture_log_keeps_no_secret_and_matches_the_redacted_namespace(lab: bl.Lab, tmp_path: Path) -> None:
+    cache = tmp_path / "batons"
+    write(cache / f"team-{GH}.json", {**v1("c1", loops=[loop("OL-1")]), "_sync_status": "synced"})
+    result = lab.capture(cache)
+    assert result.ok and result.namespaces[0].new_snapshot and GH not in result.namespaces[0].namespace
+    assert lab.table("captures")["namespace"].to_list() == lab.snapshots()["namespace"].to_list()
+    _assert_no_leak(lab, GH)
+
+
 # -- property-based: generated hostile documents of every format ----------------------------------
 
 CI_EXAMPLES = settings(max_examples=12, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
@@ -185,8 +194,11 @@ def test_reports_and_exports_of_hostile_stores_leak_and_inject_nothing(docs: lis
     CSV/Parquet tables, provenance). PNG export is off: pixels are not text to scan."""
     from baton_lab.report import build, write as write_report
 
+    # and always a namespace named by the document after a secret (it used to reach every output file)
+    fixed = v2(f"team-{GH}", 1, session_id=f"s-{SK}", anti_patterns=[{"id": "AP", "pattern": "x", "occurrences": 2}])
+    docs = [*docs, hostile.Document("fixed.json", json.dumps(fixed).encode(), "baton-v2", hostile.Planted([GH, SK]))]
     for i, doc in enumerate(docs):
-        doc.name = f"{i:05d}-{doc.name.split('-', 1)[1]}"
+        doc.name = f"{i:05d}-{doc.name.split('-', 1)[1] if '-' in doc.name else doc.name}"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         outcome = hostile.import_batch(docs, root)

@@ -33,6 +33,7 @@ from ..importers._shape import int_or_none
 from ..importers.base import Record, SourceInfo
 from ..importers.containers import SourceReader
 from ..store.ingest import ImportSummary, import_sources
+from ..store.redaction import store_redactor
 from ..store.validate import validate
 from . import cache, http, sqlite
 from .hook import HookInput, parse_hook
@@ -149,8 +150,10 @@ def capture(con: duckdb.DuckDBPyConnection, source: str | Path, *, namespace: st
             yield _reader(item, kind, target, result.captured_at, hook)
 
     def before_commit(con: duckdb.DuckDBPyConnection, summary: ImportSummary) -> None:
+        redactor = store_redactor(con)  # the snapshots' namespaces were redacted with the store's key
         for state in states:
             if state.namespace is not None:
+                state.namespace = redactor.text(state.namespace)[0]
                 state.new_snapshot = summary.namespaces.get(state.namespace, {}).get("new", 0) > 0
             _revision_gap(con, state)
         result.namespaces = states
@@ -247,6 +250,8 @@ def _log(con: duckdb.DuckDBPyConnection, result: CaptureResult, hook: HookInput 
              "previous_revision": ns.previous_revision, "unseen_revisions": ns.unseen_revisions,
              "new_snapshot": ns.new_snapshot, "empty": ns.empty}
             for ns in result.namespaces] or [{**base, "namespace": namespace}]
+    redactor = store_redactor(con)  # a target URL with credentials, an error quoting them, hook paths
+    rows = [redactor.value(row)[0] for row in rows]
     frame, _ = validate("captures", pl.DataFrame(rows, infer_schema_length=None), without=())
     con.register("_captures", frame.to_arrow())
     try:

@@ -165,9 +165,12 @@ class _Importer:
 
     def _record(self, record: Record, source_id: str) -> str | None:
         # Redaction happens here, once per record, before anything (namespace, ids, items) is read from it.
-        cleaned = clean_record(record, self.redactor, source_id)
-        self.summary.redactions += cleaned.redactions
-        self.findings.extend(cleaned.findings)
+        try:
+            cleaned = clean_record(record, self.redactor, source_id)
+            self.summary.redactions += cleaned.redactions
+            self.findings.extend(cleaned.findings)
+        except RecursionError:  # parsed, but nested deeper than the walk can go: quarantined, not stored unchecked
+            record.doc, record.error = None, "invalid JSON: nested too deeply to check for secrets"
         if record.error:
             self._quarantine(record, source_id, record.error)
             return None
