@@ -76,6 +76,18 @@ def test_the_issue_example_with_a_64_bit_count(lab: bl.Lab, tmp_path: Path) -> N
     assert json.loads(lab.patterns()["invalid_values"][0]) == {"count": 9223372036854775808}
 
 
+def test_an_integer_too_long_for_python_is_a_quarantined_document(lab: bl.Lab, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    digits = "9" * 5000  # json.loads raises ValueError (not JSONDecodeError) past 4,300 digits
+    (tmp_path / "in" / "a.json").write_text('{"schema_version":1,"session_id":"s","patterns":[{"id":"P","count":%s}]}' % digits)
+    (tmp_path / "in" / "b.ndjson").write_text('{"schema_version":1,"session_id":"t","x":%s}\n{"schema_version":1,"session_id":"u"}\n'
+                                              % digits)
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.read, summary.stored, summary.quarantined) == (4, 2, 2)
+    assert set(lab.quarantine()["reason"].str.slice(0, 13)) == {"invalid JSON:"}
+
+
 def test_a_date_that_overflows_in_utc_is_kept_raw(lab: bl.Lab, tmp_path: Path) -> None:
     write(tmp_path / "in" / "a.json", v1("s", updated_at="9999-12-31T23:59:59-05:00"))
     write(tmp_path / "in" / "b.json", v1("t", updated_at="0001-01-01T00:00:00+05:00"))

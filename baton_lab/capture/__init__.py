@@ -193,7 +193,7 @@ def _state(item: Fetched, kind: str, namespace: str | None) -> NamespaceCapture:
     """Namespace, revision and emptiness of what was read, as the importer will see them."""
     try:
         doc = json.loads(item.data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, a 4,300+-digit integer, too deep
         doc = None
     if kind == "cache":
         from ..importers.local_cache import namespace_from_filename
@@ -234,6 +234,8 @@ def _reader(item: Fetched, kind: str, target: str, captured_at: datetime, hook: 
             doc, error = json.loads(text), None
         except json.JSONDecodeError as exc:
             doc, error = None, f"capture read is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        except (ValueError, RecursionError) as exc:  # a 4,300+-digit integer, or nesting too deep
+            doc, error = None, f"capture read is not JSON: {str(exc).split(';')[0] or 'nested too deeply'}"
         yield Record(info, None, text, doc=doc, error=error, observed_at=captured_at, observed_kind="capture",
                      provenance=provenance)
 

@@ -65,6 +65,8 @@ def _parse(text: str) -> tuple[object, str | None]:
         return None, describe_decode_error(exc, text)
     except RecursionError:
         return None, "invalid JSON: nested too deeply"
+    except ValueError as exc:  # an integer literal longer than Python converts (4,300 digits)
+        return None, f"invalid JSON: {str(exc).split(';')[0]}"
 
 
 def _looks_like_ndjson(text: str) -> bool:

@@ -70,7 +70,7 @@ class WrittenFiles(Mapping[str, str]):
 def _written_content(line: bytes, path: str) -> str | None:
     try:
         record = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, a 4,300+-digit integer
         return None
     message = record.get("message") if isinstance(record, dict) and isinstance(record.get("message"), dict) else {}
     content = message.get("content") if record.get("type") == "assistant" else None
@@ -99,7 +99,7 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
         for number, offset, line in candidate_lines(handle, markers):
             try:
                 record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, a 4,300+-digit integer
                 continue  # a torn line that mentions a marker: nothing callable in it
             if not isinstance(record, dict):
                 continue

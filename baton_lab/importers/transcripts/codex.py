@@ -51,7 +51,7 @@ def _arguments(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or a 4,300+-digit integer)
             return {"cmd": raw}
         return value if isinstance(value, dict) else {}
     return {}
@@ -63,7 +63,7 @@ def _output(raw: Any) -> tuple[str, int | None]:
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or a 4,300+-digit integer)
             value = raw
     else:
         value = raw
@@ -90,7 +90,7 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
         for number, _offset, line in candidate_lines(handle, markers):
             try:
                 record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, a 4,300+-digit integer
                 continue
             if not isinstance(record, dict) or not isinstance(record.get("payload"), dict):
                 continue

@@ -137,6 +137,8 @@ def _parse_payload(text: str, source: str) -> tuple[dict[str, Any] | None, str |
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, f"unrecoverable payload: {source} is not JSON ({exc.msg} at column {exc.colno})"
+    except (ValueError, RecursionError):  # a 4,300+-digit integer, or nesting too deep
+        return None, f"unrecoverable payload: {source} is not JSON Python can read"
     if not isinstance(value, dict):
         return None, f"unrecoverable payload: {source} is JSON but not an object"
     return value, None
