@@ -49,6 +49,11 @@ def has_lone_surrogate_escape(raw: str) -> bool:
     return _SURROGATE_ESCAPE.search(raw) is not None or _LONE_SURROGATE.search(raw) is not None
 
 
+def without_surrogates(text: str) -> str:
+    """Text storable as UTF-8: a file name with undecodable bytes (surrogate-escaped by the OS layer) gets U+FFFD."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def repair_surrogates(doc: Any, path: str = "$") -> tuple[Any, list[tuple[str, str]]]:
     """Lone surrogates in strings and keys replaced by U+FFFD; returns the document and (JSON path, the
     original string with escapes) for each repaired string. Text with them cannot be stored as UTF-8."""

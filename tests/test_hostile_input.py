@@ -163,6 +163,17 @@ def test_no_secret_in_metadata_keys_or_private_keys(lab: bl.Lab, tmp_path: Path)
     assert set(lab.events()["session_id"].drop_nulls()) <= set(lab.snapshots()["session_id"].drop_nulls())
 
 
+def test_a_file_name_with_undecodable_bytes_is_stored(lab: bl.Lab, tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "in").mkdir()
+    with open(os.path.join(os.fsencode(tmp_path / "in"), b"bad\xff.json"), "w") as handle:
+        handle.write('{"schema_version":1,"session_id":"s"}')
+    _ok_file(tmp_path / "in")
+    assert lab.import_(tmp_path / "in", namespace="ns").stored == 2
+    assert any(uri.endswith("bad\ufffd.json") for uri in lab.sources()["uri"])
+
+
 def test_paths_and_provenance_are_redacted() -> None:
     info = SourceInfo(uri=f"/tmp/{GH}/a.json", sha256="0", size_bytes=1, container="json-file")
     record = Record(info, None, '{"a": 1}', doc={"a": 1}, provenance={"cwd": f"/home/{GH}", "branch": f"fix-{SK}"})

@@ -28,7 +28,7 @@ from .occurrences import rebuild_occurrences
 from .ordering import SnapshotMeta, order
 from .schemas import ITEM_TABLES
 from .._timeparse import parse_time
-from .redaction import clean_record, redacted_fragment, store_redactor
+from .redaction import clean_record, redacted_fragment, store_redactor, stored_path
 from .validate import validate
 
 IMPORTER_VERSION = "0.1.0"
@@ -128,7 +128,7 @@ class _Importer:
         info = reader.info
         key = info.sha256 if info.identity is None else f"{info.identity}\x1f{info.sha256}"
         source_id = short_id(key, self.forced.name if self.forced else "", self.namespace or "")
-        uri = self.redactor.text(info.uri)[0]
+        uri = stored_path(info.uri, self.redactor)[0]
         if self.on_source:
             self.on_source(uri)
         if source_id in self.known_sources:

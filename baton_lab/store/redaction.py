@@ -16,7 +16,7 @@ import dataclasses
 import secrets
 import duckdb
 
-from .._jsonutil import fragment, has_lone_surrogate_escape, repair_surrogates
+from .._jsonutil import fragment, has_lone_surrogate_escape, repair_surrogates, without_surrogates
 from ..importers import Record
 from ..normalize import Finding
 from ..redact import Redactor, unescaped
@@ -37,6 +37,11 @@ def store_redactor(con: duckdb.DuckDBPyConnection) -> Redactor:
     return Redactor(key)
 
 
+def stored_path(uri: str, redactor: Redactor) -> tuple[str, int]:
+    """A source path as the store keeps it: secrets redacted, undecodable file-name bytes as U+FFFD."""
+    return redactor.text(without_surrogates(uri))
+
+
 @dataclasses.dataclass(slots=True)
 class Cleaned:
     record: Record
@@ -47,10 +52,8 @@ class Cleaned:
 def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
     """The record with secrets redacted from its document, path and provenance, and lone surrogates
     (undecodable UTF-16 escapes) in its document replaced by U+FFFD and flagged."""
-    total = 0
-    uri, n = redactor.text(record.source.uri)
-    total += n
-    if n:
+    uri, total = stored_path(record.source.uri, redactor)
+    if uri != record.source.uri:
         record.source = dataclasses.replace(record.source, uri=uri)
     if record.provenance:
         record.provenance, n = redactor.value(record.provenance)
