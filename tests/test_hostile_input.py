@@ -193,7 +193,7 @@ def test_capture_log_keeps_no_secret_and_matches_the_redacted_namespace(lab: bl.
 
 # -- property-based: generated hostile documents of every format ----------------------------------
 
-CI_EXAMPLES = settings(max_examples=12, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+CI_EXAMPLES = settings(max_examples=8, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                        suppress_health_check=list(HealthCheck))
 
 
