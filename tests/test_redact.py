@@ -13,7 +13,7 @@ from baton_lab.redact import Redactor, might_contain_secret, redact_text
 
 import hostile
 
-FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_every_shape_the_module_knows_has_a_generator() -> None:
