@@ -17,11 +17,10 @@ import duckdb
 import polars as pl
 
 from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
-from ..errors import NamespaceRequired
-from ..importers import (BatonDoc, DocumentFormat, EmptyRead, NotThisFormat, ProposalDoc, Record, SourceReader,
-                         detect_format, get_format, iter_sources)
-from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
+from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceReader, detect_format,
+                         get_format, iter_sources)
 from ..importers.containers import SOURCE_KINDS
+from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
 from ..redact import might_contain_secret, redact
 from .events import derive_events
 from .occurrences import rebuild_occurrences
@@ -32,6 +31,9 @@ from .validate import validate
 
 IMPORTER_VERSION = "0.1.0"
 FLUSH_EVERY = 4000  # snapshots per columnar batch
+FLUSH_ITEMS = 200_000  # ... or item rows, so a long history of large tracker states stays in bounded memory
+NO_NAMESPACE = ("no namespace: the document names none and none was given; "
+                "hint: pass --namespace NS (-n NS) to place it")
 
 
 @dataclass
@@ -51,11 +53,14 @@ class ImportSummary:
     item_findings: int = 0
     value_findings: int = 0
     redactions: int = 0
+    partial: int = 0
     events: int = 0
     occurrences: int = 0
     formats: dict[str, int] = field(default_factory=dict)
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)
+    # One row per source read: which reader recognised it and what came of it.
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,12 +76,16 @@ class ImportSummary:
         if self.item_findings or self.value_findings:
             out.append(f"  {self.item_findings} items not storable, {self.value_findings} values kept raw and flagged "
                        "(`baton-lab validate` lists them)")
+        if self.partial:
+            out.append(f"  {self.partial} snapshots partial: some lines could not be read (`baton-lab validate` lists them)")
         if self.redactions:
             out.append(f"  {self.redactions} secrets redacted before storing")
+        out += _reader_lines(self.files)
         for ns, info in sorted(self.namespaces.items()):
             out.append(f"  namespace {ns}: +{info['new']} snapshots ({info['snapshots']} total); order: {info['order_rule']}")
         if self.skipped_files:
-            out.append(f"  {len(self.skipped_files)} non-JSON files skipped (e.g. {self.skipped_files[0]})")
+            out.append(f"  {len(self.skipped_files)} files skipped: not JSON/NDJSON and no format reads them "
+                       f"(e.g. {self.skipped_files[0]})")
         return out
 
     def __str__(self) -> str:
@@ -94,7 +103,7 @@ class _Importer:
     def __init__(self, con: duckdb.DuckDBPyConnection, *, format: str | None, namespace: str | None,
                  on_source: Callable[[str], None] | None) -> None:
         self.con = con
-        self.forced: DocumentFormat | None = get_format(format) if format else None
+        self.forced: Format | None = get_format(format) if format else None
         self.namespace = namespace
         self.on_source = on_source
         self.summary = ImportSummary(import_id=uuid.uuid4().hex[:12])
@@ -128,14 +137,24 @@ class _Importer:
         self.known_sources.add(source_id)
         self.summary.sources += 1
         seen_formats: Counter[str] = Counter()
+        before = (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined)
+        reasons: Counter[str] = Counter()
         for record in reader.records():
             self.summary.read += 1
+            quarantined = self.summary.quarantined
             fmt = self._record(record, source_id)
             if fmt:
                 seen_formats[fmt] += 1
-            if len(self.batch.snapshots) >= FLUSH_EVERY:
+            if self.summary.quarantined > quarantined:
+                reasons[self.findings[-1].reason] += 1
+            if len(self.batch.snapshots) >= FLUSH_EVERY or len(self.batch.items) >= FLUSH_ITEMS:
                 self._flush()
         self.formats.update(seen_formats)
+        read, stored, duplicates, quarantined = (now - then for now, then in zip(
+            (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined), before))
+        self.summary.files.append({
+            "uri": info.uri, "reader": info.container, "formats": dict(seen_formats), "documents": read, "stored": stored,
+            "duplicates": duplicates, "quarantined": quarantined, "reasons": dict(reasons)})
         if info.container != "json-file" or len(seen_formats) != 1:
             # NDJSON, git versions, transcripts and captures are named by their container; the document
             # formats inside are counted in the summary and recorded per snapshot.
@@ -158,13 +177,13 @@ class _Importer:
         if record.error:
             self._quarantine(record, source_id, record.error)
             return None
-        fmt = self.forced or detect_format(record.doc, record)
+        fmt = self.forced or (get_format(record.format) if record.format else detect_format(record.doc, record))
         if fmt is None:
             self._quarantine(record, source_id, "not a baton format: no schema_version 1, no _meta.schema_version 2.x, "
-                             "no API envelope, no _patch_proposal", "$")
+                             "no API envelope, no _patch_proposal, and no other format of `baton-lab formats` fits", "$")
             return None
         try:
-            unwrapped = fmt.unwrap(record.doc, record)
+            unwrapped = fmt.read(record.doc, record)
         except NotThisFormat as exc:
             self._quarantine(record, source_id, f"not {fmt.name}: {exc}", "$")
             return None
@@ -172,18 +191,20 @@ class _Importer:
             self.summary.empty += 1
         elif isinstance(unwrapped, ProposalDoc):
             self._proposal(unwrapped, record, source_id)
+        elif not (self.namespace or unwrapped.namespace):
+            # A document that cannot be placed is reported, and the rest of the import goes on.
+            self._quarantine(record, source_id, NO_NAMESPACE, "$")
+            return None
         else:
-            self._baton(unwrapped, fmt, record, source_id)
+            self._observe(unwrapped, fmt, record, source_id)
         return fmt.name
 
-    def _baton(self, doc: BatonDoc, fmt: DocumentFormat, record: Record, source_id: str) -> None:
+    def _observe(self, doc: Observation, fmt: Format, record: Record, source_id: str) -> None:
         namespace = self.namespace or doc.namespace
-        if not namespace:
-            raise NamespaceRequired(f"{record.where}: the document names no namespace")
-        baton = doc.baton
+        assert namespace is not None
         if might_contain_secret(record.text):
-            baton, count = redact(baton)
-            self.summary.redactions += count
+            self.summary.redactions += _redact(doc)
+        baton = doc.document
         content_sha = sha256_text(canonical(baton))
         snapshot_id = short_id(namespace, content_sha)
         if snapshot_id in self.known_snapshots:
@@ -192,12 +213,9 @@ class _Importer:
         self.known_snapshots.add(snapshot_id)
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
-        observed_at, observed_kind, provenance = _observation(doc, record)
-        known = _V2_TOP if doc.schema_version.startswith("2") else _V1_TOP
-        extra = {key: value for key, value in baton.items() if key not in known}
-        bridge = baton.get("session_bridge") if isinstance(baton.get("session_bridge"), dict) else {}
-        last = bridge.get("last_session") if isinstance(bridge.get("last_session"), dict) else {}
-        context = baton.get("context") if doc.schema_version == "1" else last.get("summary")
+        observed_at, observed_kind, provenance = _observed(doc, record)
+        if doc.unreadable:
+            self.summary.partial += 1
         self.batch.snapshots.append({
             "snapshot_id": snapshot_id, "namespace": namespace, "session_id": doc.session_id,
             "parent_session": doc.parent_session, "written_at": parse_time(doc.written_at_raw),
@@ -205,11 +223,19 @@ class _Importer:
             "observed_kind": observed_kind if observed_at is not None else None,
             "schema_version": doc.schema_version, "revision": doc.revision, "writer": doc.writer,
             "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
-            "sync_status": doc.sync_status, "context": context if isinstance(context, str) else None,
-            "raw": dumps(baton), "extra": dumps(extra) if extra else None,
+            "sync_status": doc.sync_status, "context": doc.context,
+            "raw": dumps(baton), "extra": dumps(doc.extra) if doc.extra else None,
             "provenance": dumps(provenance) if provenance else None,
         })
-        self.batch.items.add_baton(baton, doc.schema_version, SnapshotContext(snapshot_id, namespace, source_id, record.where))
+        ctx = SnapshotContext(snapshot_id, namespace, source_id, record.where)
+        items = self.batch.items
+        for section in doc.sections:
+            items.add_section(section.table, section.spec, section.columns, section.entries, section.path, ctx,
+                              section.locations)
+        if doc.bridge is not None:
+            items.add_bridge(doc.bridge, ctx)
+        for part in doc.unreadable:
+            items.add_finding(ctx, part.location, part.reason, part.fragment)
 
     def _proposal(self, doc: ProposalDoc, record: Record, source_id: str) -> None:
         proposal, _ = redact(doc.proposal)
@@ -276,7 +302,8 @@ class _Importer:
         self.con.register("_ns", pl.DataFrame({"namespace": namespaces}))
         meta = self.con.sql("""
             SELECT s.namespace, s.snapshot_id, s.seq, s.session_id, s.parent_session, s.observed_at, s.observed_kind,
-                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name
+                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name,
+                   TRY_CAST(json_extract_string(s.provenance, '$.graph_order') AS BIGINT) AS graph_order
             FROM snapshots s JOIN _ns USING (namespace) LEFT JOIN sources src USING (source_id)
         """).pl()
         self.con.unregister("_ns")
@@ -285,7 +312,7 @@ class _Importer:
         for (namespace,), group in meta.group_by(["namespace"], maintain_order=True):
             rows = group.to_dicts()
             metas = [SnapshotMeta(r["snapshot_id"], r["session_id"], r["parent_session"], r["observed_at"],
-                                  r["observed_kind"], r["written_at"], r["order_name"])
+                                  r["observed_kind"], r["written_at"], r["order_name"], r["graph_order"])
                      for r in rows]
             ordered, rule = order(metas)
             old = {r["snapshot_id"]: r["seq"] for r in rows}
@@ -329,7 +356,18 @@ class _Importer:
         self._insert("quarantine", validate("quarantine", rows, without=())[0])
 
 
-def _observation(doc: BatonDoc, record: Record) -> tuple[datetime | None, str | None, dict[str, Any]]:
+def _redact(doc: Observation) -> int:
+    """Secrets out of everything the observation stores; returns how many the document held."""
+    doc.document, count = redact(doc.document)
+    doc.context = redact(doc.context)[0]
+    doc.extra = redact(doc.extra)[0]
+    doc.bridge = redact(doc.bridge)[0]
+    for section in doc.sections:
+        section.entries = redact(section.entries)[0]
+    return count
+
+
+def _observed(doc: Observation, record: Record) -> tuple[datetime | None, str | None, dict[str, Any]]:
     """When the state was observed. The record's own observation (capture time, commit time, transcript
     timestamp) wins; else the server time the document carries (API envelope, SQLite row); else the file's
     mtime. A server time that loses is kept in provenance as `server_updated_at`."""
@@ -342,11 +380,6 @@ def _observation(doc: BatonDoc, record: Record) -> tuple[datetime | None, str | 
     if doc.observed_at_raw:
         return parse_time(doc.observed_at_raw), doc.observed_kind, provenance
     return record.observed_at, record.observed_kind, provenance
-
-
-_V1_TOP = ("schema_version", "session_id", "parent_session", "updated_at", "context",
-           "open_loops", "follow_ups", "patterns", "active_decisions")
-_V2_TOP = ("_meta", "session_bridge", "infra_state", "open_loops", "follow_ups", "anti_patterns", "discovery_cache")
 
 
 def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]], Iterable[SourceReader]], *,
@@ -382,5 +415,29 @@ def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[s
     how every file is read.
     """
     kind = format if format in SOURCE_KINDS else None
-    return import_sources(con, lambda skipped: iter_sources(paths, skipped, kind=kind),
+    forced = get_format(format) if format and not kind else None
+    whole = forced if forced is not None and forced.unit == "file" else None
+    return import_sources(con, lambda skipped: iter_sources(paths, skipped, kind=kind, whole=whole),
                           format=None if kind else format, namespace=namespace, on_source=on_source)
+
+
+def _reader_lines(files: list[dict[str, Any]]) -> list[str]:
+    """Which reader recognised the files, and why documents were quarantined (most frequent reasons first)."""
+    by_reader: dict[str, Counter[str]] = {}
+    reasons: Counter[str] = Counter()
+    for row in files:
+        counts = by_reader.setdefault(row["reader"], Counter())
+        counts["files"] += 1
+        for key in ("documents", "stored", "quarantined"):
+            counts[key] += row[key]
+        reasons.update(row["reasons"])
+    out = []
+    for reader, counts in sorted(by_reader.items()):
+        unit = "baton calls" if reader.endswith(("transcript", "rollout")) else "documents"
+        out.append(f"  {reader}: {counts['files']} files, {counts['documents']} {unit}, {counts['stored']} stored, "
+                   f"{counts['quarantined']} quarantined")
+    for reason, n in reasons.most_common(5):
+        out.append(f"  quarantined ×{n}: {reason}")
+    if len(reasons) > 5:
+        out.append(f"  … {len(reasons) - 5} more reasons (`baton-lab validate` lists them)")
+    return out
