@@ -6,6 +6,7 @@ aborts the others; a failure of the import itself (or a missing namespace) leave
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections import Counter
@@ -21,7 +22,7 @@ from ..importers import (EmptyRead, Format, NotThisFormat, Observation, Proposal
                          get_format, iter_sources)
 from ..importers.containers import SOURCE_KINDS
 from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
-from ..redact import might_contain_secret, redact
+from ..redact import might_contain_secret, redact, redact_text
 from .events import derive_events
 from .occurrences import rebuild_occurrences
 from .ordering import SnapshotMeta, order
@@ -116,6 +117,7 @@ class _Importer:
         self.findings: list[Finding] = []
         self.source_rows: list[dict[str, Any]] = []
         self.batch = _Batch()
+        self.lines = _LineRedactor()
 
     # -- reading -------------------------------------------------------------------------------
     def run(self, readers: Iterable[SourceReader]) -> ImportSummary:
@@ -182,6 +184,11 @@ class _Importer:
             self._quarantine(record, source_id, "not a baton format: no schema_version 1, no _meta.schema_version 2.x, "
                              "no API envelope, no _patch_proposal, and no other format of `baton-lab formats` fits", "$")
             return None
+        if fmt.unit == "file" and might_contain_secret(record.text):
+            # Whole files are redacted line by line before the format reads them (a line seen in an earlier version
+            # is not redacted again), so nothing the format derives can carry a secret.
+            record.text, count = self.lines.redact(record.text)
+            self.summary.redactions += count
         try:
             unwrapped = fmt.read(record.doc, record)
         except NotThisFormat as exc:
@@ -202,7 +209,7 @@ class _Importer:
     def _observe(self, doc: Observation, fmt: Format, record: Record, source_id: str) -> None:
         namespace = self.namespace or doc.namespace
         assert namespace is not None
-        if might_contain_secret(record.text):
+        if fmt.unit == "document" and might_contain_secret(record.text):
             self.summary.redactions += _redact(doc)
         baton = doc.document
         content_sha = sha256_text(canonical(baton))
@@ -354,6 +361,45 @@ class _Importer:
             for f in self.findings
         ], infer_schema_length=None)
         self._insert("quarantine", validate("quarantine", rows, without=())[0])
+
+
+class _LineRedactor:
+    """Redacts a text line by line: a JSON line as a document (so secret-named keys are caught), any other line as
+    text. Results are remembered, because consecutive versions of a state file share most of their lines."""
+
+    LIMIT = 500_000
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, int]] = {}
+
+    def redact(self, text: str) -> tuple[str, int]:
+        lines = text.split("\n")
+        total = 0
+        for i, line in enumerate(lines):
+            if not might_contain_secret(line):
+                continue
+            done = self.seen.get(line)
+            if done is None:
+                done = self._line(line)
+                if len(self.seen) >= self.LIMIT:
+                    self.seen.clear()
+                self.seen[line] = done
+            lines[i], n = done
+            total += n
+        return "\n".join(lines), total
+
+    @staticmethod
+    def _line(line: str) -> tuple[str, int]:
+        stripped = line.strip()
+        if stripped.startswith("{") and stripped.endswith("}"):
+            try:
+                doc = json.loads(stripped)
+            except ValueError:
+                doc = None
+            if doc is not None:
+                clean, n = redact(doc)
+                return (json.dumps(clean, ensure_ascii=False) if n else line), n
+        return redact_text(line)
 
 
 def _redact(doc: Observation) -> int:
