@@ -79,7 +79,7 @@ DECISION_COLUMNS = compose(ITEM_BASE, [
 RULES = Rules(
     tiers={"follow_ups": "issues (every issue_type but decision)", "decisions": "issue_type = decision"},
     absence={"follow_up": "ambiguous", "decision": "ambiguous"},
-    capabilities=frozenset({"item_status", "priorities", "attribution", "decisions"}),
+    capabilities=frozenset({"item_status", "priorities", "attribution"}),
     statuses={"follow_up": STATUSES, "decision": ("proposed", "active", "superseded")},
     terminal={"follow_up": ("closed",), "decision": ("superseded",)},
 )

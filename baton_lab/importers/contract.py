@@ -29,6 +29,10 @@ ABSENCE_RULES: tuple[str, ...] = ("by_status", "archived", "silent_drop", "ambig
 
 # What a format can express; metrics name the capabilities they need (`metrics.registry`, `requires=`).
 CAPABILITIES: dict[str, str] = {
+    "open_loops": "an impact tier: actions with expected outcomes",
+    "follow_ups": "deferred work items",
+    "patterns": "recurring failure modes or lessons",
+    "decisions": "a decision tier",
     "item_status": "items carry a status word (follow-ups, loops, patterns, decisions)",
     "defer_counts": "follow-ups count their deferrals (defer_count / postponed_count)",
     "occurrence_counts": "patterns count their occurrences",
@@ -36,7 +40,6 @@ CAPABILITIES: dict[str, str] = {
     "lineage": "each snapshot names the session it continues (parent_session)",
     "verify_specs": "open loops carry a structured verify spec",
     "revisions": "snapshots carry a compare-and-swap revision counter",
-    "decisions": "a decision tier with supersession",
     "infra_state": "re-verified infrastructure entries",
     "priorities": "follow-ups carry a priority",
     "attribution": "items say who created or closed them",
@@ -52,6 +55,11 @@ class Rules:
     capabilities: frozenset[str]
     statuses: dict[str, tuple[str, ...]] = field(default_factory=dict)   # tier -> status words (open-ended if absent)
     terminal: dict[str, tuple[str, ...]] = field(default_factory=dict)   # tier -> statuses after which removal = archive
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """The declared capabilities plus the canonical item tables the format fills."""
+        return self.capabilities | {table for table in self.tiers if table in CAPABILITIES}
 
     def absence_of(self, tier: str) -> str:
         return self.absence.get(tier, "by_status")

@@ -89,7 +89,13 @@ def _all_rules(fmt: Format) -> list[Rules]:
 
 
 def _capabilities(fmt: Format) -> set[str]:
-    return set().union(*(rules.capabilities for rules in _all_rules(fmt)))
+    return set().union(*(rules.provides for rules in _all_rules(fmt)))
+
+
+def capabilities_of(format_name: str | None, schema_version: str | None) -> frozenset[str]:
+    """What snapshots of this format (and wrapped schema version) can express; empty for an unknown format."""
+    rules = rules_for(format_name, schema_version)
+    return rules.provides if rules else frozenset()
 
 
 def _absence(fmt: Format) -> dict[str, str]:

@@ -20,7 +20,7 @@ V1_RULES = Rules(
     # v1 follow-ups have no status: an item leaves by disappearing, which says nothing about why.
     absence={"follow_up": "ambiguous"},
     capabilities=frozenset({"item_status", "defer_counts", "occurrence_counts", "source_tiers", "lineage",
-                            "verify_specs", "decisions", "priorities"}),
+                            "verify_specs", "priorities"}),
     statuses={"open_loop": vocab.OPEN_LOOP_STATUSES, "pattern": vocab.PATTERN_STATUSES,
               "decision": vocab.DECISION_STATUSES, "follow_up": ("open",)},
     terminal={"open_loop": _SESSION_BATON_TERMINAL, "pattern": _SESSION_BATON_TERMINAL,

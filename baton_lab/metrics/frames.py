@@ -15,6 +15,7 @@ import polars as pl
 
 from . import stats
 from .base import Context
+from ..importers.registry import capabilities_of
 from .registry import Metric
 from .schema import COLUMNS, CURVE_COLUMNS, POOLED
 
@@ -155,13 +156,14 @@ def unsupported(m: Metric, ctx: Context, note: str, variants: list[str] | None =
 
 
 def mark_schema_gaps(rows: pl.DataFrame, m: Metric, ctx: Context) -> pl.DataFrame:
-    """Rows of namespaces whose batons lack the metric's fields (m.requires) say so, instead of `no_data`."""
-    if m.requires is None or rows.height == 0:
+    """Rows of namespaces whose formats lack the capability the metric needs (m.requirement) say so, instead of
+    `no_data`: what a format can express is its declaration (`baton-lab formats`), not a version string."""
+    if m.requirement is None or rows.height == 0:
         return rows
-    version, why = m.requires
-    # by major version: fields present in "2.0" are there in "2.1" too
-    major = pl.col("schema_version").str.split(".").list.first()
-    has = ctx.sessions.group_by("namespace").agg(ok=(major == version.split(".")[0]).any())
+    capability, why = m.requirement
+    pairs = ctx.sessions.select("namespace", "format", "schema_version").unique()
+    provided = [capability in capabilities_of(f, v) for f, v in zip(pairs["format"], pairs["schema_version"])]
+    has = pairs.with_columns(ok=pl.Series(provided, dtype=pl.Boolean)).group_by("namespace").agg(pl.col("ok").any())
     lacking = has.filter(~pl.col("ok"))["namespace"].to_list()
     if not lacking:
         return rows
