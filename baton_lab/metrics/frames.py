@@ -167,9 +167,17 @@ def mark_schema_gaps(rows: pl.DataFrame, m: Metric, ctx: Context) -> pl.DataFram
     lacking = has.filter(~pl.col("ok"))["namespace"].to_list()
     if not lacking:
         return rows
-    gap = pl.col("namespace").is_in(lacking) & (pl.col("status") == "no_data")
-    return rows.with_columns(status=pl.when(gap).then(pl.lit("not_supported")).otherwise(pl.col("status")),
-                             note=pl.when(gap).then(pl.lit(f"not supported: {why}")).otherwise(pl.col("note")))
+    if len(lacking) == has.height:
+        lacking.append(POOLED)  # no namespace of the selection can support it: nor can the pool
+    # A namespace without the capability has no data for the metric, whatever a count over its sessions says
+    # (0 regressions over 236 sessions of a tracker with no open loops is not a finding). A namespace that has
+    # the capability keeps its rows; in a mixed selection the others' `no_data` rows say why.
+    gap = pl.col("namespace").is_in(lacking)
+    cleared = [c for c in ("estimate", "ci_low", "ci_high") if c in rows.columns]
+    return rows.with_columns(
+        status=pl.when(gap).then(pl.lit("not_supported")).otherwise(pl.col("status")),
+        note=pl.when(gap).then(pl.lit(f"not supported: {why}")).otherwise(pl.col("note")),
+        *[pl.when(gap).then(None).otherwise(pl.col(c)).alias(c) for c in cleared])
 
 
 def namespace_groups(ctx: Context, frame: pl.DataFrame):  # noqa: ANN201
