@@ -46,7 +46,9 @@ REGISTRY: dict[str, Metric] = {}
 FAMILY_REQUIRES: dict[str, tuple[str, str]] = {
     "loops": ("open_loops", "needs an open-loop tier (actions with expected outcomes), which this format has not"),
     "followups": ("follow_ups", "needs follow-ups (deferred work), which this format has not"),
-    "patterns": ("patterns", "needs a pattern tier (recurring failure modes), which this format has not"),
+    # the pattern metrics count occurrences against a threshold; lessons without counts cannot feed them
+    "patterns": ("occurrence_counts", "needs patterns that count their occurrences (v1 count, v2 occurrences), "
+                 "which this format has not"),
     "decisions": ("decisions", "needs a decision tier (v1 active_decisions, Beads decision issues); v2 has none"),
 }
 
