@@ -87,6 +87,10 @@ class ImportSummary:
         if self.skipped_files:
             out.append(f"  {len(self.skipped_files)} files skipped: not JSON/NDJSON and no format reads them "
                        f"(e.g. {self.skipped_files[0]})")
+            databases = [f for f in self.skipped_files if f.endswith((".db", ".sqlite", ".sqlite3"))]
+            if databases:
+                out.append(f"  hint: a server's SQLite store ({databases[0]}) is read by "
+                           "`baton-lab capture --from FILE`")
         return out
 
     def __str__(self) -> str:
