@@ -113,6 +113,7 @@ def read(doc: Any, record: Record) -> Observation:
         sections=[Section("follow_ups", NAME, FOLLOW_UP_COLUMNS, issues, "", issue_at),
                   Section("decisions", NAME, DECISION_COLUMNS, decisions, "", decision_at)],
         unreadable=lines.unreadable,
+        document_json=lines.json,
     )
 
 

@@ -108,6 +108,9 @@ class Observation:
     sections: list[Section] = field(default_factory=list)
     bridge: dict[str, Any] | None = None        # v2 session_bridge.last_session
     unreadable: list[Unreadable] = field(default_factory=list)
+    # `document` as JSON text when the format has it already (a JSONL file's lines joined into an array): stored
+    # as `raw` and hashed as the content, so a large state file is not serialised again.
+    document_json: str | None = None
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
 from .._jsonutil import describe_decode_error, fragment
@@ -19,6 +20,19 @@ class Lines:
     records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)   # (line number, object)
     raw: list[Any] = field(default_factory=list)          # every non-blank line: its object, or its text when unreadable
     unreadable: list[Unreadable] = field(default_factory=list)
+    json_texts: list[str] = field(default_factory=list)   # each entry of `raw` as JSON text
+
+    @property
+    def json(self) -> str:
+        """`raw` as a JSON array, from the lines' own text (not serialised again)."""
+        return "[" + ",".join(self.json_texts) + "]"
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse(line: str) -> Any:
+    """Consecutive versions of a state file share most of their lines: each distinct line is parsed once, and
+    the same (never mutated) object is returned for it, which also lets `normalize.columns.extract` reuse rows."""
+    return json.loads(line)
 
 
 def read_lines(text: str) -> Lines:
@@ -31,20 +45,24 @@ def read_lines(text: str) -> Lines:
             continue
         if line.startswith(CONFLICT_MARKERS):
             out.raw.append(line)
+            out.json_texts.append(json.dumps(line, ensure_ascii=False))
             out.unreadable.append(Unreadable(f"line {number}", "merge-conflict marker committed inside the file",
                                              fragment(line)))
             continue
         try:
-            value = json.loads(line)
+            value = _parse(line)
         except json.JSONDecodeError as exc:
             out.raw.append(line)
+            out.json_texts.append(json.dumps(line, ensure_ascii=False))
             out.unreadable.append(Unreadable(f"line {number}", describe_decode_error(exc, line), fragment(line)))
             continue
         except RecursionError:
             out.raw.append(line)
+            out.json_texts.append(json.dumps(line, ensure_ascii=False))
             out.unreadable.append(Unreadable(f"line {number}", "invalid JSON: nested too deeply", fragment(line)))
             continue
         out.raw.append(value)
+        out.json_texts.append(line.strip())
         if not isinstance(value, dict):
             out.unreadable.append(Unreadable(f"line {number}", f"expected an object, got {type(value).__name__}",
                                              fragment(line)))

@@ -76,6 +76,7 @@ def read(doc: Any, record: Record) -> Observation:
         written_at_raw=max(claimed)[1] if claimed else None,
         sections=[Section("patterns", NAME, COLUMNS, [item for _, item in kept], "", [f"line {n}" for n, _ in kept])],
         unreadable=lines.unreadable,
+        document_json=lines.json,
     )
 
 

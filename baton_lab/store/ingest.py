@@ -32,7 +32,8 @@ from .validate import validate
 
 IMPORTER_VERSION = "0.1.0"
 FLUSH_EVERY = 4000  # snapshots per columnar batch
-FLUSH_ITEMS = 200_000  # ... or item rows, so a long history of large tracker states stays in bounded memory
+FLUSH_ITEMS = 50_000  # ... or item rows, or raw bytes: a long history of large tracker states stays in bounded memory
+FLUSH_BYTES = 64 << 20
 NO_NAMESPACE = ("no namespace: the document names none and none was given; "
                 "hint: pass --namespace NS (-n NS) to place it")
 
@@ -102,6 +103,7 @@ class _Batch:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     items: ItemCollector = field(default_factory=ItemCollector)
     proposals: list[pl.DataFrame] = field(default_factory=list)
+    raw_bytes: int = 0
 
 
 class _Importer:
@@ -153,7 +155,8 @@ class _Importer:
                 seen_formats[fmt] += 1
             if self.summary.quarantined > quarantined:
                 reasons[self.findings[-1].reason] += 1
-            if len(self.batch.snapshots) >= FLUSH_EVERY or len(self.batch.items) >= FLUSH_ITEMS:
+            if (len(self.batch.snapshots) >= FLUSH_EVERY or len(self.batch.items) >= FLUSH_ITEMS
+                    or self.batch.raw_bytes >= FLUSH_BYTES):
                 self._flush()
         self.formats.update(seen_formats)
         read, stored, duplicates, quarantined = (now - then for now, then in zip(
@@ -188,7 +191,7 @@ class _Importer:
             self._quarantine(record, source_id, "not a baton format: no schema_version 1, no _meta.schema_version 2.x, "
                              "no API envelope, no _patch_proposal, and no other format of `baton-lab formats` fits", "$")
             return None
-        if fmt.unit == "file" and might_contain_secret(record.text):
+        if fmt.unit == "file":
             # Whole files are redacted line by line before the format reads them (a line seen in an earlier version
             # is not redacted again), so nothing the format derives can carry a secret.
             record.text, count = self.lines.redact(record.text)
@@ -216,7 +219,7 @@ class _Importer:
         if fmt.unit == "document" and might_contain_secret(record.text):
             self.summary.redactions += _redact(doc)
         baton = doc.document
-        content_sha = sha256_text(canonical(baton))
+        content_sha = sha256_text(doc.document_json if doc.document_json is not None else canonical(baton))
         snapshot_id = short_id(namespace, content_sha)
         if snapshot_id in self.known_snapshots:
             self.summary.duplicates += 1
@@ -225,6 +228,8 @@ class _Importer:
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
         observed_at, observed_kind, provenance = _observed(doc, record)
+        raw = doc.document_json if doc.document_json is not None else dumps(baton)
+        self.batch.raw_bytes += len(raw)
         if doc.unreadable:
             self.summary.partial += 1
         self.batch.snapshots.append({
@@ -235,7 +240,7 @@ class _Importer:
             "schema_version": doc.schema_version, "revision": doc.revision, "writer": doc.writer,
             "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
             "sync_status": doc.sync_status, "context": doc.context,
-            "raw": dumps(baton), "extra": dumps(doc.extra) if doc.extra else None,
+            "raw": raw, "extra": dumps(doc.extra) if doc.extra else None,
             "provenance": dumps(provenance) if provenance else None,
         })
         ctx = SnapshotContext(snapshot_id, namespace, source_id, record.where)
@@ -380,11 +385,9 @@ class _LineRedactor:
         lines = text.split("\n")
         total = 0
         for i, line in enumerate(lines):
-            if not might_contain_secret(line):
-                continue
             done = self.seen.get(line)
             if done is None:
-                done = self._line(line)
+                done = self._line(line) if might_contain_secret(line) else (line, 0)
                 if len(self.seen) >= self.LIMIT:
                     self.seen.clear()
                 self.seen[line] = done
