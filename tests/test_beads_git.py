@@ -95,3 +95,16 @@ def test_cli_import_git_then_report_gives_followup_numbers(tmp_path: Path) -> No
 def _has_no_png() -> bool:
     result = CliRunner().invoke(app, ["report", "--help"])
     return "--no-png" in result.stdout
+
+
+def test_a_lessons_only_store_says_which_questions_it_cannot_answer(tmp_path: Path) -> None:
+    from baton_lab.report import answer_questions
+
+    lab = bl.open(tmp_path / "store.duckdb")
+    lab.import_(Path(__file__).parent / "golden" / "lessons-jsonl" / "last-line-wins" / "input", namespace="lessons")
+    questions = answer_questions(lab.metrics(window=2))
+    graduation, regressions = questions[1], questions[2]
+    assert graduation.answer.startswith("Cannot be answered from this data") and "occurrences" in graduation.answer
+    assert regressions.answer.startswith("Cannot be answered from this data") and "open-loop" in regressions.answer
+    rows = lab.metrics(window=2).rows
+    assert set(rows.filter(pl.col("metric_id") == "caught_regressions")["status"]) == {"not_supported"}
