@@ -5,7 +5,7 @@ read_json over the same versions written as files, in the same run.
 
 Generates a git repository (through `git fast-import`) whose `.beads/issues.jsonl` has --versions versions of
 --issues+ issues (~1.5 KB each, so ~1.5 MB per version at 1,000 issues; each version closes, defers, reopens and
-adds a few issues), and writes the same versions as files. Then, each in a fresh subprocess so peak memory is
+sometimes adds one), and writes the same versions as files. Then, each in a fresh subprocess so peak memory is
 its own, times:
   raw:       CREATE TABLE AS SELECT * FROM read_json('<dir>/*.jsonl')  (every line of every version)
   baton_lab: Lab.import_git(repo, '.beads/issues.jsonl') — git cat-file, whole-file detection, line parsing,
@@ -18,23 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-RAW = """
-import duckdb, resource, sys, time
-t = time.perf_counter()
-con = duckdb.connect(sys.argv[2])
-con.execute("SET enable_progress_bar = false")
-pattern = (sys.argv[1] + "/*.jsonl").replace("'", "''")
-con.execute(f"CREATE TABLE raw AS SELECT * FROM read_json('{pattern}', format='newline_delimited', filename=true)")
-n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n)
-"""
+from import_bench import compare, raw_read_json  # shared by the import benchmarks (bench/ is the script's path)
+
+RAW = raw_read_json("*.jsonl", ", format='newline_delimited', filename=true")
 
 BATON_LAB = """
 import resource, sys, time
@@ -50,7 +41,7 @@ WORDS = ("refactor the storage layer so that lessons are appended atomically and
 
 def _issue(rng: random.Random, n: int, stamp: str) -> dict:
     return {"id": f"bench-{n:05d}", "title": f"Issue {n}: {WORDS[: rng.randint(30, 70)]}",
-            "description": WORDS * 5, "status": "open", "priority": rng.randint(0, 4),
+            "description": WORDS * 4, "status": "open", "priority": rng.randint(0, 4),
             "issue_type": rng.choice(["task", "bug", "feature", "chore"]), "owner": "dev@example.org",
             "created_at": stamp, "created_by": "agent", "updated_at": stamp,
             "labels": ["bench", f"area-{n % 7}"],
@@ -76,7 +67,7 @@ def generate(root: Path, versions: int, issues: int, seed: int = 1) -> int:
             issue["updated_at"] = stamp
             if issue["status"] == "deferred":
                 issue["defer_until"] = stamp
-        for _ in range(rng.randint(0, 3)):
+        if rng.random() < 0.15:
             n = len(state) + 1
             state[n] = _issue(rng, n, stamp)
         data = "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in state.values()).encode("utf-8")
@@ -92,13 +83,6 @@ def generate(root: Path, versions: int, issues: int, seed: int = 1) -> int:
     return total
 
 
-def run(script: str, data: Path, db: Path) -> list[float]:
-    out = subprocess.run([sys.executable, "-c", script, str(data), str(db)], capture_output=True, text=True)
-    if out.returncode:
-        raise SystemExit(f"benchmark step failed:\n{out.stderr}")
-    return [float(x) for x in out.stdout.split()]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=1600)
@@ -111,22 +95,8 @@ def main() -> None:
         size = generate(root, args.versions, args.issues)
         print(f"generated {args.versions} versions, {size / 1e6:.0f} MB ({size / args.versions / 1e6:.2f} MB each) "
               f"in {time.perf_counter() - t:.1f} s")
-        results: dict[str, list[list[float]]] = {"raw read_json": [], "baton_lab replay": []}
-        for i in range(args.repeat):
-            for name, script, data in (("raw read_json", RAW, root / "files"), ("baton_lab replay", BATON_LAB, root / "repo")):
-                db = root / f"{name.split()[0]}-{i}.duckdb"
-                results[name].append(run(script, data, db))
-                db.unlink()
-        medians = {}
-        for name, runs in results.items():
-            seconds = statistics.median(r[0] for r in runs)
-            rss_mb = statistics.median(r[1] for r in runs) / 1024
-            medians[name] = seconds
-            print(f"{name:17s} median {seconds:7.1f} s  {args.versions / seconds:7.1f} versions/s  "
-                  f"{size / 1e6 / seconds:6.1f} MB/s  peak RSS {rss_mb:6.0f} MB  rows {runs[0][-1]:.0f}")
-        ratio = medians["raw read_json"] / medians["baton_lab replay"]
-        print(f"throughput ratio baton_lab / raw read_json = {ratio:.2f} (target >= 0.33; peak RSS target < 2048 MB)")
-
+        compare([("raw read_json", RAW, root / "files"), ("baton_lab replay", BATON_LAB, root / "repo")],
+                 root, args.repeat, args.versions, "versions", size, "target >= 0.33; peak RSS < 2048 MB")
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._timeparse import parse_time
 from ..normalize.columns import Col, compose
 from ..normalize.tables import ITEM_BASE
 from .base import Record
@@ -102,18 +101,12 @@ def read(doc: Any, record: Record) -> Observation:
             issues.append(item)
             issue_at.append(f"line {number}")
     decisions = [{**d, "_superseded_by": superseded_by[d["id"]]} if d.get("id") in superseded_by else d for d in decisions]
-    # The export claims no time of its own: its latest `updated_at` is when it last changed.
-    claimed = [(t, item["updated_at"]) for _, item in lines.records if (t := parse_time(item.get("updated_at")))]
-    latest = max(claimed)[1] if claimed else None
-    return Observation(
-        document=lines.raw,
-        schema_version=SCHEMA_VERSION,
-        written_at_raw=latest,
+    return lines.observation(
+        SCHEMA_VERSION,
+        [Section("follow_ups", NAME, FOLLOW_UP_COLUMNS, issues, "", issue_at),
+         Section("decisions", NAME, DECISION_COLUMNS, decisions, "", decision_at)],
+        claimed=[item.get("updated_at") for _, item in lines.records],
         extra={"memories": memories} if memories else None,
-        sections=[Section("follow_ups", NAME, FOLLOW_UP_COLUMNS, issues, "", issue_at),
-                  Section("decisions", NAME, DECISION_COLUMNS, decisions, "", decision_at)],
-        unreadable=lines.unreadable,
-        document_json=lines.json,
     )
 
 

@@ -10,7 +10,8 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from .._jsonutil import describe_decode_error, fragment
-from .contract import Unreadable
+from .._timeparse import parse_time
+from .contract import Observation, Section, Unreadable
 
 CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
 
@@ -26,6 +27,15 @@ class Lines:
     def json(self) -> str:
         """`raw` as a JSON array, from the lines' own text (not serialised again)."""
         return "[" + ",".join(self.json_texts) + "]"
+
+    def observation(self, schema_version: str, sections: list[Section], claimed: list[Any],
+                    extra: dict[str, Any] | None = None) -> Observation:
+        """The file as one snapshot. It claims no time of its own: the latest of its records' times (`claimed`,
+        as written) is when it last changed."""
+        times = [(t, raw) for raw in claimed if (t := parse_time(raw))]
+        return Observation(document=self.raw, schema_version=schema_version,
+                           written_at_raw=max(times)[1] if times else None, extra=extra, sections=sections,
+                           unreadable=self.unreadable, document_json=self.json)
 
 
 @lru_cache(maxsize=1 << 16)

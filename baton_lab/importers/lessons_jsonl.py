@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._timeparse import parse_time
 from ..normalize.columns import Col, compose
 from ..normalize.tables import ITEM_BASE
 from .base import Record
@@ -68,15 +67,10 @@ def read(doc: Any, record: Record) -> Observation:
         else:
             without_id.append((number, item))
     kept = sorted([*latest.values(), *without_id], key=lambda pair: pair[0])
-    claimed = [(t, raw) for _, item in kept for raw in (item.get("invalidatedAt") or item.get("created"),)
-               if (t := parse_time(raw))]
-    return Observation(
-        document=lines.raw,
-        schema_version=SCHEMA_VERSION,
-        written_at_raw=max(claimed)[1] if claimed else None,
-        sections=[Section("patterns", NAME, COLUMNS, [item for _, item in kept], "", [f"line {n}" for n, _ in kept])],
-        unreadable=lines.unreadable,
-        document_json=lines.json,
+    return lines.observation(
+        SCHEMA_VERSION,
+        [Section("patterns", NAME, COLUMNS, [item for _, item in kept], "", [f"line {n}" for n, _ in kept])],
+        claimed=[item.get("invalidatedAt") or item.get("created") for _, item in kept],
     )
 
 
