@@ -38,7 +38,7 @@ class Lines:
                            unreadable=self.unreadable, document_json=self.json)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 13)
 def _parse(line: str) -> Any:
     """Consecutive versions of a state file share most of their lines: each distinct line is parsed once, and
     the same (never mutated) object is returned for it, which also lets `normalize.columns.extract` reuse rows."""

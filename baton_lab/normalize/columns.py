@@ -84,7 +84,7 @@ def _coerce(value: Any, kind: Kind) -> tuple[Any, str | None]:
 # Rows already extracted, by (column spec, item object): an item object seen again (an unchanged line of a state
 # file, parsed once by `importers.jsonl_document`) is not read again. Items are never mutated after reading.
 _ROWS: dict[tuple[int, int], tuple[Any, tuple[Any, ...], str | None, tuple[tuple[str, Any, str], ...]]] = {}
-_ROWS_LIMIT = 1 << 17
+_ROWS_LIMIT = 1 << 14
 
 
 def _row(item: dict[str, Any], cols: list[Col], consumed: frozenset[str]

@@ -1,7 +1,9 @@
-"""The import: paths in, validated rows stored, history ordered, events derived; all in one transaction.
+"""The import pipeline: records from any source joined to their format, observations stored as validated rows,
+history ordered, events derived; all in one transaction.
 
-Read = stored + duplicates + proposals + empty reads + quarantined documents. A bad record never
-aborts the others; a failure of the import itself (or a missing namespace) leaves the store unchanged.
+Read = stored + duplicates + proposals + empty reads + quarantined documents. A bad record — or a document
+that names no namespace when none was given — is quarantined with the reason and never aborts the others;
+a failure of the import itself leaves the store unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import duckdb
 import polars as pl
 
 from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
+from ..errors import NamespaceRequired
 from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceReader, detect_format,
                          get_format, iter_sources)
 from ..importers.containers import SOURCE_KINDS
@@ -34,8 +37,7 @@ IMPORTER_VERSION = "0.1.0"
 FLUSH_EVERY = 4000  # snapshots per columnar batch
 FLUSH_ITEMS = 50_000  # ... or item rows, or raw bytes: a long history of large tracker states stays in bounded memory
 FLUSH_BYTES = 64 << 20
-NO_NAMESPACE = ("no namespace: the document names none and none was given; "
-                "hint: pass --namespace NS (-n NS) to place it")
+NO_NAMESPACE = f"no namespace: the document names none and none was given; hint: {NamespaceRequired.hint}"
 
 
 @dataclass
