@@ -7,8 +7,10 @@ SOURCE_TIERS = ("raw_source", "llm_derived", "human_confirmed")
 VERIFY_METHODS = ("http", "file_exists", "process_running", "manual")
 OPEN_LOOP_STATUSES = ("open", "verified", "failed", "escalated", "stale")
 PATTERN_STATUSES = ("observing", "rule_candidate", "graduated", "dismissed")
-DECISION_STATUSES = ("active", "monitoring", "superseded")
-FOLLOW_UP_PRIORITIES = ("normal", "elevated", "escalated", "high", "medium", "low")
+# Session Baton's three, plus the words other formats use (concepts.md §2b: ADR accepted -> active).
+DECISION_STATUSES = ("active", "monitoring", "superseded", "proposed", "rejected", "deprecated")
+# v1 escalation words, v2 words, and Beads' 0-4 (0 = most urgent) as written.
+FOLLOW_UP_PRIORITIES = ("normal", "elevated", "escalated", "high", "medium", "low", "0", "1", "2", "3", "4")
 INFRA_STATUSES = ("ok", "needs_reverify", "down", "unknown")
 ANTI_PATTERN_CATEGORIES = ("infra_assumption", "scope_creep", "tool_misuse", "deprecated_path", "guessing")
 SEVERITIES = ("high", "medium", "low")

@@ -26,16 +26,22 @@ import tempfile
 import time
 from pathlib import Path
 
-RAW = """
+def raw_read_json(glob: str, options: str = "") -> str:
+    """A subprocess script: DuckDB's read_json over argv[1]/<glob> into a table of argv[2]; prints seconds, peak
+    RSS and rows."""
+    return f"""
 import duckdb, resource, sys, time
 t = time.perf_counter()
 con = duckdb.connect(sys.argv[2])
 con.execute("SET enable_progress_bar = false")
-pattern = (sys.argv[1] + "/**/*.json").replace("'", "''")
-con.execute(f"CREATE TABLE raw AS SELECT * FROM read_json('{pattern}')")
+pattern = (sys.argv[1] + "/{glob}").replace("'", "''")
+con.execute(f"CREATE TABLE raw AS SELECT * FROM read_json('{{pattern}}'{options})")
 n = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n)
 """
+
+
+RAW = raw_read_json("**/*.json")
 
 BATON_LAB = """
 import resource, sys, time
@@ -161,6 +167,27 @@ def run(script: str, data: Path, db: Path) -> list[float]:
     return [float(x) for x in out.stdout.split()]
 
 
+def compare(steps: list[tuple[str, str, Path]], root: Path, repeat: int, units: int, unit: str, size: int,
+            target: str = "target >= 0.33") -> None:
+    """Run each (name, script, data) step `repeat` times in fresh subprocesses; print medians of seconds, units/s,
+    MB/s and peak RSS, and the throughput ratio of the second step to the first (the baseline)."""
+    results: dict[str, list[list[float]]] = {name: [] for name, _, _ in steps}
+    for i in range(repeat):
+        for name, script, data in steps:
+            db = root / f"{name.split()[0]}-{i}.duckdb"
+            results[name].append(run(script, data, db))
+            db.unlink()
+    medians = {}
+    for name, runs in results.items():
+        seconds = statistics.median(r[0] for r in runs)
+        rss_mb = statistics.median(r[1] for r in runs) / 1024
+        medians[name] = seconds
+        print(f"{name:18s} median {seconds:7.2f} s  {units / seconds:8.1f} {unit}/s  {size / 1e6 / seconds:6.1f} MB/s  "
+              f"peak RSS {rss_mb:6.0f} MB  (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})")
+    (base, _, _), (ours, _, _) = steps
+    print(f"throughput ratio {ours} / {base} = {medians[base] / medians[ours]:.2f} ({target})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20000)
@@ -173,26 +200,12 @@ def main() -> None:
         size = generate(root / "data", args.files, args.namespaces)
         files = args.files // args.namespaces * args.namespaces
         print(f"generated {files} files, {size / 1e6:.1f} MB in {time.perf_counter() - t:.1f} s")
-        results: dict[str, list[list[float]]] = {"raw read_json": [], "baton_lab import": []}
-        for i in range(args.repeat):
-            for name, script in (("raw read_json", RAW), ("baton_lab import", BATON_LAB)):
-                db = root / f"{name.split()[0]}-{i}.duckdb"
-                results[name].append(run(script, root / "data", db))
-                db.unlink()
-        medians = {}
-        for name, runs in results.items():
-            seconds = statistics.median(r[0] for r in runs)
-            rss_mb = statistics.median(r[1] for r in runs) / 1024
-            medians[name] = seconds
-            print(f"{name:18s} median {seconds:6.2f} s  {files / seconds:8.0f} files/s  {size / 1e6 / seconds:6.1f} MB/s  "
-                  f"peak RSS {rss_mb:6.0f} MB  (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})")
-        ratio = medians["raw read_json"] / medians["baton_lab import"]
-        print(f"throughput ratio baton_lab / raw read_json = {ratio:.2f} (target >= 0.33)")
+        compare([("raw read_json", RAW, root / "data"), ("baton_lab import", BATON_LAB, root / "data")],
+                 root, args.repeat, files, "files", size)
         redaction_ratio(sorted((root / "data").rglob("*.json")), "generated v2 batons", args.repeat)
         demo = sorted((Path(__file__).resolve().parents[1] / "data" / "demo").rglob("*.json"))
         if demo:
             redaction_ratio(demo, "bundled demo batons", args.repeat)
-
 
 if __name__ == "__main__":
     main()

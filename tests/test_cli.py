@@ -85,7 +85,6 @@ def test_formats_lists_detection_and_versions() -> None:
 @pytest.mark.parametrize("args, message, hint", [
     (["import", "/definitely/not/here"], "no such file or directory", "baton-lab import"),
     (["import", "{tmp}/a.json", "--format", "baton-v9"], "unknown format 'baton-v9'", "baton-lab formats"),
-    (["import", "{tmp}/v1.json"], "names no namespace", "--namespace"),
 ])
 def test_user_errors_are_one_line_with_a_hint(tmp_path: Path, args: list[str], message: str, hint: str) -> None:
     write(tmp_path / "a.json", v2("alpha", 1))
@@ -97,6 +96,15 @@ def test_user_errors_are_one_line_with_a_hint(tmp_path: Path, args: list[str], m
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[0].startswith("error:") and message in lines[0]
     assert lines[1].startswith("hint:") and hint in lines[1]
+
+
+def test_a_document_without_namespace_is_reported_with_a_hint_not_an_abort(tmp_path: Path) -> None:
+    write(tmp_path / "in" / "a.json", v2("alpha", 1))
+    write(tmp_path / "in" / "v1.json", v1("s1"))
+    result = runner.invoke(app, ["import", str(tmp_path / "in"), "--db", str(tmp_path / "s.duckdb")])
+    assert result.exit_code == 0, result.output
+    assert "stored 1" in result.stdout and "quarantined 1" in result.stdout
+    assert "no namespace" in result.stdout and "--namespace" in result.stdout
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:

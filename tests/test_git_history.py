@@ -165,7 +165,6 @@ def test_real_json_history_that_is_not_a_baton(lab: bl.Lab, tmp_path: Path) -> N
 @pytest.mark.skipif(not HISTORIES.exists(), reason=SHARED_MISSING)
 @pytest.mark.parametrize(("bundle", "path", "versions"), [
     ("Anguijm__sportsdata__SESSION_HANDOFF.md.bundle", "SESSION_HANDOFF.md", 9),
-    ("Nathandela__compound-agent__.claude__lessons__index.jsonl.bundle", ".claude/lessons/index.jsonl", 48),
 ])
 def test_real_non_json_histories_report_each_version(lab: bl.Lab, tmp_path: Path, bundle: str, path: str, versions: int) -> None:
     repo = _clone(bundle, tmp_path)

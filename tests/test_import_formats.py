@@ -186,10 +186,20 @@ def test_bad_input_is_quarantined_with_location_and_the_rest_imports(lab: bl.Lab
     assert p1["count"] is None and json.loads(p1["invalid_values"]) == {"count": "three"}
 
 
-def test_ndjson_of_real_non_baton_lines_is_quarantined_per_line(lab: bl.Lab, fixtures: Path) -> None:
-    summary = lab.import_(fixtures / "real" / "beads-issues-head15.jsonl", namespace="x")
+def test_ndjson_of_non_baton_lines_is_quarantined_per_line(lab: bl.Lab, tmp_path: Path) -> None:
+    # A JSONL that no whole-file format claims (an application log) is NDJSON: each line is one document.
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(json.dumps({"event": "deploy", "n": i}) + "\n" for i in range(1, 16)), encoding="utf-8")
+    summary = lab.import_(path, namespace="x")
     assert (summary.read, summary.quarantined, summary.stored) == (15, 15, 0)
     assert lab.quarantine()["location"].str.ends_with("line 15 $").sum() == 1
+
+
+def test_real_beads_export_is_one_snapshot_not_fifteen_documents(lab: bl.Lab, fixtures: Path) -> None:
+    summary = lab.import_(fixtures / "real" / "beads-issues-head15.jsonl", namespace="x")
+    assert (summary.read, summary.quarantined, summary.stored) == (1, 0, 1)
+    assert lab.sources()["format"].to_list() == ["beads-issues"]
+    assert lab.follow_ups().height + lab.decisions().height == 15
 
 
 def test_real_claude_transcript_without_baton_calls_stores_nothing(lab: bl.Lab, fixtures: Path) -> None:

@@ -61,12 +61,16 @@ def test_namespace_resolution_order(lab: bl.Lab, tmp_path: Path) -> None:
     assert list(lab.import_(cache).namespaces) == ["project_beta"]
 
 
-def test_missing_namespace_stops_the_import_before_anything_is_stored(lab: bl.Lab, tmp_path: Path) -> None:
+def test_a_document_without_namespace_is_quarantined_with_a_hint_and_the_rest_imports(lab: bl.Lab, tmp_path: Path) -> None:
     write(tmp_path / "h" / "a.json", v2("ok", 1))
     write(tmp_path / "h" / "b.json", v1("s1"))
-    with pytest.raises(bl.NamespaceRequired, match="b.json"):
-        lab.import_(tmp_path / "h")
-    assert lab.snapshots().height == 0 and lab.sources().height == 0
+    summary = lab.import_(tmp_path / "h")
+    assert (summary.read, summary.stored, summary.quarantined) == (2, 1, 1)
+    row = lab.quarantine().row(0, named=True)
+    assert row["uri"].endswith("b.json") and row["reason"].startswith("no namespace")
+    assert "--namespace" in row["reason"]
+    assert any("no namespace" in line for line in summary.lines())
+    assert lab.snapshots()["namespace"].to_list() == ["ok"]
 
 
 def test_missing_path_is_a_user_error(lab: bl.Lab, tmp_path: Path) -> None:
@@ -105,7 +109,10 @@ def test_store_records_its_schema_version_and_refuses_newer(tmp_path: Path) -> N
 
     lab = bl.open(tmp_path / "s.duckdb")
     with lab.connect() as con:
-        assert con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall() == [("2",)]
+        from baton_lab.store import connection
+
+        version = con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall()
+        assert version == [(str(connection.SCHEMA_VERSION),)]
         con.execute("UPDATE baton_lab_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(bl.BatonLabError, match="newer"):
         bl.open(tmp_path / "s.duckdb")

@@ -30,8 +30,9 @@ import polars as pl
 from .._jsonutil import decode_text
 from ..errors import BatonLabError
 from ..importers._shape import int_or_none
-from ..importers.base import Record, SourceInfo
-from ..importers.containers import SourceReader
+from ..importers.base import Record, SourceInfo, SourceReader
+from ..importers.local_cache import namespace_from_filename
+from ..importers.sources import CAPTURE_VERSION
 from ..store.ingest import ImportSummary, import_sources
 from ..store.redaction import store_redactor
 from ..store.validate import validate
@@ -39,17 +40,8 @@ from . import cache, http, sqlite
 from .hook import HookInput, parse_hook
 from .source import CaptureFailed, Fetched
 
-VERSION = "1"
+VERSION = CAPTURE_VERSION
 HOOK_TIMEOUT = 2.0
-
-SOURCES = {
-    "capture-http": ("--from http://HOST:PORT --namespace NS [--token-env VAR]",
-                     "POST /v1/baton/read on a running session-baton server or memhall; memhall revision and gaps logged"),
-    "capture-sqlite": ("--from FILE whose first bytes are 'SQLite format 3'",
-                       "the server's SQLite batons table (session-baton or memhall shape), read-only, safe while it runs"),
-    "capture-cache": ("--from DIR (or one .json file)",
-                      "the local cache ~/.claude/loop/batons/{namespace}.json"),
-}
 
 
 @dataclass
@@ -196,8 +188,6 @@ def _state(item: Fetched, kind: str, namespace: str | None) -> NamespaceCapture:
     except (ValueError, RecursionError):  # not JSON, not UTF-8, a 4,300+-digit integer, too deep
         doc = None
     if kind == "cache":
-        from ..importers.local_cache import namespace_from_filename
-
         meta = doc.get("_meta") if isinstance(doc, dict) and isinstance(doc.get("_meta"), dict) else {}
         name = namespace or meta.get("namespace") or namespace_from_filename(item.uri)
         return NamespaceCapture(name)

@@ -100,6 +100,8 @@ def unavailable(frame: pl.DataFrame, what: str) -> str | None:
 def batons(mix: str | None) -> str:
     if mix == "1":
         return "v1 batons"
+    if mix and "," not in mix and "/" in mix:
+        return f"{mix.split('/')[0]} snapshots"  # another format's schema, e.g. beads-issues/1
     if mix and "," not in mix:
         return f"v{mix.split('.')[0]} batons"
     return "these batons" + (f" (schema {mix})" if mix else "")

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import demo as demo_data
-from ..importers import list_formats
 from ..lab import Lab
 from ..store.info import describe_schema
+from ..support import support_matrix
 from . import app
 from ._common import DbOption, JsonOption, console, print_json, user_errors
 
@@ -120,15 +120,27 @@ def schema_command(json: JsonOption = False) -> None:
 
 @app.command("formats")
 def formats_command(json: JsonOption = False) -> None:
-    """List the supported formats: how each is detected and its version."""
-    rows = list_formats()
+    """The support matrix: every format and source, how it is detected, the tiers it fills, what an item's absence
+    means, its capabilities and the metric families it supports."""
+    rows = support_matrix()
     if json:
         print_json(rows)
         return
-    table = Table("format", "kind", "version", "detected when", box=None)
-    for row in rows:
-        table.add_row(row["name"], row["kind"], row["version"], row["detection"])
-    console.print(table)
+    for row in (r for r in rows if r["kind"] == "document"):
+        console.print(f"[bold]{row['name']}[/] {row['version']} — {row['description']}", soft_wrap=True)
+        facts = {
+            "detected": row["detection"],
+            "tiers": ", ".join(f"{table} ← {what}" for table, what in row["tiers"].items()) or "none",
+            "absence": "; ".join(f"{tier}: {rule}" for tier, rule in row["absence"].items()) or "—",
+            "capabilities": ", ".join(row["capabilities"]) or "—",
+            "metrics": ", ".join(f"{family} ({len(ids)})" for family, ids in row["metrics"].items()),
+        }
+        for label, text in facts.items():
+            console.print(f"  {label}: {text}", markup=False, soft_wrap=True)
+    sources = Table("source", "kind", "version", "detected when", box=None)
+    for row in (r for r in rows if r["kind"] != "document"):
+        sources.add_row(row["name"], row["kind"], row["version"], row["detection"])
+    console.print(sources)
 
 
 @app.command("demo")

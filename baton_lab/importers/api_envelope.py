@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._shape import int_or_none, is_v1_baton, is_v2_baton, text_or_none
-from .base import BatonDoc, DocumentFormat, EmptyRead, NotThisFormat, Record, Unwrapped
-from .baton_v1 import unwrap_v1
-from .baton_v2 import unwrap_v2
+from .base import Record
+from .contract import EmptyRead, Format, NotThisFormat, Unwrapped
+from .session_baton import RULES_BY_VERSION, V1_RULES, v1_observation, v2_observation
 
 VERSION = "1"
 
@@ -31,7 +31,7 @@ def detect(doc: Any, record: Record) -> bool:
     return _conflict_body(doc) is not None
 
 
-def unwrap(doc: Any, record: Record) -> Unwrapped:
+def read(doc: Any, record: Record) -> Unwrapped:
     if not isinstance(doc, dict):
         raise NotThisFormat("an API envelope is a JSON object")
     conflict = _conflict_body(doc)
@@ -46,9 +46,9 @@ def unwrap(doc: Any, record: Record) -> Unwrapped:
     if baton is None:
         return EmptyRead(namespace=namespace)
     if is_v2_baton(baton):
-        inner = unwrap_v2(baton)
+        inner = v2_observation(baton)
     elif is_v1_baton(baton):
-        inner = unwrap_v1(baton)
+        inner = v1_observation(baton)
     else:
         raise NotThisFormat("the envelope's `baton` is neither a v1 nor a v2 baton")
     inner.namespace = namespace or inner.namespace
@@ -59,11 +59,13 @@ def unwrap(doc: Any, record: Record) -> Unwrapped:
     return inner
 
 
-FORMAT = DocumentFormat(
+FORMAT = Format(
     name="api-envelope",
     version=VERSION,
     detection='a JSON object with "baton" (object or null) and "namespace"/"updated_at"; or a 409 body with error *revision_conflict',
     description="Response of POST /v1/baton/read (session-baton, memhall), and memhall's 409 conflict body.",
     detect=detect,
-    unwrap=unwrap,
+    read=read,
+    rules=V1_RULES,
+    rules_by_version=RULES_BY_VERSION,
 )

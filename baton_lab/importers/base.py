@@ -1,10 +1,10 @@
-"""What importers produce: records read from sources, and baton documents unwrapped from them."""
+"""Where bytes come from: a source (file, git version, transcript, capture) and the records read from it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,8 @@ class Record:
     observed_kind: str | None = None
     # Where the state was seen, beyond the file: commit sha, transcript session/cwd/branch, hook session id.
     provenance: dict[str, Any] = field(default_factory=dict)
+    # Set when a whole-file format recognised the bytes (the record's `text` is the file; `doc` stays None).
+    format: str | None = None
 
     @property
     def where(self) -> str:
@@ -42,52 +44,8 @@ class Record:
 
 
 @dataclass(slots=True)
-class BatonDoc:
-    """A baton unwrapped from its container, with what the container says about it."""
+class SourceReader:
+    """A source whose identity (hash) is known before its records are parsed, so unchanged sources can be skipped."""
 
-    baton: dict[str, Any]
-    schema_version: Literal["1", "2.0"] | str
-    namespace: str | None = None
-    session_id: str | None = None
-    parent_session: str | None = None
-    written_at_raw: str | None = None
-    revision: int | None = None
-    writer: str | None = None
-    sync_status: str | None = None
-    # A server-side time (API envelope, SQLite row) is an observation, not a claim.
-    observed_at_raw: str | None = None
-    observed_kind: str | None = None
-
-
-@dataclass(slots=True)
-class ProposalDoc:
-    """A v2 `_patch_proposal`: recorded with its ops, never applied as state."""
-
-    proposal: dict[str, Any]
-    namespace: str | None = None
-
-
-@dataclass(slots=True)
-class EmptyRead:
-    """An API read that returned no baton (the namespace has none yet): valid, but nothing to store."""
-
-    namespace: str | None = None
-
-
-Unwrapped = BatonDoc | ProposalDoc | EmptyRead
-
-
-class NotThisFormat(ValueError):
-    """Raised by `unwrap` when a forced format does not fit the document."""
-
-
-@dataclass(frozen=True)
-class DocumentFormat:
-    """An importer for one JSON document shape. `detect` is cheap; `unwrap` extracts the baton."""
-
-    name: str
-    version: str
-    detection: str
-    description: str
-    detect: Callable[[Any, Record], bool]
-    unwrap: Callable[[Any, Record], Unwrapped]
+    info: SourceInfo
+    records: Callable[[], Iterator[Record]]

@@ -1,61 +1,31 @@
-"""Containers: how records come out of paths. A file holds one JSON document or NDJSON (one per line);
-a directory holds any of these, recursively. Everything streams: a file is hashed, then parsed, and
-an NDJSON file is never held in memory whole."""
+"""Containers: how records come out of paths. A file holds one JSON document, NDJSON (one per line), a session
+transcript, or one document of a whole-file format (a Beads export: the format recognises the head of the
+bytes); a directory holds any of these, recursively. A file is hashed, then parsed, and an NDJSON file is
+never held in memory whole."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from .._jsonutil import decode_text, describe_decode_error
 from ..errors import InputNotFound
 from . import transcripts
-from .base import Record, SourceInfo
+from .base import Record, SourceInfo, SourceReader
+from .contract import Format
+from .files import hash_file, head, mtime, natural_key
+from .registry import sniff_whole_file
 
 JSON_SUFFIXES = (".json",)
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 # A single baton is kilobytes; anything past this is not one and is quarantined unread.
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
-CONTAINERS = {
-    "json-file": "a file holding one JSON document (UTF-8, BOM tolerated)",
-    "ndjson": "a .ndjson/.jsonl file, or a file of several complete JSON objects one per line",
-    "directory": "a directory: every .json/.ndjson/.jsonl file below it, in natural path order (hidden folders skipped)",
-}
 # Containers that can be forced with --format (they are detected otherwise).
 SOURCE_KINDS = tuple(transcripts.KINDS)
-
-
-@dataclass(slots=True)
-class SourceReader:
-    """A source whose identity (hash) is known before its records are parsed, so unchanged sources can be skipped."""
-
-    info: SourceInfo
-    records: Callable[[], Iterator[Record]]
-
-
-def _natural_key(path: Path) -> list[object]:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", str(path))]
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _mtime(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 def _parse(text: str) -> tuple[object, str | None]:
@@ -79,22 +49,32 @@ def _looks_like_ndjson(text: str) -> bool:
 
 
 def _json_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:
-    mtime = _mtime(path)
+    observed = mtime(path)
     if info.size_bytes is not None and info.size_bytes > MAX_DOCUMENT_BYTES:
         yield Record(info, None, "", error=f"file too large for one document ({info.size_bytes} bytes > {MAX_DOCUMENT_BYTES}); not read",
-                     observed_at=mtime, observed_kind="file_mtime")
+                     observed_at=observed, observed_kind="file_mtime")
         return
     text = decode_text(path.read_bytes())
     doc, error = _parse(text)
     if error and error.startswith("invalid JSON: extra data") and _looks_like_ndjson(text):
-        yield from _ndjson_lines(text.splitlines(), info, mtime)
+        yield from _ndjson_lines(text.splitlines(), info, observed)
         return
     if not text.strip():
         error = "empty file"
-    yield Record(info, None, text, doc=doc, error=error, observed_at=mtime, observed_kind="file_mtime")
+    yield Record(info, None, text, doc=doc, error=error, observed_at=observed, observed_kind="file_mtime")
 
 
-def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, mtime: datetime) -> Iterator[Record]:
+def _whole_file_records(path: Path, info: SourceInfo, fmt: Format) -> Iterator[Record]:
+    observed = mtime(path)
+    if info.size_bytes is not None and info.size_bytes > MAX_DOCUMENT_BYTES:
+        yield Record(info, None, "", error=f"file too large for one document ({info.size_bytes} bytes > {MAX_DOCUMENT_BYTES}); not read",
+                     observed_at=observed, observed_kind="file_mtime")
+        return
+    yield Record(info, None, decode_text(path.read_bytes()), observed_at=observed, observed_kind="file_mtime",
+                 format=fmt.name)
+
+
+def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, observed: datetime) -> Iterator[Record]:
     for number, line in enumerate(lines, start=1):
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
@@ -102,7 +82,7 @@ def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, mtime: dat
             continue
         if len(line) > MAX_DOCUMENT_BYTES:
             yield Record(info, f"line {number}", line[:2000], error=f"line too long ({len(line)} characters); not read",
-                         observed_at=mtime, observed_kind="file_mtime")
+                         observed_at=observed, observed_kind="file_mtime")
             continue
         doc, error = _parse(line)
         # Every line of one file shares its mtime; the line number keeps their order.
@@ -110,18 +90,23 @@ def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, mtime: dat
 
 
 def _ndjson_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:
-    mtime = _mtime(path)
+    observed = mtime(path)
     with path.open("r", encoding="utf-8", errors="replace", newline=None) as handle:
-        yield from _ndjson_lines((line.rstrip("\n") for line in handle), info, mtime)
+        yield from _ndjson_lines((line.rstrip("\n") for line in handle), info, observed)
 
 
-def _file_reader(path: Path, kind: str | None = None) -> SourceReader:
-    sha, size = _hash_file(path)
+def _file_reader(path: Path, kind: str | None = None, whole: Format | None = None) -> SourceReader:
+    sha, size = hash_file(path)
     is_ndjson = path.suffix.lower() in NDJSON_SUFFIXES
     # A .jsonl may be a session transcript rather than NDJSON batons: its first records tell.
-    kind = kind or (transcripts.sniff(path) if is_ndjson else None)
+    kind = kind or (transcripts.sniff(path) if is_ndjson and whole is None else None)
     if kind is not None:
         return transcripts.reader(path, kind, sha, size)
+    # A whole-file format (a Beads export, a lessons index) decides that the file is one document.
+    fmt = whole or sniff_whole_file(head(path), path.as_posix())
+    if fmt is not None:
+        info = SourceInfo(uri=str(path), sha256=sha, size_bytes=size, container=fmt.name, container_version=fmt.version)
+        return SourceReader(info, lambda: _whole_file_records(path, info, fmt))
     info = SourceInfo(uri=str(path), sha256=sha, size_bytes=size, container="ndjson" if is_ndjson else "json-file")
     if is_ndjson:
         return SourceReader(info, lambda: _ndjson_file_records(path, info))
@@ -129,18 +114,19 @@ def _file_reader(path: Path, kind: str | None = None) -> SourceReader:
 
 
 def iter_sources(paths: list[str | os.PathLike[str]], skipped: list[str] | None = None, *,
-                 kind: str | None = None) -> Iterator[SourceReader]:
+                 kind: str | None = None, whole: Format | None = None) -> Iterator[SourceReader]:
     """Yield one reader per file under `paths`, in the order given (directories in natural path order).
 
     Files in a directory that are not JSON/NDJSON are listed in `skipped` rather than read. `kind` forces a
-    source kind (`claude-code-transcript`, `codex-rollout`) for every file; otherwise .jsonl files are sniffed.
+    source kind (`claude-code-transcript`, `codex-rollout`) and `whole` a whole-file format for every file;
+    otherwise each file is sniffed.
     """
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise InputNotFound(f"no such file or directory: {path}")
         if path.is_file():
-            yield _file_reader(path, kind)
+            yield _file_reader(path, kind, whole)
             continue
         found: list[Path] = []
         for root, dirs, files in os.walk(path):
@@ -151,5 +137,5 @@ def iter_sources(paths: list[str | os.PathLike[str]], skipped: list[str] | None 
                     found.append(candidate)
                 elif skipped is not None:
                     skipped.append(str(candidate))
-        for candidate in sorted(found, key=_natural_key):
-            yield _file_reader(candidate, kind)
+        for candidate in sorted(found, key=natural_key):
+            yield _file_reader(candidate, kind, whole)

@@ -1,11 +1,17 @@
-"""The git history of a baton file (or a directory of baton files) as a sequence of snapshots.
+"""The git history of a state file (or a directory of them) as a sequence of snapshots.
 
 Every commit that touched the file — renames followed (`git log --follow`) — is one source,
 `git:<commit>:<path>`, whose record is that version of the file; the commit time is the observed time and
 the commit (sha, author, subject) is the record's provenance. Git itself does the reading (`git log`,
 `git cat-file --batch`), so packs, worktrees and partial clones work as git understands them. A commit
 already imported is skipped by the pipeline (its source id is fixed by commit and path). A version that is
-not JSON, not a baton, or whose object is missing is quarantined with the commit sha in its location.
+not JSON, not a known format, or whose object is missing is quarantined with the commit sha in its location.
+
+Versions are listed in commit-graph order (`--topo-order`: every parent before its children), and each
+carries its position (`graph_order` in provenance): real histories have runs of commits in the same second
+and author dates that step backwards after rebases, so the store orders a history by the graph, not by time.
+Whole-file formats (a Beads export) are recognised from the version's first bytes, whatever the file is named.
+One version is in memory at a time.
 """
 
 from __future__ import annotations
@@ -21,14 +27,18 @@ from typing import Iterator
 from .._jsonutil import decode_text
 from ..errors import BatonLabError, InputNotFound
 from ..redact import redact_text
-from .base import Record, SourceInfo
-from .containers import JSON_SUFFIXES, NDJSON_SUFFIXES, SourceReader, _looks_like_ndjson, _parse
+from .base import Record, SourceInfo, SourceReader
+from .containers import JSON_SUFFIXES, NDJSON_SUFFIXES, _looks_like_ndjson, _parse
+from .files import HEAD_BYTES
+from .registry import detect_format, sniff_whole_file
+from .sources import SourceKind
 
 NAME = "git-history"
-VERSION = "1"
-DETECTION = "baton-lab import --git REPO --path FILE|DIR: every commit touching the path (renames followed)"
-DESCRIPTION = ("Git history of a versioned baton file or directory: one snapshot per commit, observed at the "
-               "commit time, commit sha as provenance; incremental.")
+VERSION = "2"
+KIND = SourceKind(NAME, "history", VERSION,
+                  "baton-lab import --git REPO --path FILE|DIR: every commit touching the path (renames followed)",
+                  "Git history of a versioned state file or directory: one snapshot per commit in commit-graph "
+                  "(parent) order, observed at the commit time, commit sha as provenance; incremental.")
 
 _LOG_FORMAT = "%x1e%H%x1f%cI%x1f%aI%x1f%an%x1f%s"
 
@@ -72,12 +82,12 @@ def _relative(repo: Path, path: str) -> str:
 
 
 def versions(repo: Path, path: str) -> tuple[list[Version], bool]:
-    """Commits that changed `path`, oldest first, and whether `path` is a directory."""
+    """Commits that changed `path`, parents before children, and whether `path` is a directory."""
     try:
         is_dir = _git(repo, "cat-file", "-t", f"HEAD:{path}").strip() == "tree" if path else True
     except GitError:
         is_dir = False  # gone at HEAD (or no HEAD): read its history as a file
-    args = ["log", "-M", "--name-status", f"--format={_LOG_FORMAT}"]
+    args = ["log", "-M", "--topo-order", "--name-status", f"--format={_LOG_FORMAT}"]
     if not is_dir:
         args.append("--follow")
     out = _git(repo, *args, "--", path or ".")
@@ -123,12 +133,16 @@ class _Blobs:
         self.proc.wait(timeout=10)
 
 
-def _records(info: SourceInfo, version: Version, data: bytes | None, provenance: dict[str, str]) -> list[Record]:
+def _records(info: SourceInfo, version: Version, data: bytes | None, provenance: dict[str, object]) -> list[Record]:
     observed = datetime.fromisoformat(version.committed_at) if version.committed_at else None
     common = {"observed_at": observed, "observed_kind": "commit" if observed else None, "provenance": provenance}
     if data is None:
         return [Record(info, None, "", error=f"git object missing for {version.path} at commit {version.commit}", **common)]
+    whole = sniff_whole_file(data[:HEAD_BYTES], version.path)
     text = decode_text(data)
+    if whole is not None:
+        # The format reads the version itself (a Beads export: one tracker state per version, 0 bytes = empty).
+        return [Record(info, None, text, format=whole.name, **common)]
     if not text.strip():
         return [Record(info, None, text, error=f"empty file at commit {version.commit}", **common)]
     doc, error = _parse(text)
@@ -136,13 +150,11 @@ def _records(info: SourceInfo, version: Version, data: bytes | None, provenance:
         return [Record(info, None, text, doc=doc, **common)]
     if error.startswith("invalid JSON: extra data") and _looks_like_ndjson(text):
         # One baton per line (a history.ndjson under version control): each line is a record.
-        from . import detect_format
-
         lines = [(n, line, *_parse(line)) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         probe = Record(info, None, "")
         if any(err is None and detect_format(parsed, probe) for _, _, parsed, err in lines):
             return [Record(info, f"line {n}", line, doc=parsed, error=err, **common) for n, line, parsed, err in lines]
-        # Some other JSONL (an issue tracker export, a log): one finding per version, not one per line.
+        # Some other JSONL (a log): one finding per version, not one per line.
         reason = f"not a baton format: {len(lines)} JSON lines, none a baton ({PurePosixPath(version.path).name} at commit {version.commit})"
         return [Record(info, None, text, error=reason, **common)]
     if text.lstrip()[:1] not in ("{", "["):
@@ -166,7 +178,7 @@ def iter_git_sources(repo: str | os.PathLike[str], path: str | os.PathLike[str],
     repo_name = str(root.resolve())
     blobs = _Blobs(root)
     try:
-        for version in found:
+        for graph_order, version in enumerate(found):
             if is_dir and not version.path.lower().endswith(JSON_SUFFIXES + NDJSON_SUFFIXES):
                 if skipped is not None:
                     skipped.append(f"git:{version.commit}:{version.path}")
@@ -178,7 +190,8 @@ def iter_git_sources(repo: str | os.PathLike[str], path: str | os.PathLike[str],
                               container_version=VERSION, identity=f"git:{version.commit}:{version.path}")
             provenance = {"git_repo": repo_name, "commit": version.commit, "path": version.path,
                           "committed_at": version.committed_at, "authored_at": version.authored_at,
-                          "author": version.author, "subject": redact_text(version.subject)[0]}
+                          "author": version.author, "subject": redact_text(version.subject)[0],
+                          "graph_order": graph_order}
             records = _records(info, version, data, provenance)
             yield SourceReader(info, lambda records=records: iter(records))
     finally:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
-from ._shape import is_v2_baton, text_or_none
-from .base import BatonDoc, DocumentFormat, NotThisFormat, Record
-from .baton_v1 import unwrap_v1
-from .baton_v2 import unwrap_v2
+from ._shape import text_or_none
+from .base import Record
+from .contract import Format, NotThisFormat, Observation
+from .session_baton import RULES_BY_VERSION, V1_RULES, baton_observation
 
 VERSION = "1"
 TRANSPORT_FIELDS = ("_sync_status",)
@@ -23,21 +23,23 @@ def namespace_from_filename(uri: str) -> str:
     return PurePath(uri.split("#", 1)[0]).stem
 
 
-def unwrap(doc: Any, record: Record) -> BatonDoc:
+def read(doc: Any, record: Record) -> Observation:
     if not isinstance(doc, dict):
         raise NotThisFormat("a cache file holds a JSON object")
     baton = {key: value for key, value in doc.items() if key not in TRANSPORT_FIELDS}
-    inner = unwrap_v2(baton) if is_v2_baton(baton) else unwrap_v1(baton)
+    inner = baton_observation(baton)
     inner.sync_status = text_or_none(doc.get("_sync_status"))
     inner.namespace = inner.namespace or namespace_from_filename(record.source.uri)
     return inner
 
 
-FORMAT = DocumentFormat(
+FORMAT = Format(
     name="local-cache",
     version=VERSION,
     detection='a baton object carrying "_sync_status" (synced | pending_upload)',
     description="session-baton's local cache file ~/.claude/loop/batons/{namespace}.json; namespace from the file name.",
     detect=lambda doc, record: isinstance(doc, dict) and "_sync_status" in doc,
-    unwrap=unwrap,
+    read=read,
+    rules=V1_RULES,
+    rules_by_version=RULES_BY_VERSION,
 )

@@ -51,8 +51,8 @@ class Context:
     @cached_property
     def sessions(self) -> pl.DataFrame:
         return self.sql("""
-            SELECT s.namespace, s.seq, s.session_id, s.parent_session, s.schema_version, s.revision, s.writer,
-                   s.written_at, s.observed_at
+            SELECT s.namespace, s.seq, s.session_id, s.parent_session, s.schema_version, s.format, s.revision,
+                   s.writer, s.written_at, s.observed_at
             FROM snapshots s JOIN _bl_sel USING (namespace) ORDER BY s.namespace, s.seq""")
 
     @cached_property

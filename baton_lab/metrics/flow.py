@@ -17,7 +17,7 @@ COLLAPSE_MIN_ITEMS = 4    # ... of at least this many is a "collapse" alarm
 
 
 @metric("B1", "read_receipt_rate", family="flow", title="Writes that started from the latest baton", unit="share",
-        direction="up", requires=("1", "v2 needs expected_revision (CAS), which only transcripts give"))
+        direction="up", requires=("lineage", "v2 needs expected_revision (CAS), which only transcripts give; v1 has parent_session lineage"))
 def read_receipt_rate(ctx: Context, m: Metric) -> Output:
     """Share of writes (snapshots after a namespace's first) that provably started from the latest baton: v1
     `parent_session` equals the previous snapshot's `session_id`. v2 would need `expected_revision` (CAS
@@ -149,7 +149,7 @@ def rework_rate(ctx: Context, m: Metric) -> Output:
 
 
 @metric("B7", "reverify_regression_rate", family="flow", title="Re-verified infra entries that come back failing",
-        unit="share", direction="down", requires=("2.0", "needs v2 infra_state re-verifications"))
+        unit="share", direction="down", requires=("infra_state", "needs v2 infra_state re-verifications"))
 def reverify_regression_rate(ctx: Context, m: Metric) -> Output:
     """v2 `infra_state`: re-verifications (an entry's `verified_at` changes between snapshots) of entries that
     were `ok`, and the share that come back `down` / `needs_reverify` (the SWE-bench PASS_TO_PASS analogue).

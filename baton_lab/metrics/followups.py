@@ -10,7 +10,11 @@ from .frames import Output
 from .registry import Metric, metric
 
 
-@metric("F1", "deferral_distribution", family="followups", title="Deferrals per follow-up", unit="share")
+# Beads and other trackers have no deferral counter: their namespaces get not_supported rows for F1, F3, F4.
+DEFER_COUNTS = ("defer_counts", "needs deferral counts (v1 defer_count, v2 postponed_count), which this format has not")
+
+@metric("F1", "deferral_distribution", family="followups", title="Deferrals per follow-up", unit="share",
+        requires=DEFER_COUNTS)
 def deferral_distribution(ctx: Context, m: Metric) -> Output:
     """Distribution of `defer_count` (v1) / `postponed_count` (v2) at resolution or last observation, for
     follow-ups created in the window. Variants: `reached_3` (elevated) and `reached_5` (escalated) shares
@@ -52,7 +56,7 @@ def time_to_followup_resolution(ctx: Context, m: Metric) -> Output:
 
 
 @metric("F3", "escalation_effectiveness", family="followups", title="Resolution hazard by deferral band",
-        unit="rate ratio", direction=">1")
+        unit="rate ratio", direction=">1", requires=DEFER_COUNTS)
 def escalation_effectiveness(ctx: Context, m: Metric) -> Output:
     """Resolution hazard per session at risk in defer bands <3, 3–4, ≥5 (band = defer count / priority in the
     snapshot before the session). A follow-up observed open in snapshot s is at risk in session s+1 and is
@@ -75,7 +79,7 @@ def escalation_effectiveness(ctx: Context, m: Metric) -> Output:
 
 
 @metric("F4", "zombie_followups", family="followups", title="Escalated follow-ups nobody touches", unit="share",
-        direction="down")
+        direction="down", requires=DEFER_COUNTS)
 def zombie_followups(ctx: Context, m: Metric) -> Output:
     """Point prevalence per snapshot: open follow-ups with defer ≥ 5 and no recorded change (created,
     deferred, priority or status change, reappearance) for ≥ 5 sessions / open follow-ups. Window rows pool

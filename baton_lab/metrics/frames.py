@@ -15,6 +15,7 @@ import polars as pl
 
 from . import stats
 from .base import Context
+from ..importers.registry import capabilities_of
 from .registry import Metric
 from .schema import COLUMNS, CURVE_COLUMNS, POOLED
 
@@ -155,19 +156,28 @@ def unsupported(m: Metric, ctx: Context, note: str, variants: list[str] | None =
 
 
 def mark_schema_gaps(rows: pl.DataFrame, m: Metric, ctx: Context) -> pl.DataFrame:
-    """Rows of namespaces whose batons lack the metric's fields (m.requires) say so, instead of `no_data`."""
-    if m.requires is None or rows.height == 0:
+    """Rows of namespaces whose formats lack the capability the metric needs (m.requirement) say so, instead of
+    `no_data`: what a format can express is its declaration (`baton-lab formats`), not a version string."""
+    if m.requirement is None or rows.height == 0:
         return rows
-    version, why = m.requires
-    # by major version: fields present in "2.0" are there in "2.1" too
-    major = pl.col("schema_version").str.split(".").list.first()
-    has = ctx.sessions.group_by("namespace").agg(ok=(major == version.split(".")[0]).any())
+    capability, why = m.requirement
+    pairs = ctx.sessions.select("namespace", "format", "schema_version").unique()
+    provided = [capability in capabilities_of(f, v) for f, v in zip(pairs["format"], pairs["schema_version"])]
+    has = pairs.with_columns(ok=pl.Series(provided, dtype=pl.Boolean)).group_by("namespace").agg(pl.col("ok").any())
     lacking = has.filter(~pl.col("ok"))["namespace"].to_list()
     if not lacking:
         return rows
-    gap = pl.col("namespace").is_in(lacking) & (pl.col("status") == "no_data")
-    return rows.with_columns(status=pl.when(gap).then(pl.lit("not_supported")).otherwise(pl.col("status")),
-                             note=pl.when(gap).then(pl.lit(f"not supported: {why}")).otherwise(pl.col("note")))
+    if len(lacking) == has.height:
+        lacking.append(POOLED)  # no namespace of the selection can support it: nor can the pool
+    # A namespace without the capability has no data for the metric, whatever a count over its sessions says
+    # (0 regressions over 236 sessions of a tracker with no open loops is not a finding). A namespace that has
+    # the capability keeps its rows; in a mixed selection the others' `no_data` rows say why.
+    gap = pl.col("namespace").is_in(lacking)
+    cleared = [c for c in ("estimate", "ci_low", "ci_high") if c in rows.columns]
+    return rows.with_columns(
+        status=pl.when(gap).then(pl.lit("not_supported")).otherwise(pl.col("status")),
+        note=pl.when(gap).then(pl.lit(f"not supported: {why}")).otherwise(pl.col("note")),
+        *[pl.when(gap).then(None).otherwise(pl.col(c)).alias(c) for c in cleared])
 
 
 def namespace_groups(ctx: Context, frame: pl.DataFrame):  # noqa: ANN201

@@ -27,7 +27,12 @@ class Metric:
     direction: str | None   # SI component direction ("up", "down", "<1", "=0", ">=1") or None
     primary: bool           # one of the pre-registered primary endpoints (metrics.md §6)
     func: Callable
-    requires: tuple[str, str] | None = None   # (schema version the fields exist in, why) — others get not_supported
+    requires: tuple[str, str] | None = None   # (capability a format must provide, why) — others get not_supported
+
+    @property
+    def requirement(self) -> tuple[str, str] | None:
+        """The capability the metric needs: its own `requires`, else its family's tier."""
+        return self.requires or FAMILY_REQUIRES.get(self.family)
 
     @property
     def definition(self) -> str:
@@ -35,6 +40,17 @@ class Metric:
 
 
 REGISTRY: dict[str, Metric] = {}
+
+# A family's metrics need its tier; a namespace whose formats do not fill it gets not_supported rows saying so.
+# Capability names are `importers.contract.CAPABILITIES`.
+FAMILY_REQUIRES: dict[str, tuple[str, str]] = {
+    "loops": ("open_loops", "needs an open-loop tier (actions with expected outcomes), which this format has not"),
+    "followups": ("follow_ups", "needs follow-ups (deferred work), which this format has not"),
+    # the pattern metrics count occurrences against a threshold; lessons without counts cannot feed them
+    "patterns": ("occurrence_counts", "needs patterns that count their occurrences (v1 count, v2 occurrences), "
+                 "which this format has not"),
+    "decisions": ("decisions", "needs a decision tier (v1 active_decisions, Beads decision issues); v2 has none"),
+}
 
 
 def metric(code: str, id: str, *, family: str, title: str, unit: str, direction: str | None = None,

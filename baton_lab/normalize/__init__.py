@@ -1,4 +1,6 @@
-"""Normalisation: baton documents (v1 or v2) to canonical item rows, collected per table for bulk frames."""
+"""Normalisation: the sections of observed documents to canonical item rows, collected per table and column
+spec for bulk (columnar) frames. Which columns a format fills is the format's `Section`; this module only
+checks items (an object, with an id, once per snapshot) and builds the frames."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import polars as pl
 
 from .._jsonutil import dumps, fragment
 from .columns import Col, extract
-from .tables import PATCH_OP, SESSION_BRIDGE, V1, V1_SECTIONS, V2, V2_SECTIONS
+from .tables import PATCH_OP, SESSION_BRIDGE
 
 
 @dataclass(slots=True)
@@ -47,14 +49,15 @@ class ItemCollector:
 
     def __init__(self) -> None:
         self._pending: dict[tuple[str, str], _Pending] = defaultdict(_Pending)
+        self._columns: dict[tuple[str, str], list[Col]] = {}
         self._bridges: _Pending = _Pending()
         self.findings: list[Finding] = []
 
     def __len__(self) -> int:
         return sum(len(p.items) for p in self._pending.values())
 
-    def _add(self, table: str, version: str, item: dict[str, Any], path: str, ctx: SnapshotContext) -> None:
-        pending = self._pending[(table, version)]
+    def _add(self, key: tuple[str, str], item: dict[str, Any], path: str, ctx: SnapshotContext) -> None:
+        pending = self._pending[key]
         pending.items.append(item)
         pending.keys["snapshot_id"].append(ctx.snapshot_id)
         pending.keys["namespace"].append(ctx.namespace)
@@ -66,15 +69,19 @@ class ItemCollector:
         self.findings.append(Finding(ctx.uri, path, kind, reason, fragment(dumps(value)), ctx.source_id, ctx.namespace,
                                      ctx.snapshot_id if kind == "value" else None, item_id))
 
-    def _add_section(self, table: str, version: str, entries: Any, path: str, ctx: SnapshotContext) -> None:
+    def add_section(self, table: str, spec: str, columns: list[Col], entries: Any, path: str, ctx: SnapshotContext,
+                    locations: list[str] | None = None) -> None:
+        """Items of one table from one document; `locations` names each item when it is not `path[index]`."""
         if entries is None:
             return
         if not isinstance(entries, list):
             self._finding(ctx, path, "item", f"expected a list of items, got {type(entries).__name__}", entries)
             return
+        key = (table, spec)
+        self._columns.setdefault(key, columns)
         seen: set[str] = set()
         for index, item in enumerate(entries):
-            item_path = f"{path}[{index}]"
+            item_path = locations[index] if locations is not None else f"{path}[{index}]"
             if not isinstance(item, dict):
                 self._finding(ctx, item_path, "item", f"expected an object, got {type(item).__name__}", item)
                 continue
@@ -87,47 +94,23 @@ class ItemCollector:
                 self._finding(ctx, item_path, "item", f"duplicate id {item_id!r} in this snapshot; the first one is kept", item, item_id)
                 continue
             seen.add(item_id)
-            self._add(table, version, item if isinstance(item.get("id"), str) else {**item, "id": item_id}, item_path, ctx)
+            self._add(key, item if isinstance(item.get("id"), str) else {**item, "id": item_id}, item_path, ctx)
 
-    def add_baton(self, baton: dict[str, Any], schema_version: str, ctx: SnapshotContext) -> None:
-        if schema_version.startswith("2"):
-            for table, section in V2_SECTIONS.items():
-                value = baton.get(section)
-                if isinstance(value, dict):
-                    self._add_section(table, "2", value.get("entries"), f"$.{section}.entries", ctx)
-                elif value is not None:
-                    self._finding(ctx, f"$.{section}", "item", f"expected an object with entries, got {type(value).__name__}", value)
-            self._add_infra(baton.get("infra_state"), ctx)
-            bridge = baton.get("session_bridge")
-            last = bridge.get("last_session") if isinstance(bridge, dict) else None
-            if isinstance(last, dict):
-                self._bridges.items.append(last)
-                self._bridges.keys["snapshot_id"].append(ctx.snapshot_id)
-                self._bridges.keys["namespace"].append(ctx.namespace)
-        else:
-            for table, section in V1_SECTIONS.items():
-                self._add_section(table, "1", baton.get(section), f"$.{section}", ctx)
+    def add_bridge(self, last_session: dict[str, Any], ctx: SnapshotContext) -> None:
+        self._bridges.items.append(last_session)
+        self._bridges.keys["snapshot_id"].append(ctx.snapshot_id)
+        self._bridges.keys["namespace"].append(ctx.namespace)
 
-    def _add_infra(self, infra: Any, ctx: SnapshotContext) -> None:
-        if not isinstance(infra, dict):
-            return
-        for kind in ("machines", "services"):
-            entries = infra.get(kind)
-            if not isinstance(entries, dict):
-                continue
-            for name, entry in entries.items():
-                path = f"$.infra_state.{kind}.{name}"
-                if not isinstance(entry, dict):
-                    self._finding(ctx, path, "item", f"expected an object, got {type(entry).__name__}", entry)
-                    continue
-                self._add("infra_state", "2", {**entry, "id": f"{kind}/{name}", "_kind": kind}, path, ctx)
+    def add_finding(self, ctx: SnapshotContext, location: str, reason: str, fragment_text: str | None) -> None:
+        """A part of the document the format could not read (a JSON path, or a line of the file)."""
+        self.findings.append(Finding(ctx.uri, location, "item", reason, fragment_text, ctx.source_id, ctx.namespace))
 
     def frames(self) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
         """One frame per table (columns as the schema names them, `seq` still missing) and the value findings."""
         by_table: dict[str, list[pl.DataFrame]] = defaultdict(list)
         findings = list(self.findings)
-        for (table, version), pending in self._pending.items():
-            cols = (V2 if version == "2" else V1)[table]
+        for (table, spec), pending in self._pending.items():
+            cols = self._columns[(table, spec)]
             frame, problems = _frame(pending, cols)
             for problem in problems:
                 keys = pending.keys

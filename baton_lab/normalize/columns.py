@@ -90,28 +90,41 @@ def _coerce(value: Any, kind: Kind) -> tuple[Any, str | None]:
     return dumps(value), None  # json
 
 
+# Rows already extracted, by (column spec, item object): an item object seen again (an unchanged line of a state
+# file, parsed once by `importers.jsonl_document`) is not read again. Items are never mutated after reading.
+_ROWS: dict[tuple[int, int], tuple[Any, tuple[Any, ...], str | None, tuple[tuple[str, Any, str], ...]]] = {}
+_ROWS_LIMIT = 1 << 14
+
+
+def _row(item: dict[str, Any], cols: list[Col], consumed: frozenset[str]
+         ) -> tuple[tuple[Any, ...], str | None, tuple[tuple[str, Any, str], ...]]:
+    key = (id(cols), id(item))
+    hit = _ROWS.get(key)
+    if hit is not None and hit[0] is item:
+        return hit[1], hit[2], hit[3]
+    values: list[Any] = []
+    problems: list[tuple[str, Any, str]] = []
+    for col in cols:
+        value = col.read(item)
+        if col.kind == "json":
+            values.append(None if value is None else dumps(value))
+            continue
+        clean, reason = (value, None) if col.kind == "str" and (value is None or type(value) is str) else _coerce(value, col.kind)
+        values.append(clean)
+        if reason:
+            problems.append((col.name, value, reason))
+    rest = {k: v for k, v in item.items() if k not in consumed}
+    row = (tuple(values), dumps(rest) if rest else None, tuple(problems))
+    if len(_ROWS) >= _ROWS_LIMIT:
+        _ROWS.clear()
+    _ROWS[key] = (item, *row)
+    return row
+
+
 def extract(items: list[dict[str, Any]], cols: list[Col]) -> tuple[dict[str, list[Any]], list[str | None], list[Problem]]:
     """Columns as lists, the `extra` JSON per row, and the values that did not fit their column type."""
-    columns: dict[str, list[Any]] = {}
-    problems: list[Problem] = []
-    for col in cols:
-        raw = [col.read(item) for item in items]
-        if col.kind == "json":
-            columns[col.name] = [None if v is None else dumps(v) for v in raw]
-            continue
-        if col.kind == "str" and all(v is None or type(v) is str for v in raw):
-            columns[col.name] = raw  # the common case: nothing to coerce
-            continue
-        out: list[Any] = []
-        for row, value in enumerate(raw):
-            clean, reason = _coerce(value, col.kind)
-            out.append(clean)
-            if reason:
-                problems.append(Problem(row, col.name, value, reason))
-        columns[col.name] = out
-    consumed = {key for col in cols for key in col.keys()}
-    extras = []
-    for item in items:
-        rest = {key: value for key, value in item.items() if key not in consumed}
-        extras.append(dumps(rest) if rest else None)
-    return columns, extras, problems
+    consumed = frozenset(key for col in cols for key in col.keys())
+    rows = [_row(item, cols, consumed) for item in items]
+    columns = {col.name: [row[0][i] for row in rows] for i, col in enumerate(cols)}
+    problems = [Problem(n, name, value, reason) for n, row in enumerate(rows) for name, value, reason in row[2]]
+    return columns, [row[1] for row in rows], problems

@@ -52,7 +52,7 @@ def estimate(row: Mapping[str, Any]) -> str:
     """One phrase per metric row: 'est [low, high]', 'insufficient data (…)', 'not supported: …' or 'no data'."""
     status = row.get("status")
     if status == "not_supported":
-        return "not supported" + (f": {row['note']}" if row.get("note") else "")
+        return "not supported" + (f": {row['note'].removeprefix('not supported: ')}" if row.get("note") else "")
     if status == "no_data" or (row.get("estimate") is None and status == "ok"):
         return "no data"
     bounds = interval(row.get("ci_low"), row.get("ci_high")) or "(descriptive, no interval)"

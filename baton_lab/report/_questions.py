@@ -205,5 +205,18 @@ def regression_question(result: MetricResult, namespace: str) -> Question:
 
 def answer_all(result: MetricResult, namespace: str = "(pooled)") -> list[Question]:
     """The three questions answered for one namespace (or the pool) of an already computed MetricResult."""
-    return [spiral_question(result, namespace), graduation_question(result, namespace),
-            regression_question(result, namespace)]
+    questions = [spiral_question(result, namespace), graduation_question(result, namespace),
+                 regression_question(result, namespace)]
+    return [_unanswerable(q) for q in questions]
+
+
+def _unanswerable(q: Question) -> Question:
+    """A question whose primary evidence the data's formats cannot express says so plainly (a Beads-only store has
+    no open loops to verify), rather than reporting zeros."""
+    if not q.primary or any(e.status != "not_supported" for e in q.primary):
+        return q
+    from dataclasses import replace
+
+    notes = sorted({e.row["note"] for e in q.primary if e.row is not None and e.row["note"]})
+    why = "; ".join(n.removeprefix("not supported: ") for n in notes) or "the data's formats lack the fields"
+    return replace(q, verdict="insufficient", answer=f"Cannot be answered from this data: {why}.")

@@ -39,8 +39,15 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(create_table_sql("captures"))
 
 
+def _migration_3(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 3: formats beyond Session Baton keep their own status word (`status_raw`) and Beads' `defer_until`."""
+    for table in ("open_loops", "follow_ups", "patterns", "decisions"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS status_raw VARCHAR")
+    con.execute("ALTER TABLE follow_ups ADD COLUMN IF NOT EXISTS defer_until VARCHAR")
+
+
 # Forward migrations: index i migrates schema version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,5 +1,9 @@
 """Event derivation: compare consecutive snapshots of a namespace, in SQL (concepts.md §2 "Events").
 
+What an item's absence means is the format's rule (`importers.contract.Rules`): the rules of every
+(format, schema version) in the window are joined in as a small table, so a Beads export's missing issue is
+`ambiguous` while a Session Baton loop removed after `verified` is `archived`.
+
 Incremental: only events at seq >= from_seq are (re)computed. The window reads the observations from
 from_seq - 1 on, plus each item's latest earlier observation, so reappearances and changes across a
 gap still compare with the last value seen.
@@ -11,26 +15,47 @@ import duckdb
 import polars as pl
 
 from .. import vocab
+from ..importers.registry import rules_for
+from .schemas import ITEM_TABLES
 
 
-def _sql_list(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+def _sql_array(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def _format_rules(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """format x schema version x tier -> absence rule and terminal statuses, for the formats in the window."""
+    pairs = con.execute("SELECT DISTINCT s.format, s.schema_version FROM snapshots s JOIN derive_from d USING (namespace)").fetchall()
+    rows: dict[str, list] = {"format": [], "schema_version": [], "tier": [], "absence": [], "terminal": []}
+    for format_name, schema_version in pairs:
+        rules = rules_for(format_name, schema_version)
+        if rules is None:
+            continue  # a format this version does not know: Session Baton's rule (by status) applies
+        for tier in ITEM_TABLES.values():
+            terminal = rules.terminal.get(tier)
+            rows["format"].append(format_name)
+            rows["schema_version"].append(schema_version)
+            rows["tier"].append(tier)
+            rows["absence"].append(rules.absence_of(tier))
+            rows["terminal"].append([t.lower() for t in terminal] if terminal else None)
+    return pl.DataFrame(rows, schema={"format": pl.String, "schema_version": pl.String, "tier": pl.String,
+                                      "absence": pl.String, "terminal": pl.List(pl.String)})
 
 
 _OBSERVATIONS = """
 SELECT namespace, 'open_loop' AS tier, item_id, seq, status, NULL::BIGINT AS cnt, NULL::BIGINT AS defer,
-       NULL::VARCHAR AS priority, source_tier FROM open_loops
+       NULL::VARCHAR AS priority, source_tier, NULL::VARCHAR AS until FROM open_loops
 UNION ALL
-SELECT namespace, 'follow_up', item_id, seq, status, NULL, defer_count, priority, source_tier FROM follow_ups
+SELECT namespace, 'follow_up', item_id, seq, status, NULL, defer_count, priority, source_tier, defer_until FROM follow_ups
 UNION ALL
-SELECT namespace, 'pattern', item_id, seq, status, count, NULL, NULL, source_tier FROM patterns
+SELECT namespace, 'pattern', item_id, seq, status, count, NULL, NULL, source_tier, NULL FROM patterns
 UNION ALL
-SELECT namespace, 'decision', item_id, seq, status, NULL, NULL, NULL, source_tier FROM decisions
+SELECT namespace, 'decision', item_id, seq, status, NULL, NULL, NULL, source_tier, NULL FROM decisions
 UNION ALL
-SELECT namespace, 'infra', item_id, seq, status, NULL, NULL, NULL, source_tier FROM infra_state
+SELECT namespace, 'infra', item_id, seq, status, NULL, NULL, NULL, source_tier, NULL FROM infra_state
 UNION ALL
 SELECT namespace, 'discovery', item_id, seq,
-       CASE verified_still_valid WHEN true THEN 'valid' WHEN false THEN 'invalid' END, NULL, NULL, NULL, source_tier
+       CASE verified_still_valid WHEN true THEN 'valid' WHEN false THEN 'invalid' END, NULL, NULL, NULL, source_tier, NULL
 FROM discovery_cache
 """
 
@@ -48,7 +73,7 @@ obs AS (
     QUALIFY row_number() OVER (PARTITION BY o.namespace, o.tier, o.item_id ORDER BY o.seq DESC) = 1
 ),
 snaps AS (
-    SELECT s.namespace, s.seq, s.session_id, s.snapshot_id, s.schema_version
+    SELECT s.namespace, s.seq, s.session_id, s.snapshot_id, s.schema_version, s.format
     FROM snapshots s JOIN derive_from d USING (namespace)
 ),
 bounds AS (
@@ -62,7 +87,8 @@ w AS (
         last_value(cnt IGNORE NULLS) OVER before AS prev_cnt,
         last_value(defer IGNORE NULLS) OVER before AS prev_defer,
         last_value(priority IGNORE NULLS) OVER before AS prev_priority,
-        last_value(source_tier IGNORE NULLS) OVER before AS prev_tier
+        last_value(source_tier IGNORE NULLS) OVER before AS prev_tier,
+        last_value(until IGNORE NULLS) OVER before AS prev_until
     FROM obs
     WINDOW item AS (PARTITION BY namespace, tier, item_id ORDER BY seq),
            before AS (PARTITION BY namespace, tier, item_id ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -78,14 +104,13 @@ changes AS (
   UNION ALL
     SELECT w.namespace, w.tier, w.item_id, w.seq + 1, 'disappeared', w.status, NULL, NULL,
         CASE
-          WHEN w.tier = 'follow_up' AND s.schema_version = '1' THEN 'ambiguous'
-          WHEN w.tier IN ('infra', 'discovery') THEN 'ambiguous'
-          WHEN w.status IN {_sql_list(vocab.TERMINAL_STATUSES)} THEN 'archived'
-          WHEN w.tier = 'follow_up' AND lower(w.status) IN {_sql_list(vocab.FOLLOW_UP_CLOSED)} THEN 'archived'
+          WHEN r.absence IN ('ambiguous', 'archived', 'silent_drop') THEN r.absence
+          WHEN list_contains(coalesce(r.terminal, {_sql_array(vocab.TERMINAL_STATUSES)}), lower(w.status)) THEN 'archived'
           ELSE 'silent_drop'
         END,
         false
     FROM w JOIN bounds b USING (namespace) JOIN snaps s ON s.namespace = w.namespace AND s.seq = w.seq
+    LEFT JOIN format_rules r ON r.format = s.format AND r.schema_version = s.schema_version AND r.tier = w.tier
     WHERE (w.next_seq IS NULL AND w.seq < b.max_seq) OR w.next_seq > w.seq + 1
   UNION ALL
     SELECT namespace, tier, item_id, seq, 'status_changed', prev_status, status, NULL, NULL, false
@@ -96,6 +121,11 @@ changes AS (
   UNION ALL
     SELECT namespace, tier, item_id, seq, 'deferred', prev_defer::VARCHAR, defer::VARCHAR, defer - prev_defer, NULL, false
     FROM w WHERE prev_seq IS NOT NULL AND defer IS NOT NULL AND prev_defer IS NOT NULL AND defer > prev_defer
+  UNION ALL
+    -- a defer-until date moved later (Beads) is a deferral too
+    SELECT namespace, tier, item_id, seq, 'deferred', prev_until, until, NULL, NULL, false
+    FROM w WHERE prev_seq IS NOT NULL AND until IS NOT NULL AND prev_until IS NOT NULL
+      AND coalesce(try_cast(until AS TIMESTAMPTZ) > try_cast(prev_until AS TIMESTAMPTZ), until > prev_until)
   UNION ALL
     SELECT namespace, tier, item_id, seq, 'priority_changed', prev_priority, priority, NULL, NULL, false
     FROM w WHERE prev_seq IS NOT NULL AND priority IS NOT NULL AND prev_priority IS NOT NULL AND priority <> prev_priority
@@ -119,6 +149,7 @@ def derive_events(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int]) -> i
     derive_from = pl.DataFrame({"namespace": list(from_seq), "from_seq": list(from_seq.values())},
                                schema={"namespace": pl.String, "from_seq": pl.Int64})
     con.register("derive_from", derive_from)
+    con.register("format_rules", _format_rules(con))
     try:
         con.execute("DELETE FROM events USING derive_from d WHERE events.namespace = d.namespace AND events.seq >= d.from_seq")
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
@@ -126,3 +157,4 @@ def derive_events(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int]) -> i
         return con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
     finally:
         con.unregister("derive_from")
+        con.unregister("format_rules")

@@ -1,11 +1,14 @@
-"""The import: paths in, validated rows stored, history ordered, events derived; all in one transaction.
+"""The import pipeline: records from any source joined to their format, observations stored as validated rows,
+history ordered, events derived; all in one transaction.
 
-Read = stored + duplicates + proposals + empty reads + quarantined documents. A bad record never
-aborts the others; a failure of the import itself (or a missing namespace) leaves the store unchanged.
+Read = stored + duplicates + proposals + empty reads + quarantined documents. A bad record — or a document
+that names no namespace when none was given — is quarantined with the reason and never aborts the others;
+a failure of the import itself leaves the store unchanged.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections import Counter
@@ -18,11 +21,11 @@ import polars as pl
 
 from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
 from ..errors import NamespaceRequired
-from ..importers import (BatonDoc, DocumentFormat, EmptyRead, NotThisFormat, ProposalDoc, Record, SourceReader,
-                         detect_format, get_format, iter_sources)
-from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
+from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceReader, detect_format,
+                         get_format, iter_sources)
 from ..importers.containers import SOURCE_KINDS
-from ..redact import Redactor, using
+from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
+from ..redact import Redactor, might_contain_secret, redact, redact_text, using
 from .events import derive_events
 from .occurrences import rebuild_occurrences
 from .ordering import SnapshotMeta, order
@@ -33,6 +36,9 @@ from .validate import validate
 
 IMPORTER_VERSION = "0.1.0"
 FLUSH_EVERY = 4000  # snapshots per columnar batch
+FLUSH_ITEMS = 50_000  # ... or item rows, or raw bytes: a long history of large tracker states stays in bounded memory
+FLUSH_BYTES = 64 << 20
+NO_NAMESPACE = f"no namespace: the document names none and none was given; hint: {NamespaceRequired.hint}"
 
 
 @dataclass
@@ -52,11 +58,14 @@ class ImportSummary:
     item_findings: int = 0
     value_findings: int = 0
     redactions: int = 0
+    partial: int = 0
     events: int = 0
     occurrences: int = 0
     formats: dict[str, int] = field(default_factory=dict)
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)
+    # One row per source read: which reader recognised it and what came of it.
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,12 +81,20 @@ class ImportSummary:
         if self.item_findings or self.value_findings:
             out.append(f"  {self.item_findings} items not storable, {self.value_findings} values kept raw and flagged "
                        "(`baton-lab validate` lists them)")
+        if self.partial:
+            out.append(f"  {self.partial} snapshots partial: some lines could not be read (`baton-lab validate` lists them)")
         if self.redactions:
             out.append(f"  {self.redactions} secrets redacted before storing")
+        out += _reader_lines(self.files)
         for ns, info in sorted(self.namespaces.items()):
             out.append(f"  namespace {ns}: +{info['new']} snapshots ({info['snapshots']} total); order: {info['order_rule']}")
         if self.skipped_files:
-            out.append(f"  {len(self.skipped_files)} non-JSON files skipped (e.g. {self.skipped_files[0]})")
+            out.append(f"  {len(self.skipped_files)} files skipped: not JSON/NDJSON and no format reads them "
+                       f"(e.g. {self.skipped_files[0]})")
+            databases = [f for f in self.skipped_files if f.endswith((".db", ".sqlite", ".sqlite3"))]
+            if databases:
+                out.append(f"  hint: a server's SQLite store ({databases[0]}) is read by "
+                           "`baton-lab capture --from FILE`")
         return out
 
     def __str__(self) -> str:
@@ -89,13 +106,14 @@ class _Batch:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     items: ItemCollector = field(default_factory=ItemCollector)
     proposals: list[pl.DataFrame] = field(default_factory=list)
+    raw_bytes: int = 0
 
 
 class _Importer:
     def __init__(self, con: duckdb.DuckDBPyConnection, *, format: str | None, namespace: str | None,
                  on_source: Callable[[str], None] | None) -> None:
         self.con = con
-        self.forced: DocumentFormat | None = get_format(format) if format else None
+        self.forced: Format | None = get_format(format) if format else None
         self.namespace = namespace
         self.on_source = on_source
         self.summary = ImportSummary(import_id=uuid.uuid4().hex[:12])
@@ -109,6 +127,7 @@ class _Importer:
         self.source_rows: list[dict[str, Any]] = []
         self.batch = _Batch()
         self.redactor = Redactor()  # replaced by the store's own in `run`, inside the import's transaction
+        self.lines = _LineRedactor()
 
     # -- reading -------------------------------------------------------------------------------
     def run(self, readers: Iterable[SourceReader]) -> ImportSummary:
@@ -137,14 +156,25 @@ class _Importer:
         self.known_sources.add(source_id)
         self.summary.sources += 1
         seen_formats: Counter[str] = Counter()
+        before = (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined)
+        reasons: Counter[str] = Counter()
         for record in reader.records():
             self.summary.read += 1
+            quarantined = self.summary.quarantined
             fmt = self._record(record, source_id)
             if fmt:
                 seen_formats[fmt] += 1
-            if len(self.batch.snapshots) >= FLUSH_EVERY:
+            if self.summary.quarantined > quarantined:
+                reasons[self.findings[-1].reason] += 1
+            if (len(self.batch.snapshots) >= FLUSH_EVERY or len(self.batch.items) >= FLUSH_ITEMS
+                    or self.batch.raw_bytes >= FLUSH_BYTES):
                 self._flush()
         self.formats.update(seen_formats)
+        read, stored, duplicates, quarantined = (now - then for now, then in zip(
+            (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined), before))
+        self.summary.files.append({
+            "uri": info.uri, "reader": info.container, "formats": dict(seen_formats), "documents": read, "stored": stored,
+            "duplicates": duplicates, "quarantined": quarantined, "reasons": dict(reasons)})
         if info.container != "json-file" or len(seen_formats) != 1:
             # NDJSON, git versions, transcripts and captures are named by their container; the document
             # formats inside are counted in the summary and recorded per snapshot.
@@ -174,13 +204,18 @@ class _Importer:
         if record.error:
             self._quarantine(record, source_id, record.error)
             return None
-        fmt = self.forced or detect_format(record.doc, record)
+        fmt = self.forced or (get_format(record.format) if record.format else detect_format(record.doc, record))
         if fmt is None:
             self._quarantine(record, source_id, "not a baton format: no schema_version 1, no _meta.schema_version 2.x, "
-                             "no API envelope, no _patch_proposal", "$")
+                             "no API envelope, no _patch_proposal, and no other format of `baton-lab formats` fits", "$")
             return None
+        if fmt.unit == "file":
+            # Whole files are redacted line by line before the format reads them (a line seen in an earlier version
+            # is not redacted again), so nothing the format derives can carry a secret.
+            record.text, count = self.lines.redact(record.text)
+            self.summary.redactions += count
         try:
-            unwrapped = fmt.unwrap(record.doc, record)
+            unwrapped = fmt.read(record.doc, record)
         except NotThisFormat as exc:
             self._quarantine(record, source_id, f"not {fmt.name}: {exc}", "$")
             return None
@@ -188,16 +223,20 @@ class _Importer:
             self.summary.empty += 1
         elif isinstance(unwrapped, ProposalDoc):
             self._proposal(unwrapped, record, source_id)
+        elif not (self.namespace or unwrapped.namespace):
+            # A document that cannot be placed is reported, and the rest of the import goes on.
+            self._quarantine(record, source_id, NO_NAMESPACE, "$")
+            return None
         else:
-            self._baton(unwrapped, fmt, record, source_id)
+            self._observe(unwrapped, fmt, record, source_id)
         return fmt.name
 
-    def _baton(self, doc: BatonDoc, fmt: DocumentFormat, record: Record, source_id: str) -> None:
+    def _observe(self, doc: Observation, fmt: Format, record: Record, source_id: str) -> None:
         namespace = self.namespace or doc.namespace
-        if not namespace:
-            raise NamespaceRequired(f"{record.where}: the document names no namespace")
-        baton = doc.baton
-        content_sha = sha256_text(canonical(baton))
+        assert namespace is not None
+        # the document was redacted in `_record` (clean_record) and whole files line by line before reading
+        baton = doc.document
+        content_sha = sha256_text(doc.document_json if doc.document_json is not None else canonical(baton))
         snapshot_id = short_id(namespace, content_sha)
         if snapshot_id in self.known_snapshots:
             self.summary.duplicates += 1
@@ -205,12 +244,11 @@ class _Importer:
         self.known_snapshots.add(snapshot_id)
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
-        observed_at, observed_kind, provenance = _observation(doc, record)
-        known = _V2_TOP if doc.schema_version.startswith("2") else _V1_TOP
-        extra = {key: value for key, value in baton.items() if key not in known}
-        bridge = baton.get("session_bridge") if isinstance(baton.get("session_bridge"), dict) else {}
-        last = bridge.get("last_session") if isinstance(bridge.get("last_session"), dict) else {}
-        context = baton.get("context") if doc.schema_version == "1" else last.get("summary")
+        observed_at, observed_kind, provenance = _observed(doc, record)
+        raw = doc.document_json if doc.document_json is not None else dumps(baton)
+        self.batch.raw_bytes += len(raw)
+        if doc.unreadable:
+            self.summary.partial += 1
         revision = doc.revision
         if revision is not None and not -(2**63) <= revision < 2**63:
             self.findings.append(Finding(record.where, "$._meta.revision", "value", f"revision ({revision.bit_length()} "
@@ -224,11 +262,19 @@ class _Importer:
             "observed_kind": observed_kind if observed_at is not None else None,
             "schema_version": doc.schema_version, "revision": revision, "writer": doc.writer,
             "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
-            "sync_status": doc.sync_status, "context": context if isinstance(context, str) else None,
-            "raw": dumps(baton), "extra": dumps(extra) if extra else None,
+            "sync_status": doc.sync_status, "context": doc.context,
+            "raw": raw, "extra": dumps(doc.extra) if doc.extra else None,
             "provenance": dumps(provenance) if provenance else None,
         })
-        self.batch.items.add_baton(baton, doc.schema_version, SnapshotContext(snapshot_id, namespace, source_id, record.where))
+        ctx = SnapshotContext(snapshot_id, namespace, source_id, record.where)
+        items = self.batch.items
+        for section in doc.sections:
+            items.add_section(section.table, section.spec, section.columns, section.entries, section.path, ctx,
+                              section.locations)
+        if doc.bridge is not None:
+            items.add_bridge(doc.bridge, ctx)
+        for part in doc.unreadable:
+            items.add_finding(ctx, part.location, part.reason, part.fragment)
 
     def _proposal(self, doc: ProposalDoc, record: Record, source_id: str) -> None:
         proposal = doc.proposal
@@ -296,7 +342,8 @@ class _Importer:
         self.con.register("_ns", pl.DataFrame({"namespace": namespaces}))
         meta = self.con.sql("""
             SELECT s.namespace, s.snapshot_id, s.seq, s.session_id, s.parent_session, s.observed_at, s.observed_kind,
-                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name
+                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name,
+                   TRY_CAST(json_extract_string(s.provenance, '$.graph_order') AS BIGINT) AS graph_order
             FROM snapshots s JOIN _ns USING (namespace) LEFT JOIN sources src USING (source_id)
         """).pl()
         self.con.unregister("_ns")
@@ -305,7 +352,7 @@ class _Importer:
         for (namespace,), group in meta.group_by(["namespace"], maintain_order=True):
             rows = group.to_dicts()
             metas = [SnapshotMeta(r["snapshot_id"], r["session_id"], r["parent_session"], r["observed_at"],
-                                  r["observed_kind"], r["written_at"], r["order_name"])
+                                  r["observed_kind"], r["written_at"], r["order_name"], r["graph_order"])
                      for r in rows]
             ordered, rule = order(metas)
             old = {r["snapshot_id"]: r["seq"] for r in rows}
@@ -349,7 +396,44 @@ class _Importer:
         self._insert("quarantine", validate("quarantine", rows, without=())[0])
 
 
-def _observation(doc: BatonDoc, record: Record) -> tuple[datetime | None, str | None, dict[str, Any]]:
+class _LineRedactor:
+    """Redacts a text line by line: a JSON line as a document (so secret-named keys are caught), any other line as
+    text. Results are remembered, because consecutive versions of a state file share most of their lines."""
+
+    LIMIT = 500_000
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, int]] = {}
+
+    def redact(self, text: str) -> tuple[str, int]:
+        lines = text.split("\n")
+        total = 0
+        for i, line in enumerate(lines):
+            done = self.seen.get(line)
+            if done is None:
+                done = self._line(line) if might_contain_secret(line) else (line, 0)
+                if len(self.seen) >= self.LIMIT:
+                    self.seen.clear()
+                self.seen[line] = done
+            lines[i], n = done
+            total += n
+        return "\n".join(lines), total
+
+    @staticmethod
+    def _line(line: str) -> tuple[str, int]:
+        stripped = line.strip()
+        if stripped.startswith("{") and stripped.endswith("}"):
+            try:
+                doc = json.loads(stripped)
+            except ValueError:
+                doc = None
+            if doc is not None:
+                clean, n = redact(doc)
+                return (json.dumps(clean, ensure_ascii=False) if n else line), n
+        return redact_text(line)
+
+
+def _observed(doc: Observation, record: Record) -> tuple[datetime | None, str | None, dict[str, Any]]:
     """When the state was observed. The record's own observation (capture time, commit time, transcript
     timestamp) wins; else the server time the document carries (API envelope, SQLite row); else the file's
     mtime. A server time that loses is kept in provenance as `server_updated_at`."""
@@ -362,11 +446,6 @@ def _observation(doc: BatonDoc, record: Record) -> tuple[datetime | None, str | 
     if doc.observed_at_raw:
         return parse_time(doc.observed_at_raw), doc.observed_kind, provenance
     return record.observed_at, record.observed_kind, provenance
-
-
-_V1_TOP = ("schema_version", "session_id", "parent_session", "updated_at", "context",
-           "open_loops", "follow_ups", "patterns", "active_decisions")
-_V2_TOP = ("_meta", "session_bridge", "infra_state", "open_loops", "follow_ups", "anti_patterns", "discovery_cache")
 
 
 def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]], Iterable[SourceReader]], *,
@@ -402,5 +481,29 @@ def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[s
     how every file is read.
     """
     kind = format if format in SOURCE_KINDS else None
-    return import_sources(con, lambda skipped: iter_sources(paths, skipped, kind=kind),
+    forced = get_format(format) if format and not kind else None
+    whole = forced if forced is not None and forced.unit == "file" else None
+    return import_sources(con, lambda skipped: iter_sources(paths, skipped, kind=kind, whole=whole),
                           format=None if kind else format, namespace=namespace, on_source=on_source)
+
+
+def _reader_lines(files: list[dict[str, Any]]) -> list[str]:
+    """Which reader recognised the files, and why documents were quarantined (most frequent reasons first)."""
+    by_reader: dict[str, Counter[str]] = {}
+    reasons: Counter[str] = Counter()
+    for row in files:
+        counts = by_reader.setdefault(row["reader"], Counter())
+        counts["files"] += 1
+        for key in ("documents", "stored", "quarantined"):
+            counts[key] += row[key]
+        reasons.update(row["reasons"])
+    out = []
+    for reader, counts in sorted(by_reader.items()):
+        unit = "baton calls" if reader.endswith(("transcript", "rollout")) else "documents"
+        out.append(f"  {reader}: {counts['files']} files, {counts['documents']} {unit}, {counts['stored']} stored, "
+                   f"{counts['quarantined']} quarantined")
+    for reason, n in reasons.most_common(5):
+        out.append(f"  quarantined ×{n}: {reason}")
+    if len(reasons) > 5:
+        out.append(f"  … {len(reasons) - 5} more reasons (`baton-lab validate` lists them)")
+    return out

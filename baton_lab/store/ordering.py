@@ -3,7 +3,10 @@
 Lineage first: a snapshot whose parent_session is another snapshot's session_id comes after it.
 Otherwise by time, preferring what was observed (capture, server, commit, transcript) over what the
 document claims (written_at); a file's mtime comes after the claim because copies and checkouts reset it;
-then by name (source path and line, natural order).
+then by name (source path and line, natural order). Versions replayed from git carry their position in the
+commit graph (`graph_order`, parents first): among themselves they follow the graph, not the commit clock,
+which runs in the same second and steps backwards after rebases; they keep the places the time order gave
+the git versions as a group, so other snapshots of the namespace interleave as before.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class SnapshotMeta:
     observed_kind: str | None
     written_at: datetime | None
     name: str
+    graph_order: int | None = None
 
 
 def _natural(name: str) -> tuple[object, ...]:
@@ -50,6 +54,12 @@ def order(snapshots: list[SnapshotMeta]) -> tuple[list[str], str]:
         # Snapshots without any time sort after timed ones, by name.
         keyed.append(((time is None, time.timestamp() if time else 0.0, _natural(meta.name)), meta))
     keyed.sort(key=lambda pair: pair[0])
+    graph = [i for i, (_, meta) in enumerate(keyed) if meta.graph_order is not None]
+    if len(graph) > 1:
+        in_graph_order = sorted((keyed[i] for i in graph), key=lambda pair: pair[1].graph_order)
+        for slot, pair in zip(graph, in_graph_order):
+            keyed[slot] = pair
+        used["commit graph (parent order)"] += len(graph)
     rank = {meta.snapshot_id: i for i, (_, meta) in enumerate(keyed)}
 
     by_session: dict[str, list[str]] = defaultdict(list)
@@ -72,7 +82,7 @@ def order(snapshots: list[SnapshotMeta]) -> tuple[list[str], str]:
         ordered = _topological(rank, successors, indegree)
 
     parts = (["lineage (parent_session)"] if links else []) + [
-        source for source in ("observed time (capture)", "observed time (server)", "observed time (commit)",
+        source for source in ("commit graph (parent order)", "observed time (capture)", "observed time (server)", "observed time (commit)",
                               "observed time (transcript)", "claimed time (written_at)", "file time (mtime)", "name")
         if used[source]
     ]

@@ -10,9 +10,14 @@ or the id of a call still waiting for its result are parsed.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from ..base import SourceInfo
+from ...errors import InputNotFound, UnknownFormat
+
+from ..base import SourceInfo, SourceReader
+from ..files import hash_file, natural_key
+from ..sources import SourceKind
 from . import claude_code, codex
 
 KINDS = {
@@ -34,6 +39,9 @@ SOURCES = {
                        "paired with function_call_output by call_id.",
     },
 }
+
+KINDS_DECLARED = tuple(SourceKind(name, "transcript", spec["version"], spec["detection"], spec["description"])
+                       for name, spec in SOURCES.items())
 
 SNIFF_LINES = 5
 SNIFF_LINE_BYTES = 1 << 20
@@ -65,9 +73,7 @@ def sniff(path: str | Path) -> str | None:
     return None
 
 
-def reader(path: Path, kind: str, sha256: str, size: int):  # -> SourceReader (imported lazily to avoid a cycle)
-    from ..containers import SourceReader
-
+def reader(path: Path, kind: str, sha256: str, size: int) -> SourceReader:
     module = KINDS[kind]
     info = SourceInfo(uri=str(path), sha256=sha256, size_bytes=size, container=kind, container_version=module.VERSION)
     return SourceReader(info, lambda: module.read(str(path), info))
@@ -76,11 +82,6 @@ def reader(path: Path, kind: str, sha256: str, size: int):  # -> SourceReader (i
 def iter_transcript_sources(paths: list, skipped: list[str] | None = None, *, kind: str | None = None):
     """A reader per transcript under `paths` (files, or directories searched for *.jsonl, e.g. ~/.claude/projects).
     Files that are not transcripts are listed in `skipped` (a forced `kind` reads every file as that kind)."""
-    import os
-
-    from ...errors import InputNotFound, UnknownFormat
-    from ..containers import _hash_file, _natural_key
-
     if kind is not None and kind not in KINDS:
         raise UnknownFormat(f"unknown transcript kind {kind!r}; known: {', '.join(KINDS)}")
     for raw in paths:
@@ -91,14 +92,14 @@ def iter_transcript_sources(paths: list, skipped: list[str] | None = None, *, ki
             files = [path]
         else:
             files = sorted((Path(root) / name for root, dirs, names in os.walk(path)
-                            for name in names if name.endswith(".jsonl")), key=_natural_key)
+                            for name in names if name.endswith(".jsonl")), key=natural_key)
         for file in files:
             found = kind or sniff(file)
             if found is None:
                 if skipped is not None:
                     skipped.append(str(file))
                 continue
-            sha, size = _hash_file(file)
+            sha, size = hash_file(file)
             yield reader(file, found, sha, size)
 
 
