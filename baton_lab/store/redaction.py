@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+
 import duckdb
 
 from .._jsonutil import fragment, has_lone_surrogate_escape, repair_surrogates, without_surrogates
