@@ -66,10 +66,11 @@ def read_lines(text: str) -> Lines:
             out.json_texts.append(json.dumps(line, ensure_ascii=False))
             out.unreadable.append(Unreadable(f"line {number}", describe_decode_error(exc, line), fragment(line)))
             continue
-        except RecursionError:
+        except (ValueError, RecursionError) as exc:  # a 4,300+-digit integer, or nesting too deep
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
             out.raw.append(line)
             out.json_texts.append(json.dumps(line, ensure_ascii=False))
-            out.unreadable.append(Unreadable(f"line {number}", "invalid JSON: nested too deeply", fragment(line)))
+            out.unreadable.append(Unreadable(f"line {number}", f"invalid JSON: {reason}", fragment(line)))
             continue
         out.raw.append(value)
         out.json_texts.append(line.strip())
@@ -95,7 +96,7 @@ def sniff_records(head: bytes, looks_like: Callable[[dict[str, Any]], bool], lin
             continue
         try:
             value = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a 4,300+-digit integer, nesting too deep
             return False
         if not isinstance(value, dict) or not looks_like(value):
             return False

@@ -59,7 +59,7 @@ def json_values(text: str) -> list[Any]:
         brace = min(starts)
         try:
             value, pos = decoder.raw_decode(text, brace)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a 4,300+-digit integer, nesting too deep
             pos = brace + 1
             continue
         values.append(value)
