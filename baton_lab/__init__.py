@@ -14,7 +14,12 @@ from .errors import BatonLabError, NamespaceRequired, StoreLocked, UnknownFormat
 from .lab import Lab, open
 from .store.ingest import ImportSummary
 
-__version__ = "0.1.0"
+try:  # the version is declared once, in pyproject.toml
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("baton-lab")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _SUBPACKAGES = ("charts", "metrics", "report", "simulate")
 

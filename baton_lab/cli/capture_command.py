@@ -9,7 +9,7 @@ import typer
 
 from ..lab import Lab
 from . import app
-from ._common import DbOption, JsonOption, console, err_console, print_json, user_errors
+from ._common import DbOption, JsonOption, announce_created, console, err_console, print_json, user_errors
 
 
 @app.command("capture")
@@ -33,11 +33,13 @@ def capture_command(
         _hook(source, namespace, tenant, token_env, timeout, db, json)
         return
     with user_errors():
-        result = Lab(db).capture(source, namespace=namespace, tenant=tenant, token_env=token_env, timeout=timeout)
+        lab = Lab(db)
+        result = lab.capture(source, namespace=namespace, tenant=tenant, token_env=token_env, timeout=timeout)
     if json:
         print_json(result.to_dict())
     else:
         console.print(str(result), markup=False)
+    announce_created(lab)
     if not result.ok:
         err_console.print(f"error: {result.error}", markup=False, soft_wrap=True)
         err_console.print("hint: the failure is logged in the `captures` table; nothing in the store was changed.",

@@ -33,8 +33,10 @@ def _progress() -> Iterator[Step | None]:
 
 
 def _print(written: Written, json: bool) -> None:
+    store = written.report.provenance["store"]
     if json:
         print_json({"out": str(written.out), "index": str(written.index) if written.index else None,
+                    "store": store["path"], "temporary_store_removed": store["temporary"],
                     "files": [str(p) for p in written.files],
                     "answers": [{"question": q.key, "verdict": q.verdict, "answer": q.answer}
                                 for q in written.report.questions]})
@@ -46,6 +48,8 @@ def _print(written: Written, json: bool) -> None:
     tables = sum(1 for p in written.files if p.suffix == ".parquet")
     console.print(f"\nwrote {written} ({figures} figures as SVG + PNG, {tables} tables as Parquet + CSV, "
                   f"{len(written.files)} files in {written.out})", markup=False, soft_wrap=True)
+    if store["temporary"]:
+        console.print("the temporary demo store was removed (pass --db FILE to keep one)", markup=False)
 
 
 def _default_out(kind: str, db: Path | None, demo: bool) -> Path:
@@ -64,9 +68,9 @@ def report_command(
 ) -> None:
     """Write the report: a self-contained index.html (opens offline), report.md with SVG/PNG figures,
     tables/ as Parquet and CSV, and provenance.json."""
-    with user_errors(), _progress() as step:
-        written = report_lib.run_report(db, out or _default_out("report", db, demo), demo=demo, namespace=namespace,
-                                        window=window, on_step=step)
+    out = out or _default_out("report", db, demo)
+    with user_errors(writing=out), _progress() as step:
+        written = report_lib.run_report(db, out, demo=demo, namespace=namespace, window=window, on_step=step)
     _print(written, json)
 
 
@@ -80,7 +84,7 @@ def export_command(
     json: JsonOption = False,
 ) -> None:
     """The bundle for a write-up: tables, figures, report.md, LaTeX and Markdown headline tables, provenance."""
-    with user_errors(), _progress() as step:
-        written = report_lib.run_export(db, out or _default_out("export", db, demo), demo=demo, namespace=namespace,
-                                        window=window, on_step=step)
+    out = out or _default_out("export", db, demo)
+    with user_errors(writing=out), _progress() as step:
+        written = report_lib.run_export(db, out, demo=demo, namespace=namespace, window=window, on_step=step)
     _print(written, json)

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from . import app
-from ._common import JsonOption, console, print_json, user_errors
+from ._common import JsonOption, console, old_spelling, print_json, user_errors
 
 
 @app.command("simulate")
@@ -21,12 +22,13 @@ def simulate_command(
     formats: Annotated[
         list[str] | None,
         typer.Option(
-            "--format",
-            help="Repeatable: v1, v2, ndjson, sqlite, cache, git, git-bundle, transcript. "
+            "--write",
+            help="What to write, repeatable: v1, v2, ndjson, sqlite, cache, git, git-bundle, transcript. "
             "Default: v1 v2 sqlite git transcript.",
             show_default=False,
         ),
     ] = None,
+    old_formats: Annotated[list[str] | None, typer.Option("--format", hidden=True, help="Old spelling of --write.")] = None,
     preset: Annotated[
         str,
         typer.Option("--preset", help="default, healthy-loop, log-nobody-reads, rules-dont-stick, or the mix demo."),
@@ -41,7 +43,10 @@ def simulate_command(
     """
     from ..simulate import DEFAULT_FORMATS, generate
 
-    with user_errors():
+    if old_formats:
+        old_spelling("--format", "--write (`--format` names input formats)")
+        formats = [*(formats or []), *old_formats]
+    with user_errors(writing=out):
         report = generate(
             out,
             preset,
@@ -55,10 +60,9 @@ def simulate_command(
     if json_out:
         print_json(report.to_json())
         return
-    console.print(
-        f"Simulated [bold]{report.sessions}[/] sessions in {len(report.headline)} namespace(s) "
-        f"({preset}, seed {seed}) in {report.seconds:.1f} s → {report.out_dir}"
-    )
+    console.print(Text.assemble("Simulated ", (str(report.sessions), "bold"),
+                                f" sessions in {len(report.headline)} namespace(s) ({preset}, seed {seed}) in "
+                                f"{report.seconds:.1f} s → {report.out_dir}"))
     files = Table("format", "files", box=None, pad_edge=False)
     for fmt, count in report.files.items():
         files.add_row(fmt, str(count))
@@ -73,4 +77,4 @@ def simulate_command(
     if len(shown) > 10:
         counts.add_row(f"(all {len(shown)})", *(str(sum(h[k] for _, h in shown)) for k in columns))
     console.print(counts)
-    console.print(f"Ground truth: {report.truth_dir} (params.json, summary.json, *.parquet)")
+    console.print(f"Ground truth: {report.truth_dir} (params.json, summary.json, *.parquet)", markup=False)
