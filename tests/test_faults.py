@@ -191,12 +191,17 @@ def test_kill_9_during_an_import_leaves_the_before_or_the_after_state(before: Pa
     assert before_state != after_state
     rnd = random.Random(20260603)
     seen = []
-    for trial in range(4):   # one random point in each quarter of the import (and a little past its end)
+    for trial in range(5):
         db = copy_of(before, tmp_path / f"t{trial}")
         proc = subprocess.Popen([*BATON_LAB, "import", str(batch), "-n", "b", "--db", str(db)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert _wait_until_open(proc, db)
-        time.sleep(rnd.uniform(trial / 4, (trial + 1) / 4) * 1.1 * duration)
+        if trial < 4:   # one random point in each quarter of the import (and a little past its end)
+            time.sleep(rnd.uniform(trial / 4, (trial + 1) / 4) * 1.1 * duration)
+        else:           # the moment the commit starts writing the log
+            wal = Path(f"{db}.wal")
+            while proc.poll() is None and not (wal.exists() and wal.stat().st_size > 0):
+                time.sleep(0.001)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         state = counts(db)

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
@@ -62,7 +61,8 @@ def test_the_installed_wheel_runs_the_demo_report_outside_the_repository(wheel: 
         cwd=tmp_path)
     # The dependencies are already installed in the project's venv; reuse them rather than download them again.
     site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).stdout.strip())
-    (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    ours = [p for p in sys.path if p.endswith("site-packages")]   # this venv's, and any it reuses in turn
+    (site / "project-dependencies.pth").write_text("\n".join(ours) + "\n", encoding="utf-8")
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
