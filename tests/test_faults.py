@@ -274,6 +274,10 @@ def test_a_full_disk_changes_nothing_and_says_so(before: Path, batch: Path, tmp_
     assert counts(db) == kept and check_store(db).ok
     assert_one_line(first, "disk full")
     assert not fresh.exists(), "a failed first import left a store file behind"
+    # writing a report: the store is only read, the output folder is what fills up
+    (report,) = drive([["report", "--db", str(db), "--out", str(tmp_path / "report")]], file_limit=200_000)
+    assert_one_line(report, f"disk full (or file size limit reached) while writing {tmp_path / 'report'}")
+    assert counts(db) == kept
 
 
 # -- a read-only store in a read-only folder -------------------------------------------------------------
