@@ -10,9 +10,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import BatonLabError, NamespaceRequired, StoreLocked, UnknownFormat
-from .lab import Lab, open
-from .store.ingest import ImportSummary
+
+if TYPE_CHECKING:
+    from .lab import Lab, open
+    from .store.ingest import ImportSummary
 
 try:  # the version is declared once, in pyproject.toml
     from importlib.metadata import PackageNotFoundError, version as _version
@@ -22,14 +26,18 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 _SUBPACKAGES = ("charts", "metrics", "report", "simulate")
+# Loaded when first used, so `import baton_lab` (and `baton-lab --help`) does not pay for polars, pandera or
+# DuckDB; charts/report import altair and vl-convert.
+_LAZY = {"Lab": ".lab", "open": ".lab", "ImportSummary": ".store.ingest"}
 
 
-def __getattr__(name: str):  # noqa: ANN202 - a module
-    # charts/report import altair and vl-convert: load them when first used, not on `import baton_lab`
+def __getattr__(name: str):  # noqa: ANN202 - a module or a class
+    import importlib
+
     if name in _SUBPACKAGES:
-        import importlib
-
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

@@ -135,6 +135,10 @@ def test_output_means_the_same_on_every_command(store: str) -> None:
     assert [t["table"] for t in json.loads(run("schema", "--output", "json").stdout)][0] == "sources"
     check = json.loads(run("check", "--db", store, "--output", "json").stdout)
     assert check["ok"] is True
+    sim = run("simulate", "--out", str(Path(store).parent / "sim"), "--sessions", "3", "--write", "v1", "--output", "json")
+    assert sim.exit_code == 0 and json.loads(sim.stdout)["files"]["v1"] == 3
+    one_line_error(run("report", "--db", store, "--output", "csv"), "--output csv is not available", "table, json")
+    one_line_error(run("capture", "--from", store, "--output", "md", "--db", store), "--output md is not available")
     md = run("validate", "--db", store, "--output", "md").stdout
     assert md.startswith("| kind | location | reason |\n|---|---|---|\n") and "torn-file-with-a-long-name.json" in md
 
@@ -164,3 +168,27 @@ def test_metrics_csv_puts_window_rows_in_order(store: str, tmp_path: Path) -> No
         assert starts == sorted(starts), (metric, variant, starts)
     assert len(seen_groups) == len(set(seen_groups)), "a metric's rows are split apart"
     assert frame.filter(~pl.col("overall"))["window_start_s"].n_unique() == 5
+
+
+HEAVY = ("pandas", "pandera", "scipy", "altair")
+PROBE = """
+import sys
+from baton_lab.cli import app
+try:
+    app(sys.argv[1:], prog_name="baton-lab")
+except SystemExit:
+    pass
+print("HEAVY", ",".join(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["metrics", "--help"]], ids=" ".join)
+def test_help_and_version_import_none_of_the_heavy_libraries(args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().splitlines()[-1] == "HEAVY", proc.stdout[-500:]
+    assert ("Usage" in proc.stdout) or proc.stdout.startswith("baton-lab ")

@@ -56,6 +56,13 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def Lab(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for the library's Lab
+    """`baton_lab.lab.Lab`, imported when a command runs: `baton-lab --help` and `--version` stay light."""
+    from ..lab import Lab as _Lab
+
+    return _Lab(*args, **kwargs)
+
+
 def print_error(message: str, hint: str | None = None) -> None:
     """`error: …` and `hint: …` on stderr, printed as plain text: a path like `a[/bold]b` is shown, never parsed."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)

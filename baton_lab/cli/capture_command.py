@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..lab import Lab
 from . import app
-from ._common import DbOption, JsonOption, announce_created, console, err_console, print_json, user_errors
+from ._common import (DbOption, JsonOption, Lab, Output, OutputOption, announce_created, choose_output, console,
+                      err_console, print_json, user_errors)
 
 
 @app.command("capture")
@@ -26,13 +26,16 @@ def capture_command(
     hook: Annotated[bool, typer.Option("--hook", help="Run as a Claude Code hook: read the hook JSON from stdin, attach its "
                                                       "session id, always exit 0.")] = False,
     db: DbOption = None,
+    output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
     """Snapshot the current baton into the store; a snapshot is added only when the content changed."""
     if hook:
+        json = json or output is Output.json  # a hook never fails on its options
         _hook(source, namespace, tenant, token_env, timeout, db, json)
         return
     with user_errors():
+        json = choose_output(output, json, (Output.table, Output.json)) is Output.json
         lab = Lab(db)
         result = lab.capture(source, namespace=namespace, tenant=tenant, token_env=token_env, timeout=timeout)
     if json:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 from rich.text import Text
 
-from ..store.check import check_store
 from . import app
 from ._common import DbOption, JsonOption, Output, OutputOption, choose_output, console, print_json, user_errors
 
@@ -13,6 +12,8 @@ from ._common import DbOption, JsonOption, Output, OutputOption, choose_output, 
 @app.command("check")
 def check_command(db: DbOption = None, output: OutputOption = None, json: JsonOption = False) -> None:
     """Verify a store without changing it and say what is wrong; exit code 1 when something is."""
+    from ..store.check import check_store
+
     with user_errors():
         shown = choose_output(output, json, (Output.table, Output.json))
         result = check_store(db)

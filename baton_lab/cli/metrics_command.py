@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import polars as pl
 import typer
 from rich.table import Table
 
 from ..formatting import interval, number, sample
-from ..lab import Lab
-from ..metrics import REGISTRY, reference_markdown, resolve
 from . import app
-from ._common import (DbOption, JsonOption, Output, OutputOption, choose_output, console, markdown_table, old_spelling,
+from ._common import (DbOption, JsonOption, Lab, Output, OutputOption, choose_output, console, markdown_table, old_spelling,
                       print_json, user_errors)
 
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _SHOWN = ["namespace", "code", "metric_id", "variant", "numerator", "denominator", "exposure", "estimate", "ci_low",
           "ci_high", "status"]
@@ -23,6 +23,8 @@ _SHOWN = ["namespace", "code", "metric_id", "variant", "numerator", "denominator
 
 def _in_window_order(rows: pl.DataFrame) -> pl.DataFrame:
     """Each (namespace, metric, variant) keeps its place; within it the overall row, then windows by start."""
+    import polars as pl
+
     return (rows.with_row_index("_at")
             .with_columns(pl.col("_at").min().over("namespace", "metric_id", "variant").alias("_group"))
             .sort("_group", pl.col("overall").not_(), "window_start_s", nulls_last=True, maintain_order=True)
@@ -50,6 +52,10 @@ def metrics_command(
 ) -> None:
     """Every catalogue metric with 95% intervals, per namespace and pooled, overall and per session window.
     --output table and md show the overall rows; csv and json carry every window too, in window order."""
+    import polars as pl
+
+    from ..metrics import reference_markdown, resolve
+
     if old_format is not None:
         old_spelling(f"--format {old_format.value}", f"--output {old_format.value}")
     with user_errors():
@@ -94,5 +100,3 @@ def metrics_command(
                       interval(r["ci_low"], r["ci_high"], 4), sample(r), r["status"])
     console.print(table)
 
-
-assert REGISTRY is not None  # registry import keeps `--list` working without a store

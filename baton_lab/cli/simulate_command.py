@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import app
-from ._common import JsonOption, console, old_spelling, print_json, user_errors
+from ._common import JsonOption, Output, OutputOption, choose_output, console, old_spelling, print_json, user_errors
 
 
 @app.command("simulate")
@@ -35,6 +35,7 @@ def simulate_command(
     ] = "default",
     workers: Annotated[int, typer.Option("--workers", help="Processes writing namespaces in parallel.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output directories.")] = False,
+    output: OutputOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Simulate baton-driven loops with known parameters and write them in the real formats.
@@ -46,6 +47,8 @@ def simulate_command(
     if old_formats:
         old_spelling("--format", "--write (`--format` names input formats)")
         formats = [*(formats or []), *old_formats]
+    with user_errors():
+        json_out = choose_output(output, json_out, (Output.table, Output.json)) is Output.json
     with user_errors(writing=out):
         report = generate(
             out,

@@ -13,14 +13,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .. import demo as demo_data
 from ..errors import BatonLabError
-from ..importers import list_formats
-from ..lab import Lab
-from ..store.info import describe_schema
 from . import app
-from ._common import (DbOption, JsonOption, Output, OutputOption, announce_created, choose_output, console, markdown_table,
-                      print_json, user_errors)
+from ._common import (DbOption, JsonOption, Lab, Output, OutputOption, announce_created, choose_output, console,
+                      markdown_table, print_json, user_errors)
 
 
 @app.command("import")
@@ -133,6 +129,8 @@ def schema_command(output: OutputOption = None, json: JsonOption = False) -> Non
     """Print every table's columns, types and allowed values (from the pandera models)."""
     with user_errors():
         shown = choose_output(output, json, (Output.table, Output.json))
+    from ..store.info import describe_schema
+
     tables = describe_schema()
     if shown is Output.json:
         print_json(tables)
@@ -149,6 +147,8 @@ def schema_command(output: OutputOption = None, json: JsonOption = False) -> Non
 @app.command("formats")
 def formats_command(json: JsonOption = False) -> None:
     """List the supported formats: how each is detected and its version."""
+    from ..importers import list_formats
+
     rows = list_formats()
     if json:
         print_json(rows)
@@ -167,6 +167,8 @@ def demo_command(
     json: JsonOption = False,
 ) -> None:
     """Import the bundled demo history into a store and print the store summary."""
+    from .. import demo as demo_data
+
     with user_errors():
         shown = choose_output(output, json, (Output.table, Output.json))
         if db is None:

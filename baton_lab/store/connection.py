@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import NotAStore, StoreDamaged, StoreLocked, StoreNotFound, StoreTooNew
+from ..errors import NotAStore, StoreDamaged, StoreNotFound, StoreTooNew
 from . import faults
 from .ddl import create_table_sql
 
@@ -118,11 +118,7 @@ def open_duckdb(db: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(db), read_only=read_only, config=CONFIG)
     except (duckdb.Error, OSError) as exc:
-        message = str(exc)
-        if "lock" in message.lower() and "Conflicting lock" in message:
-            holder = message.split("Conflicting lock is held in", 1)[-1].strip().splitlines()[0]
-            raise StoreLocked(f"the store {db} is in use by another process (held by {holder})") from None
-        raise (faults.explain(exc, db) or exc) from None
+        raise (faults.explain(exc, db) or exc) from None  # in use by another process, not DuckDB, damaged…
     con.execute("SET TimeZone = 'UTC'")
     # A library must not draw on the user's terminal; the CLI shows its own progress.
     try:

@@ -68,8 +68,11 @@ def explain(exc: BaseException, db: Path | None = None, *, target: str = "store"
         return AccessDenied(f"permission denied while opening {where}: {_first_line(chain[0])}")
     if not any(isinstance(e, duckdb.Error) for e in chain):
         return None
-    if any("lock" in text and ("conflicting" in text or "could not set lock" in text) for text in texts):
-        return StoreLocked(f"{where} is in use by another process")
+    for e in chain:
+        if "Conflicting lock is held in" in str(e) or "could not set lock" in str(e).lower():
+            holder = str(e).split("Conflicting lock is held in", 1)[-1].strip().splitlines()[0] \
+                if "Conflicting lock is held in" in str(e) else ""
+            return StoreLocked(f"{where} is in use by another process" + (f" (held by {holder})" if holder else ""))
     if any(t in text for text in texts for t in _NOT_DUCKDB_TEXT):
         return NotAStore(f"{db or where} is not a DuckDB file, so not a baton_lab store")
     if any(t in text for text in texts for t in _FOREIGN_FORMAT_TEXT):
