@@ -10,21 +10,34 @@
 
 from __future__ import annotations
 
-from .errors import BatonLabError, NamespaceRequired, StoreLocked, UnknownFormat
-from .lab import Lab, open
-from .store.ingest import ImportSummary
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from .errors import BatonLabError, NamespaceRequired, StoreLocked, UnknownFormat
+
+if TYPE_CHECKING:
+    from .lab import Lab, open
+    from .store.ingest import ImportSummary
+
+try:  # the version is declared once, in pyproject.toml
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("baton-lab")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _SUBPACKAGES = ("charts", "metrics", "report", "simulate")
+# Loaded when first used, so `import baton_lab` (and `baton-lab --help`) does not pay for polars, pandera or
+# DuckDB; charts/report import altair and vl-convert.
+_LAZY = {"Lab": ".lab", "open": ".lab", "ImportSummary": ".store.ingest"}
 
 
-def __getattr__(name: str):  # noqa: ANN202 - a module
-    # charts/report import altair and vl-convert: load them when first used, not on `import baton_lab`
+def __getattr__(name: str):  # noqa: ANN202 - a module or a class
+    import importlib
+
     if name in _SUBPACKAGES:
-        import importlib
-
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

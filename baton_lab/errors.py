@@ -32,3 +32,31 @@ class StoreTooNew(BatonLabError):
 
 class InputNotFound(BatonLabError):
     hint = "check the path; `baton-lab import` accepts files, directories and NDJSON."
+
+
+class StoreNotFound(BatonLabError):
+    hint = ("only `baton-lab import` and `baton-lab capture` create a store; check --db (or $BATON_LAB_DB), "
+            "or try `baton-lab report --demo`.")
+
+
+class NotAStore(BatonLabError):
+    """The file is not a baton_lab store: not DuckDB at all, or another program's DuckDB database (never modified)."""
+
+    hint = "use --db to name a baton_lab store, or a file that does not exist yet for a new one."
+
+
+class StoreDamaged(BatonLabError):
+    hint = ("`baton-lab check --db PATH` says what is wrong; to recover, restore a backup or re-import your sources "
+            "into a new store (--db new.duckdb).")
+
+
+class StoreReadOnly(BatonLabError):
+    hint = "open it for writing (`bl.open(path)`), or copy the store somewhere you can write."
+
+
+class DiskFull(BatonLabError):
+    hint = "free some space (or raise the file size limit) and run the command again."
+
+
+class AccessDenied(BatonLabError):
+    hint = "check the permissions of that path and of its folders."

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import duckdb
 import polars as pl
 
-from .store import connection, info
+from .errors import StoreReadOnly
+from .store import connection, faults, info
 from .store.ingest import ImportSummary, import_paths, import_sources
 
 if TYPE_CHECKING:
@@ -24,18 +25,49 @@ from .store.schemas import TABLES
 class Lab:
     """A baton_lab store. Each call opens the DuckDB file briefly, so a notebook and the CLI can share it."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
+        """`read_only` never writes to the file (a read-only store or folder can be read) and needs an existing
+        store; otherwise a missing store is created now, and removed again if its first write fails."""
         self.path: Path = connection.resolve_path(path)
-        with self.connect():
-            pass  # create or migrate now, so errors surface at open()
+        self.read_only = read_only
+        self.temporary = False  # a throwaway store (the demo's): reports do not point at it
+        self.created = not read_only and not self.path.exists()
+        with self.connect(read_only=read_only):
+            pass  # create, migrate or check now, so errors surface at open()
+        self._fresh = self.created  # no write has succeeded yet in the store this Lab created
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one call. DuckDB and OS failures become `BatonLabError`s that say what happened
+        (disk full, damaged store, permission denied); a failed first write removes the store it created."""
+        if self.read_only and not read_only:
+            raise StoreReadOnly(f"the store {self.path} was opened read-only")
+        if read_only and getattr(self, "_fresh", False) and not self.path.exists():
+            connection.connect(self.path).close()  # the new store a failed first write removed: empty again
         con = connection.connect(self.path, read_only=read_only)
         try:
             yield con
+        except (duckdb.Error, OSError) as exc:
+            con.close()
+            self._forget_if_fresh(read_only)
+            explained = faults.explain(exc, self.path)
+            if explained is None:
+                raise
+            raise explained from exc
+        except BaseException:
+            con.close()
+            self._forget_if_fresh(read_only)
+            raise
+        else:
+            if not read_only:
+                self._fresh = False
         finally:
             con.close()
+
+    def _forget_if_fresh(self, read_only: bool) -> None:
+        if not read_only and getattr(self, "_fresh", False):
+            for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
 
     # -- writing ---------------------------------------------------------------------------------
     def import_(self, paths: str | os.PathLike[str] | list[str | os.PathLike[str]], *, format: str | None = None,
@@ -203,6 +235,7 @@ class Lab:
             return counts(con, namespace)
 
 
-def open(path: str | os.PathLike[str] | None = None) -> Lab:  # noqa: A001 - `bl.open()` reads naturally
-    """Open (or create) a store: `path`, else $BATON_LAB_DB, else ./baton_lab.duckdb."""
-    return Lab(path)
+def open(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Lab:  # noqa: A001 - `bl.open()` reads naturally
+    """Open (or create) a store: `path`, else $BATON_LAB_DB, else ./baton_lab.duckdb. `read_only=True` opens an
+    existing store without ever writing to it."""
+    return Lab(path, read_only=read_only)

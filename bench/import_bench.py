@@ -10,7 +10,7 @@ then, each in a fresh subprocess so peak memory is its own, times:
              bulk insert, history order, events and pattern occurrences, in one transaction.
 Prints medians over --repeat runs: files/s, MB/s, peak RSS and the throughput ratio (target >= 1/3).
 Then redaction alone, in this process: the previous pre-check + walk (bench/_redact_before.py) against
-`Redactor.document`, over the generated files and over the bundled demo batons (data/demo), with how
+`Redactor.document`, over the generated files and over the bundled demo batons (baton_lab/data/demo), with how
 many documents each one walked.
 """
 
@@ -203,7 +203,7 @@ def main() -> None:
         compare([("raw read_json", RAW, root / "data"), ("baton_lab import", BATON_LAB, root / "data")],
                  root, args.repeat, files, "files", size)
         redaction_ratio(sorted((root / "data").rglob("*.json")), "generated v2 batons", args.repeat)
-        demo = sorted((Path(__file__).resolve().parents[1] / "data" / "demo").rglob("*.json"))
+        demo = sorted((Path(__file__).resolve().parents[1] / "baton_lab" / "data" / "demo").rglob("*.json"))
         if demo:
             redaction_ratio(demo, "bundled demo batons", args.repeat)
 

@@ -3,7 +3,7 @@
     python bench/metrics_bench.py [--sessions 100000] [--namespaces 100] [--repeat 3]
 
 Builds (once, cached under bench/out/) the simulator's scale-mode NDJSON
-(`baton-lab simulate --format ndjson`: one v1 baton per line, one file per namespace) and imports it
+(`baton-lab simulate --write ndjson`: one v1 baton per line, one file per namespace) and imports it
 with `Lab.import_(file, namespace=<file stem>)`, timing the import. Then times only
 `baton_lab.metrics.compute()` — every metric, every namespace and the pool, overall and per 10-session
 window, with validation — in a fresh subprocess per run (median of `--repeat`), and reports each run's
@@ -60,7 +60,7 @@ def build(sessions: int, namespaces: int) -> tuple[Path, dict]:
     t = time.perf_counter()
     if not (sim_dir / "ndjson").is_dir():
         subprocess.run([str(Path(sys.executable).parent / "baton-lab"), "simulate", "--out", str(sim_dir), "--sessions",
-                        str(sessions), "--namespaces", str(namespaces), "--format", "ndjson", "--workers", "2", "--force",
+                        str(sessions), "--namespaces", str(namespaces), "--write", "ndjson", "--workers", "2", "--force",
                         "--json"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     sim_s = time.perf_counter() - t
     db.unlink(missing_ok=True)

@@ -185,6 +185,6 @@ def test_cli_import_git(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["import", "--git", str(repo.root), "--path", "nope.json", "--db", db])
     assert missing.exit_code == 1 and "nope.json has no history" in missing.stderr
     both = runner.invoke(app, ["import", str(tmp_path), "--git", str(repo.root), "--path", "x", "--db", db])
-    assert both.exit_code == 2
+    assert both.exit_code == 1 and both.stderr.startswith("error:") and "--git REPO --path FILE" in both.stderr  # usage mistake
     not_repo = runner.invoke(app, ["import", "--git", str(tmp_path / "nowhere"), "--path", "x", "--db", db])
     assert not_repo.exit_code == 1 and "no such repository" in not_repo.stderr

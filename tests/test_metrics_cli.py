@@ -44,10 +44,10 @@ def test_json_has_counts_and_rows(db: str) -> None:
 
 
 def test_formats_and_errors(db: str) -> None:
-    csv = runner.invoke(app, ["metrics", "--db", db, "--format", "csv", "-m", "L6"])
+    csv = runner.invoke(app, ["metrics", "--db", db, "--output", "csv", "-m", "L6"])
     frame = pl.read_csv(csv.stdout.encode())
     assert set(frame["metric_id"]) == {"silent_drop_rate"} and "ci_method" in frame.columns
-    md = runner.invoke(app, ["metrics", "--db", db, "--format", "md", "-m", "L4"])
+    md = runner.invoke(app, ["metrics", "--db", db, "--output", "md", "-m", "L4"])
     assert md.exit_code == 0 and "| namespace | sessions |" in md.stdout and "caught_regressions" in md.stdout
     table = runner.invoke(app, ["metrics", "--db", db, "-m", "P6", "-n", "home"])
     assert table.exit_code == 0 and "P6" in table.stdout and "headline counts" in table.stdout

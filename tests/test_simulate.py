@@ -499,7 +499,7 @@ def test_cli_writes_formats_and_reports_json(tmp_path: Path) -> None:
 
     runner = CliRunner()
     args = ["simulate", "--out", str(tmp_path), "--seed", "2", "--sessions", "40", "--namespaces", "2",
-            "--preset", "rules-dont-stick", "--format", "v1", "--format", "sqlite", "--json"]
+            "--preset", "rules-dont-stick", "--write", "v1", "--write", "sqlite", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -1,4 +1,4 @@
-"""data/demo is exactly what `python -m baton_lab.simulate.demo` writes, and stays small."""
+"""baton_lab/data/demo is exactly what `python -m baton_lab.simulate.demo` writes, and stays small."""
 
 from __future__ import annotations
 

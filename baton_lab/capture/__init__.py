@@ -106,6 +106,10 @@ def classify(source: str | Path) -> tuple[str, str]:
     path = Path(text).expanduser()
     if path.is_file() and sqlite.is_sqlite(path):
         return "sqlite", str(path)
+    if path.is_file() and path.suffix.lower() != ".json":
+        raise CaptureFailed(f"{path} is neither a Session Baton SQLite file nor a local cache file (NAMESPACE.json)",
+                            hint="--from takes http://HOST:PORT, the server's SQLite file, or the local cache "
+                                 "directory (or one of its .json files); `baton-lab import` reads other files")
     return "cache", str(path)
 
 

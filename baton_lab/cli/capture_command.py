@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..lab import Lab
 from . import app
-from ._common import DbOption, JsonOption, console, err_console, print_json, user_errors
+from ._common import (DbOption, JsonOption, Lab, Output, OutputOption, announce_created, choose_output, console,
+                      err_console, print_json, user_errors)
 
 
 @app.command("capture")
@@ -26,18 +26,23 @@ def capture_command(
     hook: Annotated[bool, typer.Option("--hook", help="Run as a Claude Code hook: read the hook JSON from stdin, attach its "
                                                       "session id, always exit 0.")] = False,
     db: DbOption = None,
+    output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
     """Snapshot the current baton into the store; a snapshot is added only when the content changed."""
     if hook:
+        json = json or output is Output.json  # a hook never fails on its options
         _hook(source, namespace, tenant, token_env, timeout, db, json)
         return
     with user_errors():
-        result = Lab(db).capture(source, namespace=namespace, tenant=tenant, token_env=token_env, timeout=timeout)
+        json = choose_output(output, json, (Output.table, Output.json)) is Output.json
+        lab = Lab(db)
+        result = lab.capture(source, namespace=namespace, tenant=tenant, token_env=token_env, timeout=timeout)
     if json:
         print_json(result.to_dict())
     else:
         console.print(str(result), markup=False)
+    announce_created(lab)
     if not result.ok:
         err_console.print(f"error: {result.error}", markup=False, soft_wrap=True)
         err_console.print("hint: the failure is logged in the `captures` table; nothing in the store was changed.",

@@ -3,34 +3,39 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import polars as pl
 import typer
 from rich.table import Table
 
-from ..lab import Lab
-from ..metrics import REGISTRY, reference_markdown, resolve
+from ..formatting import interval, number, sample
 from . import app
-from ._common import DbOption, JsonOption, console, print_json, user_errors
+from ._common import (DbOption, JsonOption, Lab, Output, OutputOption, choose_output, console, markdown_table, old_spelling,
+                      print_json, user_errors)
 
 
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    md = "md"
-
+if TYPE_CHECKING:
+    import polars as pl
 
 _SHOWN = ["namespace", "code", "metric_id", "variant", "numerator", "denominator", "exposure", "estimate", "ci_low",
           "ci_high", "status"]
 
 
-def _fmt(v: object) -> str:
+def _in_window_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each (namespace, metric, variant) keeps its place; within it the overall row, then windows by start."""
+    import polars as pl
+
+    return (rows.with_row_index("_at")
+            .with_columns(pl.col("_at").min().over("namespace", "metric_id", "variant").alias("_group"))
+            .sort("_group", pl.col("overall").not_(), "window_start_s", nulls_last=True, maintain_order=True)
+            .drop("_at", "_group"))
+
+
+def _cell(v: object) -> str:
     if v is None:
         return ""
-    if isinstance(v, float):
-        return f"{v:.4g}"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return number(v, 4)
     return str(v)
 
 
@@ -39,13 +44,23 @@ def metrics_command(
     namespace: Annotated[Optional[list[str]], typer.Option("--namespace", "-n", help="Namespace(s); default: all, plus the pool.")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metric id or code (L4, caught_regressions); repeatable. Default: all.")] = None,
     window: Annotated[int, typer.Option("--window", "-w", min=1, help="Sessions per window.")] = 10,
-    format: Annotated[Format, typer.Option("--format", help="table and md show the overall rows; csv and --json carry every window too.")] = Format.table,
+    output: OutputOption = None,
+    old_format: Annotated[Optional[Output], typer.Option("--format", hidden=True, help="Old spelling of --output.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="Print the generated metric reference (id, code, definition) and exit.")] = False,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Every catalogue metric with 95% intervals, per namespace and pooled, overall and per session window."""
+    """Every catalogue metric with 95% intervals, per namespace and pooled, overall and per session window.
+    --output table and md show the overall rows; csv and json carry every window too, in window order."""
+    import polars as pl
+
+    from ..metrics import reference_markdown, resolve
+
+    if old_format is not None:
+        old_spelling(f"--format {old_format.value}", f"--output {old_format.value}")
     with user_errors():
+        shown = choose_output(output or old_format, json, (Output.table, Output.csv, Output.md, Output.json))
+        json = shown is Output.json
         if list_:
             selected = resolve(metric)
             if json:
@@ -56,22 +71,19 @@ def metrics_command(
             else:
                 sys.stdout.write(reference_markdown() + "\n")
             return
-        result = Lab(db).metrics(namespace=namespace, metric=metric, window=window)
+        result = Lab(db, read_only=True).metrics(namespace=namespace, metric=metric, window=window)
     if json:
         print_json(result.to_json())
         return
-    if format is Format.csv:
-        sys.stdout.write(result.rows.with_columns(pl.col("computed_at").dt.to_string()).write_csv())
+    if shown is Output.csv:
+        sys.stdout.write(_in_window_order(result.rows).with_columns(pl.col("computed_at").dt.to_string()).write_csv())
         return
     overall = result.rows.filter(pl.col("overall")).select(_SHOWN)
     counts = list(result.counts.items())
-    if format is Format.md:
+    if shown is Output.md:
         keys = list(counts[0][1]) if counts else []
-        lines = ["| namespace | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-        lines += [f"| {ns} | " + " | ".join(str(c[k]) for k in keys) + " |" for ns, c in counts]
-        lines += ["", "| " + " | ".join(_SHOWN) + " |", "|---" * len(_SHOWN) + "|"]
-        lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in overall.iter_rows()]
-        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.write(markdown_table(["namespace", *keys], [(ns, *(c[k] for k in keys)) for ns, c in counts]) + "\n"
+                         + markdown_table(_SHOWN, [tuple(_cell(v) for v in row) for row in overall.iter_rows()]))
         return
     head = Table(title="headline counts", show_lines=False)
     for col in ["namespace", *(counts[0][1] if counts else [])]:
@@ -80,16 +92,11 @@ def metrics_command(
         head.add_row(ns, *(str(v) for v in c.values()))
     console.print(head)
     table = Table(title=f"metrics (overall rows; {result.rows.height:,} rows incl. {result.window}-session windows "
-                        "in --format csv / --json)")
+                        "in --output csv / json)")
     for col in ("namespace", "metric", "estimate", "95% CI", "n", "status"):
         table.add_column(col, overflow="fold")
     for r in overall.iter_rows(named=True):
-        ci = "" if r["ci_low"] is None else f"{_fmt(r['ci_low'])}–{_fmt(r['ci_high'])}"
-        n = "/".join(_fmt(v) for v in (r["numerator"], r["denominator"] if r["denominator"] is not None else r["exposure"])
-                     if v is not None)
-        table.add_row(r["namespace"], f"{r['code']} {r['metric_id']}:{r['variant']}", _fmt(r["estimate"]), ci, n,
-                      r["status"])
+        table.add_row(r["namespace"], f"{r['code']} {r['metric_id']}:{r['variant']}", _cell(r["estimate"]),
+                      interval(r["ci_low"], r["ci_high"], 4), sample(r), r["status"])
     console.print(table)
 
-
-assert REGISTRY is not None  # registry import keeps `--list` working without a store

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
 import typer
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .. import report as report_lib
-from ..report import VERDICT_LABEL, Step, Written
 from . import app
-from ._common import DbOption, JsonOption, console, print_json, user_errors
+from ._common import DbOption, JsonOption, Output, OutputOption, choose_output, console, print_json, user_errors
+
+if TYPE_CHECKING:
+    from ..report import Step, Written
 
 NamespaceOption = Annotated[Optional[str], typer.Option("--namespace", "-n", help="Report on one namespace (default: all, led by the pooled numbers).")]
 WindowOption = Annotated[int, typer.Option("--window", "-w", min=1, help="Sessions per window.")]
@@ -33,8 +34,12 @@ def _progress() -> Iterator[Step | None]:
 
 
 def _print(written: Written, json: bool) -> None:
+    from ..report import VERDICT_LABEL
+
+    store = written.report.provenance["store"]
     if json:
         print_json({"out": str(written.out), "index": str(written.index) if written.index else None,
+                    "store": store["path"], "temporary_store_removed": store["temporary"],
                     "files": [str(p) for p in written.files],
                     "answers": [{"question": q.key, "verdict": q.verdict, "answer": q.answer}
                                 for q in written.report.questions]})
@@ -46,6 +51,8 @@ def _print(written: Written, json: bool) -> None:
     tables = sum(1 for p in written.files if p.suffix == ".parquet")
     console.print(f"\nwrote {written} ({figures} figures as SVG + PNG, {tables} tables as Parquet + CSV, "
                   f"{len(written.files)} files in {written.out})", markup=False, soft_wrap=True)
+    if store["temporary"]:
+        console.print("the temporary demo store was removed (pass --db FILE to keep one)", markup=False)
 
 
 def _default_out(kind: str, db: Path | None, demo: bool) -> Path:
@@ -60,13 +67,18 @@ def report_command(
     namespace: NamespaceOption = None,
     window: WindowOption = 10,
     db: DbOption = None,
+    output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
     """Write the report: a self-contained index.html (opens offline), report.md with SVG/PNG figures,
     tables/ as Parquet and CSV, and provenance.json."""
-    with user_errors(), _progress() as step:
-        written = report_lib.run_report(db, out or _default_out("report", db, demo), demo=demo, namespace=namespace,
-                                        window=window, on_step=step)
+    out = out or _default_out("report", db, demo)
+    with user_errors():
+        json = choose_output(output, json, (Output.table, Output.json)) is Output.json
+    with user_errors(writing=out), _progress() as step:
+        from ..report import run_report
+
+        written = run_report(db, out, demo=demo, namespace=namespace, window=window, on_step=step)
     _print(written, json)
 
 
@@ -77,10 +89,15 @@ def export_command(
     namespace: NamespaceOption = None,
     window: WindowOption = 10,
     db: DbOption = None,
+    output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
     """The bundle for a write-up: tables, figures, report.md, LaTeX and Markdown headline tables, provenance."""
-    with user_errors(), _progress() as step:
-        written = report_lib.run_export(db, out or _default_out("export", db, demo), demo=demo, namespace=namespace,
-                                        window=window, on_step=step)
+    out = out or _default_out("export", db, demo)
+    with user_errors():
+        json = choose_output(output, json, (Output.table, Output.json)) is Output.json
+    with user_errors(writing=out), _progress() as step:
+        from ..report import run_export
+
+        written = run_export(db, out, demo=demo, namespace=namespace, window=window, on_step=step)
     _print(written, json)

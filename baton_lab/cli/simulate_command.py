@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from . import app
-from ._common import JsonOption, console, print_json, user_errors
+from ._common import JsonOption, Output, OutputOption, choose_output, console, old_spelling, print_json, user_errors
 
 
 @app.command("simulate")
@@ -21,18 +22,20 @@ def simulate_command(
     formats: Annotated[
         list[str] | None,
         typer.Option(
-            "--format",
-            help="Repeatable: v1, v2, ndjson, sqlite, cache, git, git-bundle, transcript. "
+            "--write",
+            help="What to write, repeatable: v1, v2, ndjson, sqlite, cache, git, git-bundle, transcript. "
             "Default: v1 v2 sqlite git transcript.",
             show_default=False,
         ),
     ] = None,
+    old_formats: Annotated[list[str] | None, typer.Option("--format", hidden=True, help="Old spelling of --write.")] = None,
     preset: Annotated[
         str,
         typer.Option("--preset", help="default, healthy-loop, log-nobody-reads, rules-dont-stick, or the mix demo."),
     ] = "default",
     workers: Annotated[int, typer.Option("--workers", help="Processes writing namespaces in parallel.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output directories.")] = False,
+    output: OutputOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Simulate baton-driven loops with known parameters and write them in the real formats.
@@ -41,7 +44,12 @@ def simulate_command(
     """
     from ..simulate import DEFAULT_FORMATS, generate
 
+    if old_formats:
+        old_spelling("--format", "--write (`--format` names input formats)")
+        formats = [*(formats or []), *old_formats]
     with user_errors():
+        json_out = choose_output(output, json_out, (Output.table, Output.json)) is Output.json
+    with user_errors(writing=out):
         report = generate(
             out,
             preset,
@@ -55,10 +63,9 @@ def simulate_command(
     if json_out:
         print_json(report.to_json())
         return
-    console.print(
-        f"Simulated [bold]{report.sessions}[/] sessions in {len(report.headline)} namespace(s) "
-        f"({preset}, seed {seed}) in {report.seconds:.1f} s → {report.out_dir}"
-    )
+    console.print(Text.assemble("Simulated ", (str(report.sessions), "bold"),
+                                f" sessions in {len(report.headline)} namespace(s) ({preset}, seed {seed}) in "
+                                f"{report.seconds:.1f} s → {report.out_dir}"))
     files = Table("format", "files", box=None, pad_edge=False)
     for fmt, count in report.files.items():
         files.add_row(fmt, str(count))
@@ -73,4 +80,4 @@ def simulate_command(
     if len(shown) > 10:
         counts.add_row(f"(all {len(shown)})", *(str(sum(h[k] for _, h in shown)) for k in columns))
     console.print(counts)
-    console.print(f"Ground truth: {report.truth_dir} (params.json, summary.json, *.parquet)")
+    console.print(f"Ground truth: {report.truth_dir} (params.json, summary.json, *.parquet)", markup=False)

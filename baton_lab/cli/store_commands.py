@@ -9,14 +9,14 @@ from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from .. import demo as demo_data
-from ..lab import Lab
-from ..store.info import describe_schema
-from ..support import support_matrix
+from ..errors import BatonLabError
 from . import app
-from ._common import DbOption, JsonOption, console, print_json, user_errors
+from ._common import (DbOption, JsonOption, Lab, Output, OutputOption, announce_created, choose_output, console,
+                      markdown_table, print_json, user_errors)
 
 
 @app.command("import")
@@ -35,6 +35,8 @@ def import_command(
     """Import baton documents, transcripts or a file's git history into the store (transactional, idempotent)."""
     if (git is None) != (path is None) or (git is None and not paths) or (git is not None and paths):
         raise typer.BadParameter("give PATH... to import files, or --git REPO --path FILE to replay a git history")
+    if format is not None and not format.strip():
+        raise typer.BadParameter("--format needs a format name (see `baton-lab formats`)")
     with user_errors():
         lab = Lab(db)
 
@@ -54,17 +56,23 @@ def import_command(
         print_json(summary.to_dict())
     else:
         console.print(str(summary), markup=False)
+    announce_created(lab)
 
 
 @app.command("info")
-def info_command(db: DbOption = None, json: JsonOption = False) -> None:
-    """Rows per table and namespaces with snapshot counts and date ranges."""
+def info_command(db: DbOption = None, output: OutputOption = None, json: JsonOption = False) -> None:
+    """Rows per table and namespaces with snapshot counts and date ranges (--output table or json)."""
     with user_errors():
-        info = Lab(db).info()
-    if json:
+        shown = choose_output(output, json, (Output.table, Output.json))
+        info = Lab(db, read_only=True).info()
+    if shown is Output.json:
         print_json(info)
         return
-    console.print(f"store {info['db']} (schema version {info['schema_version']})", markup=False)
+    _print_info(info)
+
+
+def _print_info(info: dict) -> None:
+    console.print(f"store {info['db'] or '(temporary)'} (schema version {info['schema_version']})", markup=False)
     tables = Table("table", "rows", box=None)
     for name, count in info["tables"].items():
         tables.add_row(name, f"{count:,}")
@@ -84,33 +92,51 @@ def info_command(db: DbOption = None, json: JsonOption = False) -> None:
         console.print(f"order of {ns['namespace']}: {ns['order_rule']}", markup=False, soft_wrap=True)
 
 
+_FINDING_COLUMNS = ("kind", "location", "reason")
+
+
 @app.command("validate")
-def validate_command(db: DbOption = None, json: JsonOption = False) -> None:
-    """List the quarantine: input that could not be stored as data, with where and why."""
+def validate_command(db: DbOption = None, output: OutputOption = None, json: JsonOption = False) -> None:
+    """List the quarantine: input that could not be stored as data, with where and why
+    (--output table, csv, md or json; piped output keeps every location whole)."""
     with user_errors():
-        rows = Lab(db).quarantine_report()
-    if json:
+        shown = choose_output(output, json, (Output.table, Output.csv, Output.md, Output.json))
+        rows = Lab(db, read_only=True).quarantine_report()
+    if shown is Output.json:
         print_json(rows.to_dicts())
+        return
+    if shown is Output.csv:
+        sys.stdout.write(rows.select(_FINDING_COLUMNS).write_csv())
+        return
+    if shown is Output.md:
+        sys.stdout.write(markdown_table(list(_FINDING_COLUMNS), rows.select(_FINDING_COLUMNS).rows()))
         return
     if rows.height == 0:
         console.print("quarantine is empty: everything read was stored", markup=False)
         return
-    table = Table("kind", "location", "reason", box=None)
+    table = Table(*_FINDING_COLUMNS, box=None)
     for row in rows.iter_rows(named=True):
-        table.add_row(row["kind"], row["location"], row["reason"])
-    console.print(table)
+        table.add_row(*(Text(str(row[c] or "")) for c in _FINDING_COLUMNS))
+    if console.is_terminal:
+        console.print(table)
+    else:  # piped: no terminal width to fit, so nothing is cut (the location is what the reader needs)
+        Console(highlight=False, width=1_000_000, no_color=True).print(table, crop=False)
     console.print(f"{rows.height} findings", markup=False)
 
 
 @app.command("schema")
-def schema_command(json: JsonOption = False) -> None:
+def schema_command(output: OutputOption = None, json: JsonOption = False) -> None:
     """Print every table's columns, types and allowed values (from the pandera models)."""
+    with user_errors():
+        shown = choose_output(output, json, (Output.table, Output.json))
+    from ..store.info import describe_schema
+
     tables = describe_schema()
-    if json:
+    if shown is Output.json:
         print_json(tables)
         return
     for spec in tables:
-        console.print(f"[bold]{spec['table']}[/] — {spec['description']}")
+        console.print(Text.assemble((spec["table"], "bold"), f" — {spec['description']}"))
         table = Table("column", "type", "null", "allowed / checks", "meaning", box=None)
         for col in spec["columns"]:
             rule = ", ".join(col["allowed_values"]) if col["allowed_values"] else ", ".join(col["checks"])
@@ -122,6 +148,8 @@ def schema_command(json: JsonOption = False) -> None:
 def formats_command(json: JsonOption = False) -> None:
     """The support matrix: every format and source, how it is detected, the tiers it fills, what an item's absence
     means, its capabilities and the metric families it supports."""
+    from ..support import support_matrix
+
     rows = support_matrix()
     if json:
         print_json(rows)
@@ -145,16 +173,32 @@ def formats_command(json: JsonOption = False) -> None:
 
 @app.command("demo")
 def demo_command(
-    db: Annotated[Optional[Path], typer.Option("--db", help="Store for the demo (default: a fresh temporary file).")] = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="Keep the demo store in this new file (default: a temporary "
+                                                             "store, removed afterwards).")] = None,
+    output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
     """Import the bundled demo history into a store and print the store summary."""
+    from .. import demo as demo_data
+
     with user_errors():
-        result = demo_data.run(db)
-    if json:
+        shown = choose_output(output, json, (Output.table, Output.json))
+        if db is None:
+            with demo_data.temporary_store() as (_, result):
+                result["db"] = result["info"]["db"] = None  # removed: nothing may point at it
+        else:
+            if db.exists():
+                raise BatonLabError(f"the demo imports into a new store, and {db} already exists",
+                                    hint="name a file that does not exist yet, or drop --db for a temporary store")
+            result = demo_data.run(db)
+    if shown is Output.json:
         print_json(result)
         return
     for line in result["imports"]:
         console.print(line, markup=False)
     console.print()
-    info_command(db=Path(result["db"]), json=False)
+    _print_info(result["info"])
+    if result["db"] is None:
+        console.print("the temporary demo store was removed (pass --db FILE to keep it)", markup=False)
+    else:
+        console.print(f"kept the demo store at {result['db']}", markup=False)

@@ -9,10 +9,12 @@ SVG/PNG figures, Parquet/CSV tables and provenance; the export bundle adds LaTeX
 from __future__ import annotations
 
 import os
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import BatonLabError
+from ..lab import Lab
 from ._build import Report, Section, build
 from ._questions import GATE_LATENCY_TARGET, SILENT_DROP_LOW, Question, answer_all as answer_questions
 from ._templates import VERDICT_LABEL
@@ -22,22 +24,27 @@ __all__ = ["GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "VERDICT_LABEL", "Question"
            "answer_questions", "build", "run_export", "run_report", "write"]
 
 
-def _lab(db: str | os.PathLike[str] | None, demo: bool, on_step: Step | None):  # noqa: ANN202 - Lab
+@contextmanager
+def _lab(db: str | os.PathLike[str] | None, demo: bool, on_step: Step | None) -> Iterator[Lab]:
+    """The store to report on, opened read-only. With `demo`: the bundled demo data in a temporary store that is
+    removed afterwards, or, when `db` names a new file, in that file, kept."""
     from .. import demo as demo_data
-    from ..lab import Lab
     from ..store.connection import resolve_path
 
-    path = resolve_path(db) if db or not demo else None
     if not demo:
-        if not path.exists():  # a mistyped --db must not report on a new, empty store
-            raise BatonLabError(f"no store at {path}", hint="import history first (`baton-lab import`), or try --demo")
-        return Lab(path)
-    if path is not None and path.exists():
-        raise BatonLabError(f"--demo imports into a new store, and {path} already exists",
-                            hint="drop --db (a temporary store is used) or name a file that does not exist yet")
+        yield Lab(resolve_path(db), read_only=True)  # a mistyped --db is an error, never a new empty store
+        return
     if on_step:
         on_step("importing the bundled demo data")
-    return Lab(demo_data.run(path or Path(tempfile.mkdtemp(prefix="baton-lab-demo-")) / "demo.duckdb")["db"])
+    if db is None:
+        with demo_data.temporary_store() as (lab, _):
+            yield lab
+        return
+    path = resolve_path(db)
+    if path.exists():
+        raise BatonLabError(f"--demo imports into a new store, and {path} already exists",
+                            hint="drop --db (a temporary store is used) or name a file that does not exist yet")
+    yield Lab(demo_data.run(path)["db"], read_only=True)
 
 
 def _writable(out: str | os.PathLike[str]) -> Path:
@@ -60,16 +67,16 @@ def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *
                namespace: str | None = None, window: int = 10, on_step: Step | None = None) -> Written:
     """Build and write the report of a store (or, with `demo`, of the bundled demo data in a new store)."""
     out = _writable(out)
-    lab = _lab(db, demo, on_step)
-    report = build(lab, namespace=namespace, window=window, on_step=on_step,
-                   title="baton_lab report: bundled demo data" if demo else None)
-    return write(report, out, on_step=on_step)
+    with _lab(db, demo, on_step) as lab:
+        report = build(lab, namespace=namespace, window=window, on_step=on_step,
+                       title="baton_lab report: bundled demo data" if demo else None)
+        return write(report, out, on_step=on_step)
 
 
 def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
                namespace: str | None = None, window: int = 10, on_step: Step | None = None) -> Written:
     """The bundle for a write-up: tables, figures, report.md, LaTeX/Markdown headline tables, provenance."""
     out = _writable(out)
-    lab = _lab(db, demo, on_step)
-    report = build(lab, namespace=namespace, window=window, on_step=on_step)
-    return write(report, out, html=False, latex=True, on_step=on_step)
+    with _lab(db, demo, on_step) as lab:
+        report = build(lab, namespace=namespace, window=window, on_step=on_step)
+        return write(report, out, html=False, latex=True, on_step=on_step)

@@ -132,7 +132,7 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
         quality = _store_facts.quality(con, [namespace] if namespace else None)
         src = _store_facts.sources(con, [namespace] if namespace else None)
         texts = _store_facts.pattern_texts(con)
-        provenance = _store_facts.provenance(con, str(lab.path), src, namespaces=namespaces, window=window,
+        provenance = _store_facts.provenance(con, None if getattr(lab, "temporary", False) else str(lab.path), src, namespaces=namespaces, window=window,
                                              generated_at=generated_at)
     step("answering the three questions")
     questions = answer_all(result, focus)

@@ -71,7 +71,7 @@ def pattern_texts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                       FROM patterns GROUP BY namespace, item_id""").pl()
 
 
-def provenance(con: duckdb.DuckDBPyConnection, store_path: str, src: pl.DataFrame, *, namespaces: list[str],
+def provenance(con: duckdb.DuckDBPyConnection, store_path: str | None, src: pl.DataFrame, *, namespaces: list[str],
                window: int, generated_at: datetime) -> dict[str, Any]:
     digest = hashlib.sha256("\n".join(sorted(src["sha256"].to_list())).encode()).hexdigest()
     versions = {}
@@ -82,7 +82,9 @@ def provenance(con: duckdb.DuckDBPyConnection, store_path: str, src: pl.DataFram
             versions[name] = None
     return {
         "generated_at": generated_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "store": {"path": store_path, "schema_version": connection.SCHEMA_VERSION, "tables": info.table_counts(con)},
+        # a temporary store (the demo's) is removed after the report: no path that would point at nothing
+        "store": {"path": store_path, "temporary": store_path is None, "schema_version": connection.SCHEMA_VERSION,
+                  "tables": info.table_counts(con)},
         "namespaces": namespaces,
         "window_sessions": window,
         "baton_lab": metadata.version("baton-lab"),

@@ -219,7 +219,7 @@ PRESETS: Mapping[str, SimParams] = {
 }
 
 # A mix assigns (label, preset) pairs to namespaces round-robin; `demo` is the bundled dataset
-# (data/demo): the three contrasting presets, plus two default loops kept as v2 and as transcripts.
+# (baton_lab/data/demo): the three contrasting presets, plus two default loops kept as v2 and as transcripts.
 MIXES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "demo": (
         ("healthy-loop", "healthy-loop"),

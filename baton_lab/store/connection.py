@@ -1,4 +1,4 @@
-"""Opening the store: default path, locking, the schema version and forward migrations."""
+"""Opening the store: default path, read-only or writable, locking, the schema version and forward migrations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import BatonLabError, StoreLocked, StoreTooNew
+from ..errors import NotAStore, StoreDamaged, StoreNotFound, StoreTooNew
+from . import faults
 from .ddl import create_table_sql
 
 DEFAULT_DB = "baton_lab.duckdb"
@@ -76,46 +77,94 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return SCHEMA_VERSION
 
 
-def connect(path: str | os.PathLike[str] | None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and create or migrate) the store. Another process holding it gives `StoreLocked`."""
+# Nothing is fetched at run time: DuckDB would otherwise download an extension to read, say, a SQLite file
+# named by --db.
+CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+
+
+def connect(path: str | os.PathLike[str] | None, *, read_only: bool = False,
+            create: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store. `read_only` never writes to the file (read-only files and folders can be read);
+    otherwise a missing store is created when `create`, and an older one migrated. Another program's DuckDB
+    database is refused, never modified; another process writing gives `StoreLocked`."""
     db = resolve_path(path)
-    if read_only and not db.exists():
-        # A read on a store that does not exist yet sees an empty store, not an error.
-        read_only = False
-    if not read_only:
-        db.parent.mkdir(parents=True, exist_ok=True)
+    if db.is_dir():
+        raise NotAStore(f"{db} is a folder, not a store file", hint=f"name a file, e.g. --db {db / DEFAULT_DB}")
+    if not db.exists():
+        if read_only or not create:
+            raise StoreNotFound(f"no store at {db}")
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise (faults.explain(exc, db) or exc) from None
+        return _open_migrated(db)
+    probe = open_duckdb(db, read_only=True)
     try:
-        con = duckdb.connect(str(db), read_only=read_only)
-    except duckdb.IOException as exc:
-        message = str(exc)
-        if "lock" in message.lower():
-            holder = message.split("Conflicting lock is held in", 1)[-1].strip().splitlines()[0] if "Conflicting lock" in message else ""
-            detail = f" (held by {holder})" if holder else ""
-            raise StoreLocked(f"the store {db} is in use by another process{detail}") from None
-        raise BatonLabError(f"cannot open the store {db}: {message.splitlines()[0]}",
-                            hint="is it a DuckDB file? use --db to point at another store") from None
+        version = stored_version(probe, db)
+    except BaseException:
+        probe.close()
+        raise
+    if version > SCHEMA_VERSION:
+        probe.close()
+        raise StoreTooNew(f"store schema version {version} is newer than this baton-lab understands ({SCHEMA_VERSION})")
+    if read_only and version == 0:
+        probe.close()
+        raise NotAStore(f"{db} is an empty DuckDB database, not yet a baton_lab store",
+                        hint="`baton-lab import` (or `capture`) initialises it; read commands never write")
+    if read_only and version == SCHEMA_VERSION:
+        return probe
+    probe.close()
+    con = _open_migrated(db)
+    if not read_only:
+        return con
+    con.close()  # migrated an older store forward; reading goes on read-only
+    return open_duckdb(db, read_only=True)
+
+
+def open_duckdb(db: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        con = duckdb.connect(str(db), read_only=read_only, config=CONFIG)
+    except (duckdb.Error, OSError) as exc:
+        raise (faults.explain(exc, db) or exc) from None  # in use by another process, not DuckDB, damaged…
     con.execute("SET TimeZone = 'UTC'")
     # A library must not draw on the user's terminal; the CLI shows its own progress.
     try:
         con.execute("SET enable_progress_bar = false")
     except duckdb.InvalidInputException:
         pass  # Jupyter without ipywidgets: DuckDB refuses the setting, and its bar is already off there
-    if read_only:
-        version = _read_version(con)
-        if version > SCHEMA_VERSION:
-            con.close()
-            raise StoreTooNew(f"store schema version {version} is newer than this baton-lab understands ({SCHEMA_VERSION})")
-        if version < SCHEMA_VERSION:
-            con.close()
-            return connect(db, read_only=False)
-        return con
-    migrate(con)
     return con
 
 
-def _read_version(con: duckdb.DuckDBPyConnection) -> int:
+def _open_migrated(db: Path) -> duckdb.DuckDBPyConnection:
+    con = open_duckdb(db, read_only=False)
     try:
+        migrate(con)
+    except BaseException as exc:
+        con.close()
+        if isinstance(exc, (duckdb.Error, OSError)):
+            raise (faults.explain(exc, db) or exc) from None
+        raise
+    return con
+
+
+def stored_version(con: duckdb.DuckDBPyConnection, db: Path) -> int:
+    """The store's schema version; 0 for an empty database. Another program's database is refused here,
+    before anything could write to it."""
+    try:
+        tables = [row[0] for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+            "AND NOT internal ORDER BY 1").fetchall()]
+        if "baton_lab_meta" not in tables:
+            if tables:
+                shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+                raise NotAStore(f"{db} is another program's DuckDB database (tables: {shown}), not a baton_lab "
+                                "store; it was not modified")
+            return 0
         rows = con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall()
-    except duckdb.CatalogException:
-        return 0
-    return int(rows[0][0]) if rows else 0
+    except duckdb.Error as exc:
+        raise (faults.explain(exc, db) or exc) from None
+    try:
+        return int(rows[0][0]) if rows else 0
+    except ValueError:
+        raise StoreDamaged(f"the store {db} is damaged: its schema version {rows[0][0]!r} is not a number") from None

@@ -1,0 +1,194 @@
+"""CLI conventions a newcomer relies on: --version, completion, one meaning per option name, `error:` + `hint:`
+for every mistake (usage mistakes included), read commands that never create a store, whole locations in
+piped output, window rows in order."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from baton_lab.cli import app
+from builders import loop, v1, write, write_sequence
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(result, message: str, hint: str = "") -> None:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "╭" not in result.output  # no traceback, no usage box
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("error:") and message in lines[0], lines
+    assert lines[1].startswith("hint:") and hint in lines[1], lines
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    """Three sessions of one namespace, and one torn file quarantined under a long path."""
+    write_sequence(tmp_path / "h", [v1("s1", loops=[loop("OL-1")]), v1("s2", "s1", loops=[loop("OL-1", status="failed")]),
+                                    v1("s3", "s2")])
+    deep = tmp_path / "a-rather-long-folder-name-that-a-terminal-would-cut" / "and-another-level-below-it"
+    deep.mkdir(parents=True)
+    (deep / "torn-file-with-a-long-name.json").write_text("{", encoding="utf-8")
+    db = str(tmp_path / "s.duckdb")
+    assert run("import", str(tmp_path / "h"), "-n", "home", "--db", db).exit_code == 0
+    assert run("import", str(deep), "-n", "home", "--db", db).exit_code == 0
+    return db
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"baton-lab {version('baton-lab')}"
+    import baton_lab
+
+    assert baton_lab.__version__ == version("baton-lab")
+
+
+def test_shell_completion_is_on() -> None:
+    help_text = run("--help").stdout
+    assert "--install-completion" in help_text and "--show-completion" in help_text
+
+
+READ_COMMANDS = [["info"], ["validate"], ["metrics"], ["report", "--out", "{tmp}/r"], ["export", "--out", "{tmp}/e"],
+                 ["check"], ["info", "--output", "json"], ["metrics", "--output", "csv"]]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: " ".join(a))
+def test_every_read_command_refuses_a_missing_store_and_creates_nothing(tmp_path: Path, args: list[str]) -> None:
+    missing = tmp_path / "typo.duckdb"
+    result = run(*(a.replace("{tmp}", str(tmp_path)) for a in args), "--db", str(missing))
+    one_line_error(result, f"no store at {missing}", "only `baton-lab import` and `baton-lab capture` create a store")
+    assert not missing.exists()
+
+
+def test_a_read_command_in_an_empty_folder_creates_no_default_store(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BATON_LAB_DB", raising=False)
+    one_line_error(run("metrics"), "no store at baton_lab.duckdb")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_says_it_created_the_store_and_a_failed_first_import_leaves_no_file(tmp_path: Path) -> None:
+    write(tmp_path / "v1.json", v1("s1"))
+    db = tmp_path / "new.duckdb"
+    failed = run("import", str(tmp_path / "v1.json"), "--db", str(db))   # a v1 baton names no namespace
+    one_line_error(failed, "names no namespace", "--namespace")
+    assert not db.exists() and not Path(f"{db}.wal").exists()
+    ok = run("import", str(tmp_path / "v1.json"), "-n", "home", "--db", str(db))
+    assert ok.exit_code == 0 and f"created the store {db}" in ok.stderr
+    again = run("import", str(tmp_path / "v1.json"), "-n", "home", "--db", str(db))
+    assert again.exit_code == 0 and "created the store" not in again.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["metrics", "--window", "0"], "Invalid value for '--window'"),
+    (["report", "--window", "0"], "Invalid value for '--window'"),
+    (["import", "--git", "{tmp}"], "--git REPO --path FILE"),
+    (["import", "{tmp}/a.json", "--format", ""], "--format needs a format name"),
+    (["import", "{tmp}/a.json", "--format", "  "], "--format needs a format name"),
+    (["metrics", "--bogus"], "No such option: --bogus"),
+    (["capture"], "Missing option '--from'"),
+    (["simulate"], "Missing option '--out'"),
+    (["metrics", "--output", "pdf"], "Invalid value for '--output'"),
+    (["info", "--output", "csv"], "--output csv is not available"),
+    (["info", "--output", "table", "--json"], "--json and --output table disagree"),
+    (["capture", "--from", "{tmp}/notes.txt"], "neither a Session Baton SQLite file nor a local cache file"),
+])
+def test_usage_mistakes_are_one_line_errors_with_exit_code_1(tmp_path: Path, args: list[str], message: str) -> None:
+    write(tmp_path / "a.json", v1("s1"))
+    (tmp_path / "notes.txt").write_text("remember the milk\n", encoding="utf-8")
+    db = tmp_path / "s.duckdb"
+    store_option = [] if args[0] == "simulate" else ["--db", str(db)]
+    result = run(*(a.replace("{tmp}", str(tmp_path)) for a in args), *store_option)
+    one_line_error(result, message)
+    assert not db.exists(), "a usage mistake created a store"
+
+
+def test_markup_in_a_path_is_printed_not_interpreted(tmp_path: Path) -> None:
+    odd = tmp_path / "a[/bold]b[red]c.duckdb"
+    one_line_error(run("info", "--db", str(odd)), f"no store at {odd}")
+
+
+def test_old_spellings_work_for_one_release_with_a_one_line_hint(store: str, tmp_path: Path) -> None:
+    old = run("metrics", "--db", store, "--format", "csv", "-m", "L6")
+    new = run("metrics", "--db", store, "--output", "csv", "-m", "L6")
+    assert old.exit_code == 0 and old.stdout.splitlines()[0] == new.stdout.splitlines()[0]
+    assert [line for line in old.stderr.splitlines() if line] == [
+        "hint: --format csv is now --output csv (the old spelling goes away in the next release)"]
+    sim = run("simulate", "--out", str(tmp_path / "sim"), "--sessions", "4", "--format", "v1", "--json")
+    assert sim.exit_code == 0 and json.loads(sim.stdout)["files"]["v1"] == 4
+    assert "--format is now --write" in sim.stderr
+
+
+def test_output_means_the_same_on_every_command(store: str) -> None:
+    assert json.loads(run("info", "--db", store, "--output", "json").stdout) == json.loads(
+        run("info", "--db", store, "--json").stdout)
+    assert [t["table"] for t in json.loads(run("schema", "--output", "json").stdout)][0] == "sources"
+    check = json.loads(run("check", "--db", store, "--output", "json").stdout)
+    assert check["ok"] is True
+    sim = run("simulate", "--out", str(Path(store).parent / "sim"), "--sessions", "3", "--write", "v1", "--output", "json")
+    assert sim.exit_code == 0 and json.loads(sim.stdout)["files"]["v1"] == 3
+    one_line_error(run("report", "--db", store, "--output", "csv"), "--output csv is not available", "table, json")
+    one_line_error(run("capture", "--from", store, "--output", "md", "--db", store), "--output md is not available")
+    md = run("validate", "--db", store, "--output", "md").stdout
+    assert md.startswith("| kind | location | reason |\n|---|---|---|\n") and "torn-file-with-a-long-name.json" in md
+
+
+def test_piped_validate_keeps_every_location_whole(store: str) -> None:
+    """CliRunner's output is not a terminal, as when piped: the location must not be cut or wrapped."""
+    rows = json.loads(run("validate", "--db", store, "--json").stdout)
+    location = rows[0]["location"]
+    assert len(location) > 100
+    text = run("validate", "--db", store).stdout
+    assert location in text.splitlines()[1], text
+    csv = pl.read_csv(run("validate", "--db", store, "--output", "csv").stdout.encode())
+    assert csv["location"].to_list() == [location]
+
+
+def test_metrics_csv_puts_window_rows_in_order(store: str, tmp_path: Path) -> None:
+    sessions = [v1("s1", loops=[loop("OL-1")])] + [v1(f"s{i}", f"s{i - 1}") for i in range(2, 26)]
+    write_sequence(tmp_path / "long", sessions)
+    db = str(tmp_path / "long.duckdb")
+    assert run("import", str(tmp_path / "long"), "-n", "home", "--db", db).exit_code == 0
+    frame = pl.read_csv(run("metrics", "--db", db, "--output", "csv", "--window", "5").stdout.encode())
+    seen_groups: list[tuple] = []
+    for (ns, metric, variant), group in frame.group_by("namespace", "metric_id", "variant", maintain_order=True):
+        seen_groups.append((ns, metric, variant))
+        assert group["overall"][0] is True or group["overall"].all()
+        starts = group.filter(~pl.col("overall"))["window_start_s"].to_list()
+        assert starts == sorted(starts), (metric, variant, starts)
+    assert len(seen_groups) == len(set(seen_groups)), "a metric's rows are split apart"
+    assert frame.filter(~pl.col("overall"))["window_start_s"].n_unique() == 5
+
+
+HEAVY = ("pandas", "pandera", "scipy", "altair")
+PROBE = """
+import sys
+from baton_lab.cli import app
+try:
+    app(sys.argv[1:], prog_name="baton-lab")
+except SystemExit:
+    pass
+print("HEAVY", ",".join(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["metrics", "--help"]], ids=" ".join)
+def test_help_and_version_import_none_of_the_heavy_libraries(args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().splitlines()[-1] == "HEAVY", proc.stdout[-500:]
+    assert ("Usage" in proc.stdout) or proc.stdout.startswith("baton-lab ")
