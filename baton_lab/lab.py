@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .capture import CaptureResult
     from .metrics import MetricResult
     from .report import Report
+    from .repos import RepositoryImport
 from .store.schemas import TABLES
 
 
@@ -54,6 +55,15 @@ class Lab:
         with self.connect() as con:
             return import_sources(con, lambda skipped: iter_git_sources(repo, path, skipped), format=format,
                                   namespace=namespace, on_source=on_source)
+
+    def import_repo(self, path: str | os.PathLike[str], *, mapping: str | os.PathLike[str] | None = None,
+                    ref: str | None = None, name: str | None = None) -> "RepositoryImport":
+        """Read a git repository (the org view, concepts.md §2c): every commit as a `changes` row with its loop,
+        plus `conflicts`, `rework` and `line_fates`. Re-importing replaces the repository's rows."""
+        from .repos import import_repository
+
+        with self.connect() as con:
+            return import_repository(con, path, name=name, ref=ref, mapping=mapping)
 
     def import_transcripts(self, paths: str | os.PathLike[str] | list[str | os.PathLike[str]], *,
                            kind: str | None = None, namespace: str | None = None,

@@ -39,8 +39,17 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(create_table_sql("captures"))
 
 
+_TABLES_ORG = ("repositories", "changes", "change_files", "conflicts", "rework", "line_fates")
+
+
+def _migration_3(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 3: the org view of concepts.md §2c (a git repository's changes, conflicts, rework, line fates)."""
+    for name in _TABLES_ORG:
+        con.execute(create_table_sql(name))
+
+
 # Forward migrations: index i migrates schema version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
