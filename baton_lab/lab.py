@@ -17,6 +17,7 @@ from .store.ingest import ImportSummary, import_paths, import_sources
 if TYPE_CHECKING:
     from .capture import CaptureResult
     from .metrics import MetricResult
+    from .metrics.org import OrgResult
     from .report import Report
     from .repos import RepositoryImport
 from .store.schemas import TABLES
@@ -197,6 +198,15 @@ class Lab:
     def metric(self, id: str, **kw: Any) -> pl.DataFrame:  # noqa: A002 - the metric id
         """Rows of one metric (snake_case id or code like "L4"); keyword arguments as for `metrics()`."""
         return self.metrics(metric=id, **kw).rows
+
+    def org(self, repo: str | None = None) -> "OrgResult":
+        """Loops across the imported repositories (or one): per-loop changes, undone share, line survival and
+        rework rate with intervals, the loop-by-loop conflict matrix, the files where loops fight, the timeline.
+        Draw it with `charts.org(lab.org(), repo)`."""
+        from .metrics.org import org_metrics
+
+        with self.connect(read_only=True) as con:
+            return org_metrics(con, repo)
 
     def report(self, namespace: str | None = None, window: int = 10) -> "Report":
         """The report (`baton-lab report`): the three answers, a section per tier with figures, data quality

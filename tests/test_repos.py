@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from builders import v1
 from conftest import shared_path
 from repo_builders import CLAUDE_COAUTHOR, COPILOT_COAUTHOR, HOUR, T0, RepoBuilder, lines
 from typer.testing import CliRunner
@@ -49,7 +50,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     c["feature"] = r.commit(claude("feat: add feature"), {"feature.py": lines("f1", "f2", "f3", "f4")}, author=BOB,
                             when=T0 + 6 * HOUR)
     c["revert"] = r.revert(c["feature"], author=ANN, when=T0 + 7 * HOUR)
-    c["parser"] = r.commit(claude("add parser"), {"parser.py": lines("p1", "p2", "p3")}, author=BOB, when=T0 + 8 * HOUR)
+    c["parser"] = r.commit(claude("add parser", "Claude-Session: sess-parser-1"), {"parser.py": lines("p1", "p2", "p3")}, author=BOB, when=T0 + 8 * HOUR)
     c["fix_1"] = r.commit(claude("fix: parser handles empty input", "Tests: 2/8 FAIL before this change."),
                           {"parser.py": lines("p1", "p2b", "p3")}, author=BOB, when=T0 + 9 * HOUR)
     c["fix_2"] = r.commit(claude("fix: parser edge case", "8/8 PASS"), {"parser.py": lines("p1", "p2c", "p3")},
@@ -74,6 +75,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     c["conventional"] = r.commit("revert: back out docs line", {"docs.md": lines("d1", "d2")}, author=EMMA,
                                  when=T0 + 18 * HOUR)
     lab = bl.open(root / "store.duckdb")
+    baton = root / "baton.json"   # the loop's own baton, written by the session that made the parser commit
+    baton.write_text(json.dumps(v1("sess-parser-1", updated_at="2026-01-01T08:30:00+00:00")), encoding="utf-8")
+    lab.import_(baton, namespace="shop-loop")
     with lab.connect() as con:
         summary = import_repository(con, r.path)
     return {"lab": lab, "c": c, "summary": summary, "path": r.path}
@@ -104,6 +108,12 @@ def test_every_commit_is_a_change_with_a_loop(scenario):
         row = _change(scenario, key)
         assert (row["loop"], row["loop_rule"]) == (loop, rule), key
     assert _change(scenario, "base")["writer"] == "human:annhuman"
+
+
+def test_change_links_to_the_baton_session_that_made_it(scenario):
+    row = _change(scenario, "parser")
+    assert (row["session_id"], row["session_namespace"]) == ("sess-parser-1", "shop-loop")
+    assert scenario["summary"].sessions_linked == 1
 
 
 def test_merge_squash_binary_and_two_agent_coauthors(scenario):

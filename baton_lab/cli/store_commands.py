@@ -43,7 +43,7 @@ def import_command(
             raise typer.BadParameter("--repo imports a whole repository; give it without PATH... or --git")
         with user_errors():
             result = Lab(db).import_repo(repo, mapping=mapping, ref=ref)
-        print_json(result.to_dict()) if json else console.print(str(result), markup=False)
+        print_json(result.to_dict()) if json else console.print(str(result), markup=False, soft_wrap=True)
         return
     if (git is None) != (path is None) or (git is None and not paths) or (git is not None and paths):
         raise typer.BadParameter("give PATH... to import files, or --git REPO --path FILE to replay a git history")
