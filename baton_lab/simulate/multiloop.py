@@ -9,8 +9,10 @@ lines another loop added within the last days and adds one of its own; an *ident
 restores a file to its state before another loop's latest change to it; an *explicit revert* is git's
 `Revert "…"` + `This reverts commit <id>` of another loop's recent change; a *rework chain* is one loop's
 change followed by 1–3 "fix:" changes replacing its own new lines (the first fix reporting "2/8 FAIL").
-Because every line is unique and edits only insert, no conflict happens by accident: the ground truth is
-exact. The repository is written by one `git fast-import`; commit ids are computed here (flat tree,
+Noise the detectors must not mistake for conflicts: a *move* re-indents and relocates another loop's lines
+(a formatting change: no undo), and some line undos are titled `revert: …` (not a git revert, so not
+explicit). Because every line is unique and edits only insert, nothing else happens by accident: the ground
+truth is exact. Line ownership follows `git blame` (a moved line belongs to the mover). The repository is written by one `git fast-import`; commit ids are computed here (flat tree,
 fixed identities and times) so revert messages can name them, and checked against git's afterwards.
 """
 
@@ -47,7 +49,8 @@ LOOPS = (
     Loop("unassigned", "Hana Human", "hana@example.com"),
 )
 # action weights per step
-ACTIONS = {"edit": 0.62, "line_undo": 0.12, "identity": 0.08, "explicit": 0.06, "rework": 0.12}
+ACTIONS = {"edit": 0.56, "line_undo": 0.12, "identity": 0.08, "explicit": 0.06, "rework": 0.12, "move": 0.06}
+CONVENTIONAL_REVERT = 0.3   # share of line undos titled "revert: …" (not a git revert: only line level finds them)
 
 
 @dataclass
@@ -205,7 +208,8 @@ def simulate_repository(out: str | Path, *, seed: int = 0, commits: int = 200, f
                 content = [ln for ln in w.tree[path] if ln not in gone]
                 mine = new_lines(loop, 1)
                 content.insert(rng.randint(0, len(content)), mine[0])
-                j = record(loop, f"simplify {path}", with_trailer(loop, f"simplify {path}"), {path: tuple(content)})
+                title = f"revert: drop lines from {path}" if rng.random() < CONVENTIONAL_REVERT else f"simplify {path}"
+                j = record(loop, title, with_trailer(loop, title), {path: tuple(content)})
                 truth.pairs["line_undo"].add((truth.commits[j].sha, truth.commits[i].sha))
                 continue
         if action == "identity":
@@ -250,6 +254,19 @@ def simulate_repository(out: str | Path, *, seed: int = 0, commits: int = 200, f
             if len(chain) > 1:
                 truth.chains.append((truth.commits[chain[0]].sha, truth.commits[chain[-1]].sha, len(chain)))
             continue
+        if action == "move":
+            # re-indent and relocate a block of another loop's lines: removed and added again, stripped text equal
+            path = rng.choice(paths)
+            content = list(w.tree.get(path, ()))
+            starts = [i for i in range(len(content)) if truth.commits[owner[path, content[i]]].loop != loop]
+            if starts:
+                at = rng.choice(starts)
+                block = content[at:at + rng.randint(1, 3)]
+                del content[at:at + len(block)]
+                to = rng.randint(0, len(content))
+                content[to:to] = ["  " + ln for ln in block]
+                record(loop, f"format {path}", with_trailer(loop, f"format {path}"), {path: tuple(content)})
+                continue
         edit(loop, rng.choice(paths), f"work on {rng.choice(paths)}")
 
     out.mkdir(parents=True)
