@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from builders import v1
+from transcript_builders import ClaudeTranscript, compact, curl_write
 from conftest import shared_path
 from repo_builders import CLAUDE_COAUTHOR, COPILOT_COAUTHOR, HOUR, T0, RepoBuilder, lines
 from typer.testing import CliRunner
@@ -78,6 +79,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     baton = root / "baton.json"   # the loop's own baton, written by the session that made the parser commit
     baton.write_text(json.dumps(v1("sess-parser-1", updated_at="2026-01-01T08:30:00+00:00")), encoding="utf-8")
     lab.import_(baton, namespace="shop-loop")
+    # a Claude Code session in a checkout named like the repository, writing its baton 10 minutes before it commits
+    t = ClaudeTranscript(session="sess-transcript-7", cwd="/home/dev/shop", branch="main", start="2026-01-01T00:50")
+    t.bash("toolu_1", curl_write("shop-transcript", v1("s-t7", updated_at="2026-01-01T00:51:00+00:00")),
+           compact({"ok": True, "updated_at": "2026-01-01T00:51:00Z", "namespace": "shop-transcript"}))
+    lab.import_(t.write(root / "transcripts" / "session.jsonl"))
     with lab.connect() as con:
         summary = import_repository(con, r.path)
     return {"lab": lab, "c": c, "summary": summary, "path": r.path}
@@ -113,7 +119,15 @@ def test_every_commit_is_a_change_with_a_loop(scenario):
 def test_change_links_to_the_baton_session_that_made_it(scenario):
     row = _change(scenario, "parser")
     assert (row["session_id"], row["session_namespace"]) == ("sess-parser-1", "shop-loop")
-    assert scenario["summary"].sessions_linked == 1
+    assert row["session_link"] == "trailer"
+    by_transcript = _change(scenario, "claude_adds")   # 01:00, Claude, main, 9 minutes after the transcript's write
+    assert (by_transcript["session_id"], by_transcript["session_namespace"], by_transcript["session_link"]) == (
+        "sess-transcript-7", "shop-transcript", "transcript")
+    assert _change(scenario, "copilot_undoes")["session_link"] is None     # another tool: never this session
+    assert _change(scenario, "config_1")["session_link"] == "transcript"    # 2 h 9 min later: still within 6 h
+    assert _change(scenario, "feature")["session_link"] == "transcript"     # 5 h 9 min: the last one within 6 h
+    assert _change(scenario, "fix_1")["session_link"] is None               # 8 h 9 min: too long after
+    assert scenario["summary"].sessions_linked >= 3
 
 
 def test_merge_squash_binary_and_two_agent_coauthors(scenario):

@@ -21,6 +21,8 @@ incidental damage of a large refactor (`share_of_commit` small).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass
 
 import polars as pl
@@ -49,13 +51,15 @@ class Rules:
 
 def explicit(commits: pl.DataFrame) -> pl.DataFrame:
     """commit, undone_commit (null when unresolved), matched_by (sha | subject), ref."""
-    ids = commits["commit"].to_list()
-    order = dict(zip(ids, commits["order"].to_list()))
+    ids = sorted(commits["commit"].to_list())   # sorted: a hex prefix is a contiguous run (bisect)
+    order = dict(zip(commits["commit"].to_list(), commits["order"].to_list()))
     by_sha = commits.select("commit", ref=pl.col("message").str.extract_all(REVERTS_COMMIT)).explode("ref").drop_nulls()
     by_sha = by_sha.with_columns(pl.col("ref").str.extract(REVERTS_COMMIT, 1).str.to_lowercase()).unique(maintain_order=True)
     rows = []
     for commit, ref in by_sha.iter_rows():
-        found = [c for c in ids if c.startswith(ref) and order[c] < order[commit]]
+        at = bisect.bisect_left(ids, ref)
+        found = list(itertools.takewhile(lambda c: c.startswith(ref), ids[at:]))
+        found = [c for c in found if order[c] < order[commit]]
         rows.append((commit, found[-1] if len(found) == 1 else None, "sha", ref))
     with_sha = set(by_sha["commit"])
     quoted = commits.filter(~pl.col("commit").is_in(list(with_sha))).select(

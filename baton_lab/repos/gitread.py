@@ -56,6 +56,7 @@ class Head:
     repo: Path
     ref: str
     tip: str
+    branch: str = ""   # the ref's short branch name ("main"), empty when detached
 
 
 def resolve(path: str | os.PathLike[str], ref: str | None = None) -> Head:
@@ -71,7 +72,11 @@ def resolve(path: str | os.PathLike[str], ref: str | None = None) -> Head:
         except RepositoryError:
             continue
         if tip:
-            return Head(repo, name, tip)
+            try:
+                branch = git(repo, "rev-parse", "--abbrev-ref", name).decode().strip()
+            except RepositoryError:
+                branch = ""
+            return Head(repo, name, tip, "" if branch == "HEAD" else branch)
     raise RepositoryError(f"{repo}: no commit at {' / '.join(candidates)}",
                           hint="pass --ref BRANCH (a bundle clone needs `-b main`)")
 

@@ -153,17 +153,45 @@ def _line_fates(fates: pl.DataFrame, added: pl.DataFrame, commits: pl.DataFrame)
     ).drop("t0", "t1")
 
 
-def _linked_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame) -> pl.DataFrame:
+TRANSCRIPT_WINDOW_H = 6   # a commit links to the latest transcript snapshot of the same checkout at most this much earlier
+
+
+def _linked_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame, checkout: str, branch: str) -> pl.DataFrame:
+    """Link a change to the baton session that made it: by the session id its message names (`trailer`), else by
+    a transcript snapshot of the same checkout (cwd's last directory), on the change's branch, by the same tool, in
+    the hours before the commit (`transcript`; the branch is the merged branch's name, else the imported branch)."""
     ids = changes.filter(pl.col("session_id").is_not_null()).select("session_id").unique()
-    if not ids.height:
-        return changes.with_columns(session_namespace=pl.lit(None, pl.String))
+    # a Claude Code transcript can only have made a Claude (or Gas Town) change, a Codex rollout a Codex one
+    tool = pl.col("agent_class").replace_strict({"claude": "claude", "gastown": "claude", "codex": "codex"}, default=None)
+    probe = changes.select("commit", "committed_at", dir=pl.lit(checkout), tool=tool,
+                           branch=pl.coalesce(pl.col("branch"), pl.lit(branch)))
     con.register("_bl_session_ids", ids)
+    con.register("_bl_change_probe", probe)
     try:
-        found = con.sql("SELECT s.session_id, min(s.namespace) AS session_namespace FROM snapshots s "
+        by_id = con.sql("SELECT s.session_id, min(s.namespace) AS session_namespace FROM snapshots s "
                         "JOIN _bl_session_ids USING (session_id) GROUP BY 1").pl()
+        by_transcript = con.sql(f"""
+            WITH t AS (
+                SELECT namespace, provenance->>'sessionId' AS sid, provenance->>'gitBranch' AS branch,
+                       CASE WHEN provenance->>'transcript' LIKE 'codex%' THEN 'codex' ELSE 'claude' END AS tool,
+                       regexp_extract(rtrim(provenance->>'cwd', '/'), '[^/]+$') AS dir, observed_at
+                FROM snapshots
+                WHERE observed_kind = 'transcript' AND provenance->>'cwd' IS NOT NULL AND observed_at IS NOT NULL)
+            SELECT c.commit, t.sid AS t_session, t.namespace AS t_namespace
+            FROM _bl_change_probe c ASOF JOIN t
+              ON t.dir = c.dir AND t.branch = c.branch AND t.tool = c.tool AND c.committed_at >= t.observed_at
+            WHERE c.committed_at - t.observed_at <= INTERVAL {TRANSCRIPT_WINDOW_H} HOUR""").pl()
     finally:
         con.unregister("_bl_session_ids")
-    return changes.join(found, on="session_id", how="left")
+        con.unregister("_bl_change_probe")
+    out = changes.join(by_id, on="session_id", how="left").join(by_transcript, on="commit", how="left")
+    via_transcript = pl.col("session_namespace").is_null() & pl.col("t_namespace").is_not_null()
+    return out.with_columns(
+        session_link=pl.when(pl.col("session_namespace").is_not_null()).then(pl.lit("trailer"))
+        .when(via_transcript).then(pl.lit("transcript")),
+        session_id=pl.when(via_transcript).then(pl.col("t_session")).otherwise(pl.col("session_id")),
+        session_namespace=pl.coalesce("session_namespace", "t_namespace"),
+    ).drop("t_session", "t_namespace")
 
 
 def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -187,7 +215,7 @@ def import_repository(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[st
     repo = name or Path(path).resolve().name
     import_id = uuid.uuid4().hex[:12]
     now = datetime.now(timezone.utc)
-    changes = _linked_sessions(con, result.changes)
+    changes = _linked_sessions(con, result.changes, Path(path).resolve().name, head.branch)
     settings = {**asdict(rules), "rework_window_s": rework_window_s, "mapping": mapping_rules}
     with_repo = pl.lit(repo).alias("repo")
     frames = {
