@@ -77,6 +77,9 @@ def test_report_has_the_section_with_its_figures_and_tables(org_store, org_repor
     for key in keys:
         assert f'id="spec-{key}"' in html and f"figures/{key}.svg" in md
         assert (written.out / "figures" / f"{key}.svg").read_text(encoding="utf-8").lstrip().startswith("<svg")
+    import json
+    prov = json.loads((written.out / "provenance.json").read_text(encoding="utf-8"))
+    assert [r["repo"] for r in prov["repositories"]] == ["team-repo"] and prov["repositories"][0]["tip"] == org_store[1].commits[-1].sha
     loops = pl.read_csv(written.out / "tables" / "org_loops.csv")
     assert set(loops["loop"]) == set(report.org.result.loops["loop"])
     part = report.org.repos[0]

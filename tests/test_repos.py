@@ -305,3 +305,21 @@ def test_real_history_line_undo_ranks_targeted_over_incidental(real):
     assert undo["delay_s"].min() >= 0 and undo["delay_s"].max() <= 7 * 86400
     assert ((undo["share_of_undone"] > 0) & (undo["share_of_undone"] <= 1)).all()
     assert ((undo["share_of_commit"] > 0) & (undo["share_of_commit"] <= 1)).all()
+
+
+def test_a_schema_2_store_migrates_forward_to_the_org_tables(tmp_path: Path):
+    import duckdb
+
+    from baton_lab.store import connection
+
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE baton_lab_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    for step in connection.MIGRATIONS[:2]:
+        step(con)
+    con.execute("INSERT INTO baton_lab_meta VALUES ('schema_version', '2')")
+    con.close()
+    lab = bl.open(path)
+    with lab.connect(read_only=True) as con:
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    assert set(connection._TABLES_ORG) <= tables and lab.info()["tables"]["changes"] == 0

@@ -137,6 +137,8 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
                                              generated_at=generated_at)
         step("loops across the repository")
         org = _org.section(con)
+        if org is not None:
+            provenance["repositories"] = _org.repositories(con)
     step("answering the three questions")
     questions = answer_all(result, focus)
     step("drawing charts")

@@ -72,6 +72,11 @@ def _loop_table(result: OrgResult, repo: str) -> pl.DataFrame:
     return pl.DataFrame(records)
 
 
+def repositories(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """What was read, for provenance.json: each repository's path, ref, tip commit and import time."""
+    return con.sql("SELECT repo, uri, ref, tip, commits, imported_at, import_id FROM repositories ORDER BY repo").pl().to_dicts()
+
+
 def section(con: duckdb.DuckDBPyConnection) -> OrgSection | None:
     """None when the store holds no repository (the report then has no org section)."""
     if not con.execute("SELECT count(*) FROM changes").fetchall()[0][0]:
