@@ -323,3 +323,17 @@ def test_a_schema_2_store_migrates_forward_to_the_org_tables(tmp_path: Path):
     with lab.connect(read_only=True) as con:
         tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
     assert set(connection._TABLES_ORG) <= tables and lab.info()["tables"]["changes"] == 0
+
+
+def test_real_history_line_undo_is_close_to_the_blame_based_index(real):
+    """The index counts undo with `git blame` at each parent; the importer attributes removed lines with one stack
+    per (file, line text) over the topological order, which cannot tell parallel branches apart. Both must still
+    tell the same story: commits and lines undone across writers within a third of each other, self-undo too."""
+    lab, index = real["lab"], real["index"]["implicit_undo"]
+    # implicit undo = every class but explicit reverts (an identity revert is line-level undo of a whole file)
+    cross = lab.sql("SELECT DISTINCT commit FROM conflicts WHERE kind <> 'explicit' AND writer <> undone_writer")
+    expected = index["cross_writer"]["commits_excl_explicit"]
+    assert abs(cross.height - expected) <= expected / 3, (cross.height, expected)
+    own = lab.sql("SELECT DISTINCT commit FROM conflicts WHERE kind <> 'explicit' AND writer = undone_writer")
+    expected = index["self_writer"]["commits"]
+    assert abs(own.height - expected) <= expected / 3, (own.height, expected)
