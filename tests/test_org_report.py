@@ -34,6 +34,8 @@ def test_simulated_conflicts_are_found_exactly(org_store):
         assert scores[kind]["tp"] > 0, kind
         assert scores[kind]["fp"] == 0 and scores[kind]["fn"] == 0, (kind, scores[kind])
     assert scores["attribution"]["fp"] == 0
+    # every simulated chain's first fix reports "2/8 FAIL": the trigger says so
+    assert set(result.rework["trigger"]) == {"failing_check"}
 
 
 def test_org_metrics_carry_intervals_and_thin_loops_say_so(org_store):

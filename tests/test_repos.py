@@ -56,6 +56,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
                           {"parser.py": lines("p1", "p2b", "p3")}, author=BOB, when=T0 + 9 * HOUR)
     c["fix_2"] = r.commit(claude("fix: parser edge case", "8/8 PASS"), {"parser.py": lines("p1", "p2c", "p3")},
                           author=BOB, when=T0 + 10 * HOUR)
+    # the CI system records check results as git notes: failing on the parser change, passing after the second fix
+    r.git("notes", "--ref=ci", "add", "-m", "build: failure (2/8 tests passed)", c["parser"])
+    r.git("notes", "--ref=ci", "add", "-m", "build: success", c["fix_2"])
     r.git("mv", "app.py", "shop_app.py")
     c["rename"] = r.commit("move app", {"shop_app.py": lines(*(f"a{i}" for i in range(1, 6)), "claude line 3",
                                                               "copilot line 1", "ann line")}, author=ANN, when=T0 + 11 * HOUR)
@@ -202,7 +205,9 @@ def test_rework_chain_after_a_failing_check(scenario):
     assert chains.height == 1
     row = chains.row(0, named=True)
     assert (row["loop"], row["last_commit"], row["length"], row["duration_s"], row["trigger"]) == (
-        "claude:bobdev", c["fix_2"], 3, 2 * HOUR, "failing_check")
+        "claude:bobdev", c["fix_2"], 3, 2 * HOUR, "ci_status")
+    assert (_change(scenario, "parser")["check_status"], _change(scenario, "fix_2")["check_status"]) == ("failed", "passed")
+    assert _change(scenario, "fix_1")["check_status"] is None and "failure" in _change(scenario, "parser")["check_note"]
     assert json.loads(row["commits"]) == [c["parser"], c["fix_1"], c["fix_2"]]
     self_rows = scenario["lab"].sql("SELECT * FROM conflicts WHERE context = 'self'")
     assert set(self_rows["commit"]) >= {c["fix_1"], c["fix_2"]}

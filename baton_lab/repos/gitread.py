@@ -152,3 +152,19 @@ def changes(head: Head) -> Changes:
         text=pl.col("line").str.slice(1),
     )
     return Changes(files.with_columns(pl.col("file_no").cast(pl.Int64)), lines)
+
+
+CHECK_NOTES = r"(?i)(ci|check|build|status|test)"
+
+
+def check_notes(head: Head) -> pl.DataFrame:
+    """commit, note: git notes under refs/notes/* named like a check (ci, checks, build-status, tests), where CI
+    systems record a commit's status (one `git log --notes` per such ref; none when the repository has no notes)."""
+    refs = [r for r in git(head.repo, "for-each-ref", "--format=%(refname)", "refs/notes").decode().split()
+            if re.search(CHECK_NOTES, r.removeprefix("refs/notes/"))]
+    rows: list[tuple[str, str]] = []
+    for ref in refs:
+        out = git(head.repo, "log", "-z", f"--notes={ref}", "--format=%H%x1f%N", head.tip).decode("utf-8", errors="replace")
+        rows += [(c, n.strip()) for c, _, n in (r.partition("\x1f") for r in out.split("\x00") if r) if n.strip()]
+    return pl.DataFrame(rows, schema={"commit": pl.String, "note": pl.String}, orient="row").group_by(
+        "commit", maintain_order=True).agg(pl.col("note").str.join("\n"))

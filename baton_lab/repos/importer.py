@@ -80,6 +80,9 @@ def analyse(head: gitread.Head, *, mapping: list[dict[str, str]] | None = None, 
             rework_window_s: int = 3 * 86400) -> Analysis:
     """Read the history (two `git log` runs) and derive changes, conflicts, rework chains and line fates."""
     commits = attribution.attribute(gitread.commits(head), mapping)
+    notes = gitread.check_notes(head)
+    commits = commits.join(notes, on="commit", how="left").with_columns(
+        check_status=rework.check_status(pl.col("message"), pl.col("note"))).rename({"note": "check_note"})
     read = gitread.changes(head)
     order = dict(zip(commits["commit"], commits["order"].cast(pl.Int64)))
     counts = (read.lines.group_by("commit", "file_no")

@@ -325,6 +325,8 @@ class Changes(_Table):
     session_id: str = _text("Agent session named by the message (Claude-Session:, claude.ai/code/session_, Amp-Thread-ID:).")
     session_namespace: str = _text("Baton namespace of the session that made it (the link to the loop's baton).")
     session_link: str = _text("How the session was found: trailer (session id in the message) or transcript (same checkout and branch, in the hours before the commit).", isin=["trailer", "transcript"])
+    check_status: str = _text("failed / passed when the repository records a check: a CI-Status: trailer or a git note under refs/notes/ci, checks, ...", isin=["failed", "passed"])
+    check_note: str = _text("The check note(s) as recorded (git notes).")
     files_changed: pl.Int64 = pa.Field(nullable=False, ge=0, description="Files changed (renames count once).")
     lines_added: pl.Int64 = pa.Field(nullable=False, ge=0, description="Lines added (binary files count 0).")
     lines_removed: pl.Int64 = pa.Field(nullable=False, ge=0, description="Lines removed.")
