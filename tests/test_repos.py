@@ -342,3 +342,14 @@ def test_real_history_line_undo_is_close_to_the_blame_based_index(real):
     own = lab.sql("SELECT DISTINCT commit FROM conflicts WHERE kind <> 'explicit' AND writer = undone_writer")
     expected = index["self_writer"]["commits"]
     assert abs(own.height - expected) <= expected / 3, (own.height, expected)
+
+
+def test_secrets_in_messages_and_check_notes_are_redacted(tmp_path: Path):
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    r = RepoBuilder(tmp_path / "leaky")
+    sha = r.commit(f"use {token} for the API", {"a.txt": lines("a")}, author=ANN, when=T0)
+    r.git("notes", "--ref=ci", "add", "-m", f"build: failure, token={token}", sha)
+    lab = bl.open(tmp_path / "store.duckdb")
+    lab.import_repo(r.path)
+    stored = json.dumps(lab.table("changes").to_dicts(), default=str)
+    assert token not in stored and "[REDACTED]" in stored

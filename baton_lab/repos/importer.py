@@ -122,7 +122,9 @@ def _changes(commits: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
         authored_at=pl.from_epoch("authored_s", time_unit="s").dt.replace_time_zone("UTC"),
         committed_at=pl.from_epoch("committed_s", time_unit="s").dt.replace_time_zone("UTC"),
         author_utc_offset=pl.col("authored_iso").str.extract(r"([+-]\d\d:\d\d|Z)$", 1),
-        message=pl.col("message").map_elements(lambda m: redact_text(m)[0], return_dtype=pl.String),
+        # secrets are redacted before anything is stored: agents paste tokens into messages and CI notes
+        **{col: pl.col(col).map_elements(lambda m: redact_text(m)[0], return_dtype=pl.String)
+           for col in ("message", "subject", "check_note")},
         trailers=pl.col("commit").replace_strict(as_json, default=None, return_dtype=pl.String),
     )
     return frame
