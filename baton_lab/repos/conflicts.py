@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .attribution import UNASSIGNED
+from .gitread import NULL_BLOB
 
 SKIP_PATH = (r"(?i)(^|/)(node_modules|vendor|dist|\.beads)/|\.(jsonl|lock|sum|svg|map|snap)$|\.min\.(js|css)$|"
              r"(^|/)(package-lock\.json|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|uv\.lock|Cargo\.lock|go\.sum)$")
@@ -74,7 +75,7 @@ def explicit(commits: pl.DataFrame) -> pl.DataFrame:
 
 def identity(versions: pl.DataFrame, radius: int) -> pl.DataFrame:
     """commit, undone_commit, path: the changes between a file's earlier state and its restoration."""
-    live = versions.filter((pl.col("blob") != "0" * 40) & ~pl.col("path").str.contains(SKIP_PATH))
+    live = versions.filter((pl.col("blob") != NULL_BLOB) & ~pl.col("path").str.contains(SKIP_PATH))
     pairs = (live.join(live.select("file_id", "blob", back="version"), on=["file_id", "blob"])
              .filter((pl.col("back") < pl.col("version") - 1) & (pl.col("version") - pl.col("back") <= radius))
              .group_by("file_id", "version").agg(back=pl.col("back").max()))
@@ -172,5 +173,3 @@ def _describe(rows: pl.DataFrame, commits: pl.DataFrame, files: pl.DataFrame, ad
     ).select("kind", "commit", "loop", "writer", "undone_commit", "undone_loop", "undone_writer", "path", "lines",
              "delay_s", "cross_loop", "context", "off_hours", "matched_by", "share_of_undone", "share_of_commit")
 
-
-__all__ = ["Rules", "assemble", "explicit", "identity", "line_undo", "working_hours"]

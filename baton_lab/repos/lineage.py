@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .gitread import NULL_BLOB, Changes
+from .gitread import Changes
 
 
 def file_ids(files: pl.DataFrame, order: dict[str, int]) -> pl.DataFrame:
@@ -83,5 +83,3 @@ def additions(events: pl.DataFrame) -> pl.DataFrame:
     return (events.filter((pl.col("sign") > 0) & ~pl.col("blank"))
             .group_by("commit", "file_id", "path").agg(added=pl.len()))
 
-
-__all__ = ["NULL_BLOB", "additions", "fates", "file_ids", "line_events", "versions"]
