@@ -86,6 +86,7 @@ def test_report_has_the_section_with_its_figures_and_tables(org_store, org_repor
     assert set(loops["loop"]) == set(report.org.result.loops["loop"])
     part = report.org.repos[0]
     assert part.facts["commits"] == len(org_store[1].commits) and part.facts["explicit_reverts"] > 0
+    assert part.facts["loops"] == 4 and part.facts["unassigned"] == sum(c.loop == "unassigned" for c in org_store[1].commits)
     assert "copilot:copilot" in part.loops["loop"].to_list()
 
 

@@ -83,7 +83,8 @@ def section(con: duckdb.DuckDBPyConnection) -> OrgSection | None:
         return None
     result = org_metrics(con)
     facts = con.sql("""SELECT repo, count(*) AS commits, count(*) FILTER (WHERE is_merge) AS merges,
-                              count(DISTINCT loop) AS loops, count(*) FILTER (WHERE loop = 'unassigned') AS unassigned
+                              count(DISTINCT loop) FILTER (WHERE loop <> 'unassigned') AS loops,
+                              count(*) FILTER (WHERE loop = 'unassigned') AS unassigned
                        FROM changes GROUP BY repo ORDER BY repo""").pl()
     counts = con.sql("""SELECT repo, count(*) FILTER (WHERE kind = 'explicit') AS explicit_reverts,
                                count(*) FILTER (WHERE kind = 'identity') AS identity_reverts,
