@@ -18,7 +18,9 @@ from .store.ingest import ImportSummary, import_paths, import_sources
 if TYPE_CHECKING:
     from .capture import CaptureResult
     from .metrics import MetricResult
+    from .metrics.org import OrgResult
     from .report import Report
+    from .repos import RepositoryImport
 from .store.schemas import TABLES
 
 
@@ -86,6 +88,15 @@ class Lab:
         with self.connect() as con:
             return import_sources(con, lambda skipped: iter_git_sources(repo, path, skipped), format=format,
                                   namespace=namespace, on_source=on_source)
+
+    def import_repo(self, path: str | os.PathLike[str], *, mapping: str | os.PathLike[str] | None = None,
+                    ref: str | None = None, name: str | None = None) -> "RepositoryImport":
+        """Read a git repository (the org view, concepts.md §2c): every commit as a `changes` row with its loop,
+        plus `conflicts`, `rework` and `line_fates`. Re-importing replaces the repository's rows."""
+        from .repos import import_repository
+
+        with self.connect() as con:
+            return import_repository(con, path, name=name, ref=ref, mapping=mapping)
 
     def import_transcripts(self, paths: str | os.PathLike[str] | list[str | os.PathLike[str]], *,
                            kind: str | None = None, namespace: str | None = None,
@@ -219,6 +230,15 @@ class Lab:
     def metric(self, id: str, **kw: Any) -> pl.DataFrame:  # noqa: A002 - the metric id
         """Rows of one metric (snake_case id or code like "L4"); keyword arguments as for `metrics()`."""
         return self.metrics(metric=id, **kw).rows
+
+    def org(self, repo: str | None = None) -> "OrgResult":
+        """Loops across the imported repositories (or one): per-loop changes, undone share, line survival and
+        rework rate with intervals, the loop-by-loop conflict matrix, the files where loops fight, the timeline.
+        Draw it with `charts.org(lab.org(), repo)`."""
+        from .metrics.org import org_metrics
+
+        with self.connect(read_only=True) as con:
+            return org_metrics(con, repo)
 
     def report(self, namespace: str | None = None, window: int = 10) -> "Report":
         """The report (`baton-lab report`): the three answers, a section per tier with figures, data quality

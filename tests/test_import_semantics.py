@@ -107,12 +107,12 @@ def test_bl_open_honours_the_environment_variable(tmp_path: Path, monkeypatch: p
 def test_store_records_its_schema_version_and_refuses_newer(tmp_path: Path) -> None:
     import duckdb
 
+    from baton_lab.store import connection
+
     lab = bl.open(tmp_path / "s.duckdb")
     with lab.connect() as con:
-        from baton_lab.store import connection
-
-        version = con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall()
-        assert version == [(str(connection.SCHEMA_VERSION),)]
+        assert con.execute("SELECT value FROM baton_lab_meta WHERE key = 'schema_version'").fetchall() == [
+            (str(connection.SCHEMA_VERSION),)]
         con.execute("UPDATE baton_lab_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(bl.BatonLabError, match="newer"):
         bl.open(tmp_path / "s.duckdb")

@@ -18,7 +18,7 @@ import baton_lab as bl
 from browser import ARTIFACTS, external, require_chromium, visit
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ("01_tour", "02_spiral", "03_graduation", "04_caught_regressions")
+NAMES = ("01_tour", "02_spiral", "03_graduation", "04_caught_regressions", "05_loops_across_a_repository")
 CELL_TIMEOUT = 300        # seconds per cell
 POOLED = "(pooled)"
 
@@ -201,6 +201,20 @@ def test_caught_regressions_reads_l4(run_notebook, demo_result):
     assert f"caught **{count['estimate']:.0f} regressions**" in text
     assert f"**{rate['estimate']:.3f} per session** [{rate['ci_low']:.3f}, {rate['ci_high']:.3f}]" in text
     assert "L9 status: not_supported" in text
+
+
+@pytest.mark.slow
+def test_loops_across_a_repository_reads_the_org_tables(run_notebook, tmp_path: Path):
+    from baton_lab.simulate.multiloop import simulate_repository
+
+    text = run_notebook("05_loops_across_a_repository").text()
+    truth = simulate_repository(tmp_path / "team-repo", seed=5, commits=240)   # the notebook's repository, rebuilt
+    unassigned = sum(c.loop == "unassigned" for c in truth.commits)
+    assert f"**{len(truth.commits)} changes**" in text and f"**{unassigned} unassigned**" in text
+    assert f"**{len(truth.chains)} rework chains**" in text
+    for kind, pairs in truth.pairs.items():
+        assert f"{kind}: precision 1.000, recall 1.000 ({len(pairs)} found of {len(pairs)})" in text
+    assert "Share of each loop's changes undone by another loop" in text and "[" in text
 
 
 # -- HTML export -------------------------------------------------------------------------------------

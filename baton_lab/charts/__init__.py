@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _decisions, _flow, _followups, _loops, _patterns, _spiral
+from . import _decisions, _flow, _followups, _loops, _org, _patterns, _spiral
 from ._data import POOLED
 from ._export import enable_notebook_renderer, svg_to_png, to_png, to_svg
 from ._figure import Figure
 from ._theme import THEME
 
 __all__ = ["THEME", "Figure", "decisions", "enable_notebook_renderer", "figures", "flow", "followups", "loops",
-           "patterns", "spiral", "svg_to_png", "to_png", "to_svg"]
+           "org", "patterns", "spiral", "svg_to_png", "to_png", "to_svg"]
 
 
 def _run(builders: tuple, result: Any, namespace: str) -> list[Figure]:
@@ -59,6 +59,12 @@ def flow(result: Any, namespace: str = POOLED) -> list[Figure]:
 def spiral(result: Any, namespace: str = POOLED) -> list[Figure]:
     """The spiral index: its component vote and headline (and, for the pool, the vote per namespace)."""
     return _run(_spiral.builders(namespace), result, namespace)
+
+
+def org(result: Any, repo: str) -> list[Figure]:
+    """Loops across a repository (an `OrgResult` of baton_lab.metrics.org): undone shares, the loop-by-loop
+    conflict matrix, the files where loops fight, the weekly timeline and line survival."""
+    return _run(_org.BUILDERS, result, repo)
 
 
 def figures(result: Any, namespace: str = POOLED) -> list[Figure]:

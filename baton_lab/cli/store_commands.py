@@ -29,10 +29,22 @@ def import_command(
     git: Annotated[Optional[Path], typer.Option("--git", help="Replay the git history of --path in this repository.")] = None,
     path: Annotated[Optional[str], typer.Option("--path", help="With --git: the baton file (renames followed) or directory, "
                                                                "relative to the repository root.")] = None,
+    repo: Annotated[Optional[Path], typer.Option("--repo", help="Import a whole git repository for the org view: every "
+                                                                 "commit, its loop, conflicts and rework chains.")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="With --repo: a TOML file of [[loops]] rules for "
+                                                                      "commits the built-in rules cannot place.")] = None,
+    ref: Annotated[Optional[str], typer.Option("--ref", help="With --repo: the branch or commit to read (default HEAD).")] = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """Import baton documents, transcripts or a file's git history into the store (transactional, idempotent)."""
+    if repo is not None:
+        if paths or git is not None:
+            raise typer.BadParameter("--repo imports a whole repository; give it without PATH... or --git")
+        with user_errors():
+            result = Lab(db).import_repo(repo, mapping=mapping, ref=ref)
+        print_json(result.to_dict()) if json else console.print(str(result), markup=False, soft_wrap=True)
+        return
     if (git is None) != (path is None) or (git is None and not paths) or (git is not None and paths):
         raise typer.BadParameter("give PATH... to import files, or --git REPO --path FILE to replay a git history")
     if format is not None and not format.strip():

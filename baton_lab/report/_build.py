@@ -13,7 +13,7 @@ import polars as pl
 
 from ..metrics import REGISTRY, MetricResult, compute
 from ..metrics.schema import POOLED
-from . import _store_facts
+from . import _org, _store_facts
 from ._questions import Question, answer_all
 
 if TYPE_CHECKING:
@@ -63,10 +63,11 @@ class Report:
     quality: _store_facts.Quality
     sources: pl.DataFrame
     provenance: dict[str, Any]
+    org: _org.OrgSection | None = None           # "Loops across the repository", when a repository is imported
 
     @property
     def figures(self) -> list["Figure"]:
-        return [f for s in (*self.sections, self.spiral) for f in s.figures]
+        return [f for s in (*self.sections, self.spiral) for f in s.figures] + (self.org.figures if self.org else [])
 
     def write(self, out, *, html: bool = True, latex: bool = False, png: bool = True,  # noqa: ANN001, ANN201
               on_step: Step | None = None):
@@ -134,6 +135,10 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
         texts = _store_facts.pattern_texts(con)
         provenance = _store_facts.provenance(con, None if getattr(lab, "temporary", False) else str(lab.path), src, namespaces=namespaces, window=window,
                                              generated_at=generated_at)
+        step("loops across the repository")
+        org = _org.section(con)
+        if org is not None:
+            provenance["repositories"] = _org.repositories(con)
     step("answering the three questions")
     questions = answer_all(result, focus)
     step("drawing charts")
@@ -156,4 +161,4 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
         spiral.table_title = "Components of the spiral index"
     return Report(title or ("baton_lab report" + (f": {namespace}" if namespace else "")), focus, namespaces, window,
                   generated_at, result, questions, _comparison(result, questions), sections, spiral, quality, src,
-                  provenance)
+                  provenance, org)

@@ -55,6 +55,11 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
         written += _frame_file(curve, folder, f"curve_{metric_id}")
     for metric_id, items in result.items.items():
         written += _frame_file(items, folder, f"items_{metric_id}")
+    if report.org is not None and report.org.result is not None:
+        org = report.org.result
+        for name, frame in (("org_metrics", org.rows), ("org_loops", org.loops), ("org_pairs", org.pairs),
+                            ("org_files", org.files), ("org_timeline", org.timeline)):
+            written += _frame_file(frame, folder, name)
     written += _frame_file(report.quality.quarantine, folder, "quarantine")
     written += _frame_file(report.sources, folder, "sources")
     return written

@@ -47,8 +47,17 @@ def _migration_3(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE follow_ups ADD COLUMN IF NOT EXISTS defer_until VARCHAR")
 
 
+_TABLES_ORG = ("repositories", "changes", "change_files", "conflicts", "rework", "line_fates")
+
+
+def _migration_4(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 4: the org view of concepts.md §2c (a git repository's changes, conflicts, rework, line fates)."""
+    for name in _TABLES_ORG:
+        con.execute(create_table_sql(name))
+
+
 # Forward migrations: index i migrates schema version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -281,6 +281,127 @@ class Captures(_Table):
     import_id: str = _text("The import run that stored the snapshot.")
 
 
+# -- the org view (concepts.md §2c): a git repository's commits, their loops, and loops undoing each other --
+ORG_KINDS = ("explicit", "identity", "line_undo")
+ORG_CONTEXTS = ("self", "dependency_bump", "formatting", "other")
+LOOP_RULES = ("user_mapping", "agent_account", "orchestrator_role", "co_author_trailer", "footer", "branch_name",
+              "bot_account", "none")
+REWORK_TRIGGERS = ("ci_status", "failing_check", "fix_subject", "self_undo")
+
+
+class Repositories(_Table):
+    """One row per imported repository: where and what was read, and the detection rules used."""
+
+    repo: str = _text("Repository name (the directory name unless given).", nullable=False, unique=True)
+    uri: str = _text("Path it was read from.", nullable=False)
+    ref: str = _text("Ref whose history was read.", nullable=False)
+    tip: str = _text("Commit id of the ref at import time.", nullable=False)
+    commits: pl.Int64 = pa.Field(nullable=False, ge=0, description="Commits read (merges included).")
+    working_hours_utc: str = _json("UTC hours holding 80% of the human writers' commits (null when fewer than 20).")
+    rules: str = _json("Detection settings: identity radius, undo window, bulk limit, rework window, mapping rules.")
+    imported_at: UTC = pa.Field(nullable=False, description="When it was imported (UTC).")
+    import_id: str = _text("The import run.", nullable=False)
+
+
+class Changes(_Table):
+    """One row per commit of a repository (merge commits included, flagged) and the loop that made it."""
+
+    repo: str = _text("Repository name.", nullable=False)
+    commit: str = _text("Commit id.", nullable=False)
+    parents: str = _json("Parent commit ids (JSON array; two or more for a merge).", nullable=False)
+    position: pl.Int64 = pa.Field(nullable=False, ge=0, description="Position in history order (parents first).")
+    is_merge: pl.Boolean = pa.Field(nullable=False, description="Two or more parents. Its lines are counted on the merged commits, so its own counts are 0.")
+    is_squash: pl.Boolean = pa.Field(nullable=False, description="A squash merge: one parent, committed by GitHub, subject ending '(#N)'.")
+    author: str = _text("Author name (%an).", nullable=False)
+    author_email: str = _text("Author e-mail (%ae).", nullable=False)
+    committer: str = _text("Committer name (%cn); often another agent or GitHub.", nullable=False)
+    committer_email: str = _text("Committer e-mail (%ce).")
+    authored_at: UTC = pa.Field(nullable=False, description="Author time (UTC).")
+    committed_at: UTC = pa.Field(nullable=False, description="Committer time (UTC): the order delays are measured in.")
+    author_utc_offset: str = _text("The author's time zone offset as recorded, e.g. +02:00.")
+    subject: str = _text("First line of the message.", nullable=False)
+    message: str = _text("The full message (secrets redacted).")
+    trailers: str = _json("Trailer lines of the message as {key: [values]} (Co-authored-by, Executed-By, ...).")
+    loop: str = _text("The loop that made it; 'unassigned' when no rule places it.", nullable=False)
+    loop_rule: str = _text("The rule that placed it (see baton_lab.repos.attribution).", nullable=False, isin=list(LOOP_RULES))
+    writer: str = _text("<class>:<author name> even when unassigned (tells humans apart).", nullable=False)
+    agent_class: str = _text("claude, copilot, codex, gastown, bot, human, ...", nullable=False)
+    agents: str = _text("Every agent the commit names, comma-separated (several for multi-agent squashes).")
+    branch: str = _text("Merged branch that brought the commit in (from merge subjects).")
+    session_id: str = _text("Agent session named by the message (Claude-Session:, claude.ai/code/session_, Amp-Thread-ID:).")
+    session_namespace: str = _text("Baton namespace of the session that made it (the link to the loop's baton).")
+    session_link: str = _text("How the session was found: trailer (session id in the message) or transcript (same checkout and branch, in the hours before the commit).", isin=["trailer", "transcript"])
+    check_status: str = _text("failed / passed when the repository records a check: a CI-Status: trailer or a git note under refs/notes/ci, checks, ...", isin=["failed", "passed"])
+    check_note: str = _text("The check note(s) as recorded (git notes).")
+    files_changed: pl.Int64 = pa.Field(nullable=False, ge=0, description="Files changed (renames count once).")
+    lines_added: pl.Int64 = pa.Field(nullable=False, ge=0, description="Lines added (binary files count 0).")
+    lines_removed: pl.Int64 = pa.Field(nullable=False, ge=0, description="Lines removed.")
+    binary_files: pl.Int64 = pa.Field(nullable=False, ge=0, description="Binary files changed.")
+
+
+class ChangeFiles(_Table):
+    """One row per file a commit changed (`git log --raw` with renames), with its line counts and blobs."""
+
+    repo: str = _text("Repository name.", nullable=False)
+    commit: str = _text("Commit id.", nullable=False)
+    path: str = _text("Path after the change.", nullable=False)
+    old_path: str = _text("Path before the change (differs for renames and copies).", nullable=False)
+    status: str = _text("A, M, D, R, C or T as git reports it.", nullable=False)
+    file_id: pl.Int64 = pa.Field(nullable=False, ge=0, description="The file across renames (a re-added path is a new file).")
+    lines_added: pl.Int64 = pa.Field(nullable=False, ge=0, description="Lines added.")
+    lines_removed: pl.Int64 = pa.Field(nullable=False, ge=0, description="Lines removed.")
+    is_binary: pl.Boolean = pa.Field(nullable=False, description="git treats the file as binary.")
+    old_blob: str = _text("Blob before (zeros when added).", nullable=False)
+    new_blob: str = _text("Blob after (zeros when deleted).", nullable=False)
+
+
+class Conflicts(_Table):
+    """One change undoing another (explicit revert, identity revert or line-level undo), with its evidence."""
+
+    repo: str = _text("Repository name.", nullable=False)
+    kind: str = _text("explicit, identity or line_undo (strongest class per commit pair and path).", nullable=False, isin=list(ORG_KINDS))
+    commit: str = _text("The undoing change.", nullable=False)
+    loop: str = _text("Its loop.", nullable=False)
+    writer: str = _text("Its writer.", nullable=False)
+    undone_commit: str = _text("The undone change (null: an explicit revert whose target is not in the history).")
+    undone_loop: str = _text("The undone change's loop.")
+    undone_writer: str = _text("The undone change's writer.")
+    path: str = _text("File (null for an explicit revert sharing no file with its target, or unresolved).")
+    lines: pl.Int64 = pa.Field(nullable=True, ge=0, description="line_undo: lines undone; explicit/identity: lines the undoing change changed in the file.")
+    delay_s: pl.Int64 = pa.Field(nullable=True, description="Committer-time delay from the undone change to the undoing one.")
+    cross_loop: pl.Boolean = pa.Field(nullable=True, description="Different actors (loop, or writer when both are unassigned).")
+    context: str = _text("self, dependency_bump, formatting or other.", nullable=False, isin=list(ORG_CONTEXTS))
+    off_hours: pl.Boolean = pa.Field(nullable=True, description="Both changes outside the human writers' working hours (null: too few human commits).")
+    matched_by: str = _text("sha or subject (explicit), blob (identity), line (line_undo).", nullable=False)
+    share_of_undone: pl.Float64 = pa.Field(nullable=True, description="line_undo: lines undone / lines the undone change added to the file (targeted undo is near 1).")
+    share_of_commit: pl.Float64 = pa.Field(nullable=True, description="line_undo: lines undone / lines the undoing change removed (a big refactor's incidental damage is small).")
+
+
+class Rework(_Table):
+    """A chain of one loop changing its own lines again after a failing check (see baton_lab.repos.rework)."""
+
+    repo: str = _text("Repository name.", nullable=False)
+    loop: str = _text("The loop.", nullable=False)
+    first_commit: str = _text("First change of the chain.", nullable=False)
+    last_commit: str = _text("Last change of the chain.", nullable=False)
+    length: pl.Int64 = pa.Field(nullable=False, ge=2, description="Changes in the chain.")
+    duration_s: pl.Int64 = pa.Field(nullable=False, ge=0, description="First to last committer time (time to green).")
+    trigger: str = _text("Evidence of a failing check: ci_status, failing_check, fix_subject or self_undo.", nullable=False, isin=list(REWORK_TRIGGERS))
+    commits: str = _json("The chain's commit ids in history order.", nullable=False)
+
+
+class LineFates(_Table):
+    """Added lines grouped by (adding change, file, removing change): the survival of each loop's lines."""
+
+    repo: str = _text("Repository name.", nullable=False)
+    added_in: str = _text("Change that added the lines.", nullable=False)
+    path: str = _text("File at the addition.", nullable=False)
+    removed_in: str = _text("Change that removed them (null: still present at the tip).")
+    lines: pl.Int64 = pa.Field(nullable=False, ge=1, description="Non-blank lines.")
+    survival_s: pl.Int64 = pa.Field(nullable=False, description="Committer time from addition to removal, or to the tip's time when still present.")
+    removed: pl.Boolean = pa.Field(nullable=False, description="False when censored at the tip.")
+
+
 # Table name -> model, in creation order. Names are public API (concepts.md §2).
 TABLES: dict[str, type[_Table]] = {
     "sources": Sources,
@@ -298,6 +419,12 @@ TABLES: dict[str, type[_Table]] = {
     "patch_proposals": PatchProposals,
     "namespace_order": NamespaceOrder,
     "captures": Captures,
+    "repositories": Repositories,
+    "changes": Changes,
+    "change_files": ChangeFiles,
+    "conflicts": Conflicts,
+    "rework": Rework,
+    "line_fates": LineFates,
 }
 
 # Item tables: table -> tier name used in `events`.
