@@ -16,6 +16,7 @@ from .store.ingest import ImportSummary, import_paths, import_sources
 
 if TYPE_CHECKING:
     from .capture import CaptureResult
+    from .compare import Comparison
     from .metrics import MetricResult
     from .report import Report
 from .store.schemas import TABLES
@@ -194,6 +195,20 @@ class Lab:
         from .report import build
 
         return build(self, namespace=namespace, window=window)
+
+    def compare(self, *, a: str | list[str] | None = None, b: str | list[str] | None = None,
+                split: str | None = None, before: str | None = None, after: str | None = None,
+                namespaces: str | list[str] | None = None, metrics: list[str] | None = None, its: bool = True,
+                its_window: int = 5) -> "Comparison":
+        """Did the change help? Arm B against arm A over the catalogue (`baton_lab.compare`): loop vs loop
+        (`a="ns1,ns2", b="ns3"`) or before/after within the same loops (`split="2026-06-15"`,
+        `split="format:baton-v2"`, or `before=`/`after=` dates). Effects with intervals, Benjamini–Hochberg
+        across the catalogue, verdicts per research question, and an interrupted time series for splits."""
+        from .compare import compare
+
+        with self.connect(read_only=True) as con:
+            return compare(con, a=a, b=b, split=split, before=before, after=after, namespaces=namespaces,
+                           metrics=metrics, its=its, its_window=its_window)
 
     def counts(self, namespace: str | list[str] | None = None) -> dict[str, dict[str, int]]:
         """Headline counts per namespace (metrics.md preamble)."""

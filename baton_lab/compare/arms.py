@@ -86,7 +86,8 @@ def _bounds(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def _known(bounds: pl.DataFrame, names: list[str], role: str) -> pl.DataFrame:
     missing = [n for n in names if n not in set(bounds["namespace"].to_list())]
     if missing:
-        raise ArmError(f"{role}: no namespace {', '.join(map(repr, missing))} in the store")
+        raise ArmError(f"{role}: no namespace {', '.join(map(repr, missing))} in the store",
+                       hint="`baton-lab info` lists the namespaces in the store and their sessions")
     return bounds.filter(pl.col("namespace").is_in(names))
 
 
@@ -179,6 +180,11 @@ def resolve(con: duckdb.DuckDBPyConnection, *, a: str | list[str] | None = None,
         starts = _first_at_or_after(con, t_after, names)
         ends = _first_at_or_after(con, t_before, names).with_columns(pl.col("seq") - 1)
         label, text_a, text_b = f"{before} / {after}", f"before {before}", f"from {after} on"
+    if starts.height == 0:
+        raise ArmError(f"no session in {', '.join(names) if len(names) <= 5 else f'{len(names)} namespaces'} "
+                       f"matches the split {label}",
+                       hint="format: names a snapshot format (`baton-lab info`), rule: a graduated_to / pattern id, "
+                            "event: an event kind (`baton-lab schema` lists them), date: a day inside the history")
     ranges = scope.join(starts.rename({"seq": "start"}), on="namespace", how="inner")
     ranges = (ranges.join(ends.rename({"seq": "end"}), on="namespace", how="left") if ends is not None
               else ranges.with_columns(end=pl.lit(None, pl.Int64)))
