@@ -59,6 +59,7 @@ def report_command(
     demo: DemoOption = False,
     namespace: NamespaceOption = None,
     window: WindowOption = 10,
+    compare: Annotated[Optional[str], typer.Option("--compare", help="Add a Comparisons section: \"NS1,NS2 vs NS3\" (loop vs loop) or a split: DATE, session:N, format:NAME, rule:NAME, event:NAME.")] = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -66,7 +67,7 @@ def report_command(
     tables/ as Parquet and CSV, and provenance.json."""
     with user_errors(), _progress() as step:
         written = report_lib.run_report(db, out or _default_out("report", db, demo), demo=demo, namespace=namespace,
-                                        window=window, on_step=step)
+                                        window=window, on_step=step, compare=compare)
     _print(written, json)
 
 

@@ -9,9 +9,10 @@ time series of the primary endpoints.
     c.verdicts; c.effects                            # per question; per metric row (polars)
 """
 
-from .arms import SPLIT_KINDS, Arm, ArmError
+from .arms import SPLIT_KINDS, Arm, ArmError, parse_spec
 from .comparison import (ALPHA, QUESTIONS, VERDICT_RULE, Comparison, NothingToCompare, QuestionVerdict, compare,
                          effects_table, kind_of, measure_arm)
+from .format import section_table
 
 __all__ = ["ALPHA", "QUESTIONS", "SPLIT_KINDS", "VERDICT_RULE", "Arm", "ArmError", "Comparison", "NothingToCompare",
-           "QuestionVerdict", "compare", "effects_table", "kind_of", "measure_arm"]
+           "QuestionVerdict", "compare", "effects_table", "kind_of", "measure_arm", "parse_spec", "section_table"]

@@ -199,6 +199,17 @@ def resolve(con: duckdb.DuckDBPyConnection, *, a: str | list[str] | None = None,
     return arm_a, arm_b
 
 
+def parse_spec(spec: str) -> dict[str, str]:
+    """One string naming both arms (`baton-lab report --compare`): "ns1,ns2 vs ns3" for loop vs loop, else a
+    split ("2026-06-15", "session:40", "format:baton-v2", "rule:NAME", "event:NAME")."""
+    left, sep, right = spec.partition(" vs ")
+    if sep:
+        return {"a": left.strip(), "b": right.strip()}
+    if not spec.strip():
+        raise ArmError("--compare is empty")
+    return {"split": spec.strip()}
+
+
 def arm_view(con: duckdb.DuckDBPyConnection, ranges: pl.DataFrame) -> duckdb.DuckDBPyConnection:
     """A cursor on the same store where the per-session tables show only the arm's sessions.
 

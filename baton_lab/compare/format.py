@@ -37,3 +37,22 @@ def p_text(p: float | None) -> str:
     if p is None:
         return "–"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def section_table(comparison) -> "pl.DataFrame":  # noqa: ANN001 - a Comparison
+    """The compared rows as a reader's table (report section, notebooks): one string column per heading."""
+    import polars as pl
+
+    rows = comparison.compared.sort(pl.col("p_adjusted").fill_null(2.0), maintain_order=True)
+    return pl.DataFrame({
+        "metric": [f"{r['code']} {r['metric_id']}: {r['variant']}" for r in rows.iter_rows(named=True)],
+        "A": [arm_text(r, "a") for r in rows.iter_rows(named=True)],
+        "B": [arm_text(r, "b") for r in rows.iter_rows(named=True)],
+        "effect B vs A [95% CI]": [effect_text(r) for r in rows.iter_rows(named=True)],
+        f"adjusted CI ({100 * comparison.fcr_confidence:.1f}%)": [adjusted_text(r) for r in rows.iter_rows(named=True)],
+        "p": [p_text(r["p_value"]) for r in rows.iter_rows(named=True)],
+        "BH p": [p_text(r["p_adjusted"]) for r in rows.iter_rows(named=True)],
+        "reading": rows["reading"].to_list(),
+    }, schema={c: pl.String for c in ("metric", "A", "B", "effect B vs A [95% CI]",
+                                      f"adjusted CI ({100 * comparison.fcr_confidence:.1f}%)", "p", "BH p", "reading")})
+
