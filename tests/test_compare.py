@@ -246,3 +246,22 @@ def test_cli_json_and_one_line_errors(store: Path) -> None:
         assert bad.exit_code == 1
         lines = bad.stderr.strip().splitlines()
         assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("hint: "), lines
+
+
+def test_report_has_a_comparisons_section_when_asked(store: Path, tmp_path: Path) -> None:
+    from baton_lab.report import build
+    from baton_lab.report._templates import render_markdown
+    from baton_lab.report._write import write_tables
+
+    lab = bl.open(store / "demo.duckdb")
+    report = build(lab, compare=f"{HEALTHY} vs {LOG}")
+    assert report.comparisons is not None and report.compared.arm_b.name == LOG
+    assert "compare-forest" in [f.key for f in report.figures]
+    text = render_markdown(report, png=False)
+    assert "## Comparisons" in text and "figures/compare-forest.svg" in text
+    for v in report.compared.verdicts:
+        assert v.verdict in text
+    assert report.comparisons.table.height == report.compared.compared.height
+    assert (tmp_path / "t" / "comparison_effects.csv") in write_tables(report, tmp_path / "t")
+    plain = build(lab, namespace=HEALTHY)
+    assert plain.comparisons is None and "## Comparisons" not in render_markdown(plain, png=False)
