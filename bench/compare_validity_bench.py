@@ -42,14 +42,9 @@ OUT = ROOT / "bench" / "out" / "compare_validity.jsonl"
 
 import polars as pl  # noqa: E402
 
-from baton_lab.simulate.params import DEFAULT  # noqa: E402
+from baton_lab.simulate.params import DEFAULT, PRACTICES  # noqa: E402
 
-CHANGE = DEFAULT.with_overrides(
-    loops_per_session=1.8,
-    verify_mix=(("http", 0.40), ("file_exists", 0.25), ("process_running", 0.15), ("manual", 0.10), ("none", 0.10)),
-    p_check_machine=0.9,
-    p_silent_drop=0.015,
-)
+CHANGE = DEFAULT.with_overrides(**dict(PRACTICES["next-session-verification"]))
 # (metric id, variant, short label, true effect of CHANGE or None when it has no closed form)
 MAIN = (
     ("loop_open_rate", "all", "L1 loops/session (RR)", 1.8 / 1.5),

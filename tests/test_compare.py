@@ -265,3 +265,19 @@ def test_report_has_a_comparisons_section_when_asked(store: Path, tmp_path: Path
     assert (tmp_path / "t" / "comparison_effects.csv") in write_tables(report, tmp_path / "t")
     plain = build(lab, namespace=HEALTHY)
     assert plain.comparisons is None and "## Comparisons" not in render_markdown(plain, png=False)
+
+
+def test_simulator_switches_a_practice_on_at_a_chosen_session() -> None:
+    from baton_lab.simulate import simulate
+    from baton_lab.simulate.params import DEFAULT, PRACTICES, SimulationError, with_practice
+
+    params = with_practice(DEFAULT, "next-session-verification", at=31)
+    assert params.after_regime_change() == DEFAULT.with_overrides(**dict(PRACTICES["next-session-verification"]))
+    truth = simulate(params, seed=4, sessions=60).truth()
+    regime = truth["sessions"].sort("seq")["regime"].to_list()
+    assert regime == [0] * 30 + [1] * 30
+    loops = truth["loops"].with_columns(after=pl.col("created_seq") >= 31)
+    rates = loops.group_by("after").len().sort("after")["len"].to_list()
+    assert rates[1] > rates[0] * 0.9            # 1.8 vs 1.5 loops per session, 30 sessions each
+    with pytest.raises(SimulationError):
+        with_practice(DEFAULT, "nope", at=3)

@@ -31,6 +31,12 @@ def simulate_command(
         str,
         typer.Option("--preset", help="default, healthy-loop, log-nobody-reads, rules-dont-stick, or the mix demo."),
     ] = "default",
+    practice: Annotated[
+        str | None,
+        typer.Option("--practice", help="Switch a practice on mid-history (next-session-verification, lessons-file): "
+                                        "a regime change at --practice-at, for `baton-lab compare`."),
+    ] = None,
+    practice_at: Annotated[int, typer.Option("--practice-at", help="Session index the practice starts at.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Processes writing namespaces in parallel.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output directories.")] = False,
     json_out: JsonOption = False,
@@ -42,9 +48,16 @@ def simulate_command(
     from ..simulate import DEFAULT_FORMATS, generate
 
     with user_errors():
+        chosen = preset
+        if practice is not None:
+            from ..simulate.params import PRESETS, SimulationError, with_practice
+
+            if preset not in PRESETS:
+                raise SimulationError(f"--practice needs a single preset, not {preset!r}")
+            chosen = with_practice(PRESETS[preset], practice, at=practice_at or sessions // (2 * namespaces) + 1)
         report = generate(
             out,
-            preset,
+            chosen,
             seed=seed,
             sessions=sessions,
             namespaces=namespaces,
