@@ -47,8 +47,9 @@ class QuestionRule:
     key: str
     title: str
     endpoints: tuple[Endpoint, ...]
-    better: str                 # the verdict's words when B is better (neutral questions: "more")
+    better: str                 # the answer when B is better (neutral questions: when B has more)
     worse: str
+    words: tuple[str, str] = ("better", "worse")   # the verdicts; a neutral question says "more" / "fewer"
 
 
 # Pre-registered (written before any data are seen; printed with every comparison). A question's verdict is
@@ -64,12 +65,14 @@ QUESTIONS = (
                  "graduation works better in B", "graduation works worse in B"),
     QuestionRule("verification", "How many 'broke it and didn't notice' cases does verification catch?",
                  (Endpoint("caught_regressions", "rate_per_session", "Caught regressions per session (L4)", None),),
-                 "B catches more per session", "B catches fewer per session"),
+                 "B catches more per session", "B catches fewer per session", ("more", "fewer")),
 )
 VERDICT_RULE = ("B is 'better' when at least one primary endpoint differs in its good direction with a "
                 "Benjamini–Hochberg adjusted p ≤ {q} and none differs in the bad direction; 'worse' the other way "
                 "round; 'mixed' when both happen; 'no detectable difference' when every primary endpoint has "
-                "enough data and none differs; otherwise 'insufficient'.").format(q=f"{ALPHA:.2f}")
+                "enough data and none differs; otherwise 'insufficient'. A question without a good direction "
+                "(caught regressions: more may mean more breakage or better catching) says 'more' / 'fewer' "
+                "instead of 'better' / 'worse'.").format(q=f"{ALPHA:.2f}")
 
 _DIRECTIONS = {(mid, variant): d for mid, variant, d, _ in COMPONENTS if d in ("up", "down")} | {
     (e.metric_id, e.variant): e.good for q in QUESTIONS for e in q.endpoints if e.good}
@@ -150,7 +153,7 @@ def _reading(kind: str, effect: fx.Effect, adjusted_p: float | None, good: str |
 class QuestionVerdict:
     key: str
     title: str
-    verdict: str                 # better | worse | mixed | no detectable difference | insufficient
+    verdict: str                 # better | worse (more | fewer) | mixed | no detectable difference | insufficient
     answer: str
     endpoints: list[dict[str, Any]]
 
@@ -167,9 +170,9 @@ def _verdict(rule: QuestionRule, table: pl.DataFrame) -> QuestionVerdict:
     if good and bad:
         verdict, answer = "mixed", "the primary endpoints move in opposite directions"
     elif good:
-        verdict, answer = "better", rule.better
+        verdict, answer = rule.words[0], rule.better
     elif bad:
-        verdict, answer = "worse", rule.worse
+        verdict, answer = rule.words[1], rule.worse
     elif all(r == "no detectable difference" for r in readings):
         verdict, answer = "no detectable difference", "no primary endpoint differs after adjustment"
     else:
@@ -182,7 +185,7 @@ def _verdict(rule: QuestionRule, table: pl.DataFrame) -> QuestionVerdict:
 class Comparison:
     arm_a: Arm
     arm_b: Arm
-    effects: pl.DataFrame                 # one row per compared metric row (see COLUMNS in the README)
+    effects: pl.DataFrame                 # one row per metric row of the arms (EFFECT_SCHEMA)
     verdicts: list[QuestionVerdict]
     fcr_confidence: float                 # level of the adjusted intervals
     n_tested: int
