@@ -189,12 +189,13 @@ class Lab:
         """Rows of one metric (snake_case id or code like "L4"); keyword arguments as for `metrics()`."""
         return self.metrics(metric=id, **kw).rows
 
-    def report(self, namespace: str | None = None, window: int = 10) -> "Report":
+    def report(self, namespace: str | None = None, window: int = 10, compare: str | None = None) -> "Report":
         """The report (`baton-lab report`): the three answers, a section per tier with figures, data quality
-        and provenance; shows a summary in Jupyter, `.figures` for the charts, `.write(out)` for the files."""
+        and provenance; shows a summary in Jupyter, `.figures` for the charts, `.write(out)` for the files.
+        `compare` ("ns1 vs ns2", or a split such as "2026-06-15") adds the Comparisons section."""
         from .report import build
 
-        return build(self, namespace=namespace, window=window)
+        return build(self, namespace=namespace, window=window, compare=compare)
 
     def compare(self, *, a: str | list[str] | None = None, b: str | list[str] | None = None,
                 split: str | None = None, before: str | None = None, after: str | None = None,

@@ -23,8 +23,9 @@ from ._export import enable_notebook_renderer, svg_to_png, to_png, to_svg
 from ._figure import Figure
 from ._theme import THEME
 
-__all__ = ["THEME", "Figure", "comparison", "decisions", "enable_notebook_renderer", "figures", "flow", "followups", "loops",
+__all__ = ["THEME", "Figure", "decisions", "enable_notebook_renderer", "figures", "flow", "followups", "loops",
            "patterns", "spiral", "svg_to_png", "to_png", "to_svg"]
+__all__ += ["comparison"]
 
 
 def _run(builders: tuple, result: Any, namespace: str) -> list[Figure]:
