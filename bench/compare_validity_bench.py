@@ -180,13 +180,12 @@ def main(argv: list[str] | None = None) -> None:
                 if i % 10 == 0 or i == len(futures):
                     print(f"{i}/{len(futures)} seeds, {time.perf_counter() - started:.0f} s", flush=True)
     done = {s: pickle.loads((arms_dir / f"{s}.pkl").read_bytes()) for s in seeds if (arms_dir / f"{s}.pkl").exists()}
-    lines = []
-    for s in seeds[:-1]:
-        if s in done and s + 1 in done:
-            for n in sizes:
-                if n in done[s]["change"] and n in done[s + 1]["a"]:
-                    lines.append({"seed": s, "size": n, "change": done[s]["change"][n],
-                                  "null": _summary(done[s]["a"][n], done[s + 1]["a"][n])})
+    pairs = [(s, n) for s in seeds[:-1] if s in done and s + 1 in done for n in sizes
+             if n in done[s]["change"] and n in done[s + 1]["a"]]
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:      # the null designs pair arms across seeds
+        nulls = list(pool.map(_summary, [done[s]["a"][n] for s, n in pairs], [done[s + 1]["a"][n] for s, n in pairs],
+                              chunksize=8))
+    lines = [{"seed": s, "size": n, "change": done[s]["change"][n], "null": null} for (s, n), null in zip(pairs, nulls)]
     args.out.write_text("".join(json.dumps(x) + "\n" for x in lines))
     print(table(lines, list(sizes)))
 
