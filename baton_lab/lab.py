@@ -17,6 +17,7 @@ from .store.ingest import ImportSummary, import_paths, import_sources
 
 if TYPE_CHECKING:
     from .capture import CaptureResult
+    from .compare import Comparison
     from .metrics import MetricResult
     from .metrics.org import OrgResult
     from .report import Report
@@ -240,12 +241,27 @@ class Lab:
         with self.connect(read_only=True) as con:
             return org_metrics(con, repo)
 
-    def report(self, namespace: str | None = None, window: int = 10) -> "Report":
+    def report(self, namespace: str | None = None, window: int = 10, compare: str | None = None) -> "Report":
         """The report (`baton-lab report`): the three answers, a section per tier with figures, data quality
-        and provenance; shows a summary in Jupyter, `.figures` for the charts, `.write(out)` for the files."""
+        and provenance; shows a summary in Jupyter, `.figures` for the charts, `.write(out)` for the files.
+        `compare` ("ns1 vs ns2", or a split such as "2026-06-15") adds the Comparisons section."""
         from .report import build
 
-        return build(self, namespace=namespace, window=window)
+        return build(self, namespace=namespace, window=window, compare=compare)
+
+    def compare(self, *, a: str | list[str] | None = None, b: str | list[str] | None = None,
+                split: str | None = None, before: str | None = None, after: str | None = None,
+                namespaces: str | list[str] | None = None, metrics: list[str] | None = None, its: bool = True,
+                its_window: int = 5) -> "Comparison":
+        """Did the change help? Arm B against arm A over the catalogue (`baton_lab.compare`): loop vs loop
+        (`a="ns1,ns2", b="ns3"`) or before/after within the same loops (`split="2026-06-15"`,
+        `split="format:baton-v2"`, or `before=`/`after=` dates). Effects with intervals, Benjamini–Hochberg
+        across the catalogue, verdicts per research question, and an interrupted time series for splits."""
+        from .compare import compare
+
+        with self.connect(read_only=True) as con:
+            return compare(con, a=a, b=b, split=split, before=before, after=after, namespaces=namespaces,
+                           metrics=metrics, its=its, its_window=its_window)
 
     def counts(self, namespace: str | list[str] | None = None) -> dict[str, dict[str, int]]:
         """Headline counts per namespace (metrics.md preamble)."""

@@ -19,6 +19,7 @@ from browser import ARTIFACTS, external, require_chromium, visit
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ("01_tour", "02_spiral", "03_graduation", "04_caught_regressions", "05_loops_across_a_repository")
+NAMES += ("06_did_it_help",)   # issue 16: the dogfooding comparison
 CELL_TIMEOUT = 300        # seconds per cell
 POOLED = "(pooled)"
 
@@ -249,3 +250,21 @@ def test_exported_tour_is_offline_and_renders_in_chromium(run_notebook, tmp_path
     blank = [c["id"] for c in seen.charts if not (c["svg"] and c["marks"] > 3 and c["width"] > 50)]
     assert blank == [], f"charts without drawn content: {blank}"
     assert "baton_lab" in seen.text and "Headline counts" in seen.text
+
+
+@pytest.mark.slow
+def test_did_it_help_states_its_comparisons_first_and_reads_compare(run_notebook, demo_lab: bl.Lab):
+    ran = run_notebook("06_did_it_help")
+    text = ran.text()
+    # the pre-registration is printed before any number of a comparison
+    assert text.index("Decision rule for every question") < text.index("A = before session:40")
+    split = demo_lab.compare(split="session:40", namespaces=["healthy-loop-001"], its=False)
+    assert (f"Across the catalogue {split.n_tested} effects had enough data in both arms; "
+            f"{split.n_discoveries} survive the Benjamini–Hochberg adjustment.") in text
+    for v in split.verdicts:
+        assert f"{v.verdict}: {v.answer}" in text
+    loops = demo_lab.compare(a="healthy-loop-001", b="log-nobody-reads-002", its=False)
+    drop = loops.effects.filter((pl.col("metric_id") == "silent_drop_rate") & (pl.col("variant") == "share")).row(0, named=True)
+    assert (f"Silently dropped loops: {drop['a_numerator']:.0f} of {drop['a_denominator']:.0f} in A, "
+            f"{drop['b_numerator']:.0f} of {drop['b_denominator']:.0f} in B") in text
+

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _decisions, _flow, _followups, _loops, _org, _patterns, _spiral
+from . import _compare, _decisions, _flow, _followups, _loops, _org, _patterns, _spiral
 from ._data import POOLED
 from ._export import enable_notebook_renderer, svg_to_png, to_png, to_svg
 from ._figure import Figure
@@ -25,6 +25,7 @@ from ._theme import THEME
 
 __all__ = ["THEME", "Figure", "decisions", "enable_notebook_renderer", "figures", "flow", "followups", "loops",
            "org", "patterns", "spiral", "svg_to_png", "to_png", "to_svg"]
+__all__ += ["comparison"]
 
 
 def _run(builders: tuple, result: Any, namespace: str) -> list[Figure]:
@@ -70,3 +71,8 @@ def org(result: Any, repo: str) -> list[Figure]:
 def figures(result: Any, namespace: str = POOLED) -> list[Figure]:
     """Every family in catalogue order: loops, follow-ups, patterns, decisions, flow, spiral."""
     return [fig for family in (loops, followups, patterns, decisions, flow, spiral) for fig in family(result, namespace)]
+
+
+def comparison(result: Any) -> list[Figure]:
+    """A comparison (baton_lab.compare): the forest plot of effects, and the ITS chart per endpoint of a split."""
+    return _compare.figures(result)

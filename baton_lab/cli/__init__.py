@@ -75,6 +75,7 @@ from . import capture_command  # noqa: E402,F401
 from . import metrics_command  # noqa: E402,F401
 from . import report_command  # noqa: E402,F401
 from . import simulate_repo_command  # noqa: E402,F401
+from . import compare_command  # noqa: E402,F401
 
 
 def main() -> None:

@@ -66,6 +66,7 @@ def report_command(
     demo: DemoOption = False,
     namespace: NamespaceOption = None,
     window: WindowOption = 10,
+    compare: Annotated[Optional[str], typer.Option("--compare", help="Add a Comparisons section: \"NS1,NS2 vs NS3\" (loop vs loop) or a split: DATE, session:N, format:NAME, rule:NAME, event:NAME.")] = None,
     db: DbOption = None,
     output: OutputOption = None,
     json: JsonOption = False,
@@ -78,7 +79,8 @@ def report_command(
     with user_errors(writing=out), _progress() as step:
         from ..report import run_report
 
-        written = run_report(db, out, demo=demo, namespace=namespace, window=window, on_step=step)
+        written = run_report(db, out, demo=demo, namespace=namespace, window=window, on_step=step,
+                             compare=compare)
     _print(written, json)
 
 

@@ -33,6 +33,12 @@ def simulate_command(
         str,
         typer.Option("--preset", help="default, healthy-loop, log-nobody-reads, rules-dont-stick, or the mix demo."),
     ] = "default",
+    practice: Annotated[
+        str | None,
+        typer.Option("--practice", help="Switch a practice on mid-history (next-session-verification, lessons-file): "
+                                        "a regime change at --practice-at, for `baton-lab compare`."),
+    ] = None,
+    practice_at: Annotated[int, typer.Option("--practice-at", help="Session index the practice starts at.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Processes writing namespaces in parallel.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output directories.")] = False,
     output: OutputOption = None,
@@ -49,10 +55,17 @@ def simulate_command(
         formats = [*(formats or []), *old_formats]
     with user_errors():
         json_out = choose_output(output, json_out, (Output.table, Output.json)) is Output.json
+        chosen = preset
+        if practice is not None:
+            from ..simulate.params import PRESETS, SimulationError, with_practice
+
+            if preset not in PRESETS:
+                raise SimulationError(f"--practice needs a single preset, not {preset!r}")
+            chosen = with_practice(PRESETS[preset], practice, at=practice_at or sessions // (2 * namespaces) + 1)
     with user_errors(writing=out):
         report = generate(
             out,
-            preset,
+            chosen,
             seed=seed,
             sessions=sessions,
             namespaces=namespaces,

@@ -204,6 +204,9 @@ def survival(ctx: Context, m: Metric, frame: pl.DataFrame, *, variant: str, caus
     frame = frame.with_columns(
         _code=pl.col(cause_col).replace_strict(causes, default=0, return_dtype=pl.Int64),
     ).with_columns(_hit=pl.col(cause_col).is_in(interest), _cens=pl.col("_code") == 0)
+    samples = getattr(ctx, "survival_samples", None)
+    if samples is not None:  # baton_lab.compare asks for the per-subject durations (hazard ratios between arms)
+        samples[(m.id, variant)] = frame.select("namespace", "duration", "_hit", "_cens")
     rows, curves = [], []
     for ns, sub in namespace_groups(ctx, frame):
         d = sub["duration"].to_numpy().astype(float)

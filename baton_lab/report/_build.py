@@ -64,10 +64,14 @@ class Report:
     sources: pl.DataFrame
     provenance: dict[str, Any]
     org: _org.OrgSection | None = None           # "Loops across the repository", when a repository is imported
+    comparisons: Section | None = None           # `--compare`: forest, ITS charts and the effects table
+    compared: Any = None                         # the baton_lab.compare.Comparison behind it
 
     @property
     def figures(self) -> list["Figure"]:
-        return [f for s in (*self.sections, self.spiral) for f in s.figures] + (self.org.figures if self.org else [])
+        extra = (self.comparisons,) if self.comparisons is not None else ()
+        return ([f for s in (*self.sections, self.spiral, *extra) for f in s.figures]
+                + (self.org.figures if self.org else []))
 
     def write(self, out, *, html: bool = True, latex: bool = False, png: bool = True,  # noqa: ANN001, ANN201
               on_step: Step | None = None):
@@ -116,8 +120,24 @@ def _top_patterns(result: MetricResult, texts: pl.DataFrame, namespace: str) -> 
             .select("namespace", "pattern_id", "text", "k", "e", "rate", "ci_low", "ci_high"))
 
 
+def _comparison_section(lab: "Lab", spec: str, namespace: str | None) -> tuple[Section, Any]:
+    """The "Comparisons" section of `--compare SPEC` (baton_lab.compare.parse_spec)."""
+    from .. import charts
+    from ..compare import parse_spec, section_table
+
+    arms = parse_spec(spec)
+    result = lab.compare(**arms, namespaces=[namespace] if namespace and "split" in arms else None)
+    intro = (f"Arm A: {result.arm_a.name} ({result.arm_a.sessions} sessions); arm B: {result.arm_b.name} "
+             f"({result.arm_b.sessions} sessions). Every catalogue metric both arms support, the effect of B against A "
+             f"with its 95% interval, and Benjamini–Hochberg across the {result.n_tested} effects tested "
+             f"({result.n_discoveries} discoveries); adjusted intervals at {100 * result.fcr_confidence:.1f}%.")
+    section = Section("comparisons", "Comparisons", intro, [], charts.comparison(result),
+                      "Effects, B against A (rows with data in both arms)", section_table(result))
+    return section, result
+
+
 def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: str | None = None,
-          on_step: Step | None = None) -> Report:
+          on_step: Step | None = None, compare: str | None = None) -> Report:
     """Compute everything a report shows. `namespace` restricts the report to one namespace; by default it
     covers every namespace and leads with the pooled numbers."""
     from .. import charts
@@ -159,6 +179,10 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
     if components is not None:
         spiral.table = components.filter(pl.col("namespace") == focus).drop("namespace")
         spiral.table_title = "Components of the spiral index"
+    comparisons, compared = (None, None)
+    if compare:
+        step("comparing the arms")
+        comparisons, compared = _comparison_section(lab, compare, namespace)
     return Report(title or ("baton_lab report" + (f": {namespace}" if namespace else "")), focus, namespaces, window,
                   generated_at, result, questions, _comparison(result, questions), sections, spiral, quality, src,
-                  provenance, org)
+                   provenance, org, comparisons, compared)

@@ -62,6 +62,8 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
             written += _frame_file(frame, folder, name)
     written += _frame_file(report.quality.quarantine, folder, "quarantine")
     written += _frame_file(report.sources, folder, "sources")
+    if report.compared is not None:
+        written += _frame_file(report.compared.effects, folder, "comparison_effects")
     return written
 
 

@@ -218,6 +218,33 @@ PRESETS: Mapping[str, SimParams] = {
     ),
 }
 
+# Practices a user switches on, as field overrides: `with_practice(params, name, at=session)` turns one on
+# mid-history through the regime change (a before/after for `baton-lab compare`), `params.with_overrides(
+# **dict(PRACTICES[name]))` gives a loop that had it from the start (loop vs loop).
+PRACTICES: Mapping[str, tuple[tuple[str, Any], ...]] = {
+    # Next-session verification: more actions put under a machine check, checked at the next session,
+    # fewer loops silently dropped (bench/compare_validity_bench.py measures the comparison on this one).
+    "next-session-verification": (
+        ("loops_per_session", 1.8),
+        ("verify_mix", (("http", 0.40), ("file_exists", 0.25), ("process_running", 0.15), ("manual", 0.10),
+                        ("none", 0.10))),
+        ("p_check_machine", 0.9),
+        ("p_silent_drop", 0.015),
+    ),
+    # A lessons file that is read: rules stick and fewer actions break things.
+    "lessons-file": (("rule_effect", 0.2), ("p_broke", 0.08)),
+}
+
+
+def with_practice(params: SimParams, practice: str, *, at: int) -> SimParams:
+    """`params` with `practice` switched on from session `at` (1-based) — the regime change."""
+    if practice not in PRACTICES:
+        raise SimulationError(f"unknown practice {practice!r}; known: {', '.join(PRACTICES)}")
+    if at < 1:
+        raise SimulationError("a practice starts at a session index ≥ 1")
+    return params.with_overrides(regime_change_at=at, regime_change=PRACTICES[practice])
+
+
 # A mix assigns (label, preset) pairs to namespaces round-robin; `demo` is the bundled dataset
 # (baton_lab/data/demo): the three contrasting presets, plus two default loops kept as v2 and as transcripts.
 MIXES: Mapping[str, tuple[tuple[str, str], ...]] = {

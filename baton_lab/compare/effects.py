@@ -1,0 +1,205 @@
+"""Two-arm effects for small samples, one per metric kind, each with an interval at any confidence level.
+
+- shares: difference B − A with the Miettinen–Nurminen score interval and its score test (the interval
+  excludes 0 exactly when the test rejects), which keeps its coverage at a few dozen items per arm;
+- rates: ratio B ÷ A with the exact conditional interval (`metrics.stats.rate_ratio`: Clopper–Pearson on
+  k_B / (k_A + k_B)) and the exact conditional binomial test;
+- times: hazard ratio B ÷ A from a Cox model with one binary covariate (Efron ties, as lifelines and R do),
+  Wald interval and test — competing outcomes are censored, so the ratio is cause-specific;
+- many metrics at once: Benjamini–Hochberg adjusted p-values and false-coverage-rate adjusted intervals
+  (Benjamini & Yekutieli 2005: the R selected effects among m get level 1 − R·q/m).
+
+Every function returns an `Effect`; below the pre-registered minimums (`MIN_*`) it says `sufficient=False`
+and the caller shows "insufficient" instead of a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+from ..metrics import stats as mstats
+
+CONFIDENCE = mstats.CONFIDENCE
+# Pre-registered minimums for a two-arm effect (metrics.md §3.2: thin samples say "insufficient").
+MIN_SHARE_N = mstats.MIN_PROPORTION_N          # items per arm behind each share
+MIN_RATE_EXPOSURE = mstats.MIN_RATE_EXPOSURE   # sessions per arm
+MIN_RATE_EVENTS = mstats.MIN_RATE_RATIO_EVENTS  # events in both arms together
+MIN_SURVIVAL_N = mstats.MIN_SURVIVAL_N         # subjects per arm
+MIN_HR_EVENTS = 10                             # events in both arms together (a Wald interval needs ~10)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """B compared with A: the estimate, its interval, the two-sided p-value and how they were computed."""
+
+    kind: str                  # share | rate | time
+    measure: str               # "difference" | "rate ratio" | "hazard ratio"
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    method: str
+    null: float                # the no-effect value: 0 for a difference, 1 for a ratio
+    sufficient: bool
+    reason: str | None = None  # why it is insufficient
+
+
+def _z(confidence: float) -> float:
+    return float(stats.norm.ppf(1 - (1 - confidence) / 2))
+
+
+# -- shares: Miettinen-Nurminen ---------------------------------------------------------------------
+def _restricted_mle(x1: float, n1: float, x2: float, n2: float, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MLE of (p1, p2) under p1 − p2 = delta (Miettinen & Nurminen 1985, closed form of the cubic)."""
+    p1h, p2h = x1 / n1, x2 / n2
+    theta = n2 / n1
+    a = 1 + theta
+    b = -(1 + theta + p1h + theta * p2h + delta * (theta + 2))
+    c = delta * delta + delta * (2 * p1h + theta + 1) + p1h + theta * p2h
+    d = -p1h * delta * (1 + delta)
+    v = b ** 3 / (27 * a ** 3) - b * c / (6 * a * a) + d / (2 * a)
+    u = np.sign(v) * np.sqrt(np.maximum(b * b / (9 * a * a) - c / (3 * a), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(u == 0, 0.0, v / np.where(u == 0, 1.0, u ** 3))
+    w = (math.pi + np.arccos(np.clip(ratio, -1.0, 1.0))) / 3
+    p1 = np.clip(2 * u * np.cos(w) - b / (3 * a), 0.0, 1.0)
+    p2 = np.clip(p1 - delta, 0.0, 1.0)
+    return p1, p2
+
+
+def _mn_z(x1: float, n1: float, x2: float, n2: float, delta: float) -> float:
+    """Score statistic of H0: p1 − p2 = delta, with Miettinen-Nurminen's N/(N−1) variance factor."""
+    p1, p2 = _restricted_mle(x1, n1, x2, n2, np.array([delta], dtype=float))
+    n = n1 + n2
+    var = (p1[0] * (1 - p1[0]) / n1 + p2[0] * (1 - p2[0]) / n2) * n / (n - 1)
+    diff = x1 / n1 - x2 / n2 - delta
+    if var <= 0:
+        return 0.0 if abs(diff) < 1e-12 else math.copysign(math.inf, diff)
+    return diff / math.sqrt(var)
+
+
+def share_difference(k_a: int, n_a: int, k_b: int, n_b: int, *, confidence: float = CONFIDENCE) -> Effect:
+    """p_B − p_A with the Miettinen–Nurminen score interval and score-test p-value."""
+    method = "Miettinen-Nurminen score"
+    if n_a <= 0 or n_b <= 0:
+        return Effect("share", "difference", None, None, None, None, method, 0.0, False, "an arm has no items")
+    x1, n1, x2, n2 = float(k_b), float(n_b), float(k_a), float(n_a)   # arm B is "1": the effect is B − A
+    est = x1 / n1 - x2 / n2
+    crit = _z(confidence)
+    eps = 1e-10
+
+    def excess(delta: float) -> float:
+        return abs(_mn_z(x1, n1, x2, n2, delta)) - crit
+
+    def side(bound: float) -> float:
+        # |z| is 0 at the estimate and grows towards ±1; the bound is where it crosses the critical value
+        if excess(bound) <= 0:
+            return bound
+        return float(optimize.brentq(excess, est, bound, xtol=1e-12)) if est != bound else bound
+
+    low = side(-1.0 + eps) if est > -1 + eps else -1.0
+    high = side(1.0 - eps) if est < 1 - eps else 1.0
+    z0 = _mn_z(x1, n1, x2, n2, 0.0)
+    p = 1.0 if z0 == 0 else float(2 * stats.norm.sf(abs(z0)))
+    ok = n_a >= MIN_SHARE_N and n_b >= MIN_SHARE_N
+    return Effect("share", "difference", est, max(low, -1.0), min(high, 1.0), p, method, 0.0, ok,
+                  None if ok else f"fewer than {MIN_SHARE_N} items in an arm")
+
+
+# -- rates: exact conditional ----------------------------------------------------------------------
+def rate_ratio(k_a: int, e_a: float, k_b: int, e_b: float, *, confidence: float = CONFIDENCE) -> Effect:
+    """(k_B/e_B) ÷ (k_A/e_A), exact conditional (binomial) interval and test — metrics.stats reused."""
+    method = "exact conditional (binomial)"
+    if e_a <= 0 or e_b <= 0:
+        return Effect("rate", "rate ratio", None, None, None, None, method, 1.0, False, "an arm has no exposure")
+    rr = mstats.rate_ratio(int(k_b), float(e_b), int(k_a), float(e_a), confidence=confidence)
+    p = mstats.rate_ratio_p_value(int(k_b), float(e_b), int(k_a), float(e_a))
+    ok = e_a >= MIN_RATE_EXPOSURE and e_b >= MIN_RATE_EXPOSURE and k_a + k_b >= MIN_RATE_EVENTS
+    reason = None if ok else (f"fewer than {MIN_RATE_EVENTS} events in both arms together"
+                              if k_a + k_b < MIN_RATE_EVENTS else f"fewer than {MIN_RATE_EXPOSURE} sessions in an arm")
+    if rr.estimate is None:
+        return Effect("rate", "rate ratio", None, None, None, p, method, 1.0, False, reason or "no events")
+    return Effect("rate", "rate ratio", rr.estimate, rr.ci_low, rr.ci_high, p, method, 1.0, ok, reason)
+
+
+# -- times: Cox proportional hazards, one binary covariate -----------------------------------------
+def _efron_terms(duration: np.ndarray, event: np.ndarray, arm: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Σ events in arm B, and for every event the Efron risk-set terms A_l + B_l·e^β (A: arm A, B: arm B)."""
+    times = np.unique(duration[event])
+    order = np.sort(duration)
+    at_risk_all = len(order) - np.searchsorted(order, times, side="left")
+    in_b = np.sort(duration[arm])
+    at_risk_b = len(in_b) - np.searchsorted(in_b, times, side="left")
+    ev_all = np.sort(duration[event])
+    d = np.searchsorted(ev_all, times, side="right") - np.searchsorted(ev_all, times, side="left")
+    ev_b = np.sort(duration[event & arm])
+    d_b = np.searchsorted(ev_b, times, side="right") - np.searchsorted(ev_b, times, side="left")
+    rep = np.repeat(np.arange(times.size), d)
+    l = np.arange(rep.size) - np.repeat(np.cumsum(d) - d, d)      # 0..d-1 within each tied time
+    frac = l / d[rep]
+    coef_a = (at_risk_all - at_risk_b)[rep] - frac * (d - d_b)[rep]
+    coef_b = at_risk_b[rep] - frac * d_b[rep]
+    return float(d_b.sum()), coef_a.astype(float), coef_b.astype(float)
+
+
+def hazard_ratio(duration_a: np.ndarray, event_a: np.ndarray, duration_b: np.ndarray, event_b: np.ndarray, *,
+                 confidence: float = CONFIDENCE) -> Effect:
+    """Hazard in B ÷ hazard in A: Cox partial likelihood (Efron ties), Newton-Raphson, Wald interval and test."""
+    method = "Cox PH (Efron ties), Wald"
+    duration = np.concatenate([np.asarray(duration_a, float), np.asarray(duration_b, float)])
+    event = np.concatenate([np.asarray(event_a, bool), np.asarray(event_b, bool)])
+    arm = np.concatenate([np.zeros(len(duration_a), bool), np.ones(len(duration_b), bool)])
+    ev_a, ev_b = int(event[~arm].sum()), int(event[arm].sum())
+    small = (len(duration_a) < MIN_SURVIVAL_N or len(duration_b) < MIN_SURVIVAL_N or ev_a + ev_b < MIN_HR_EVENTS
+             or ev_a == 0 or ev_b == 0)
+    reason = (f"needs ≥ {MIN_SURVIVAL_N} subjects per arm, an event in each and ≥ {MIN_HR_EVENTS} events in all"
+              if small else None)
+    if ev_a == 0 or ev_b == 0:
+        return Effect("time", "hazard ratio", None, None, None, None, method, 1.0, False, reason)
+    observed_b, coef_a, coef_b = _efron_terms(duration, event, arm)
+    beta = 0.0
+    for _ in range(100):
+        q = coef_b * math.exp(beta) / (coef_a + coef_b * math.exp(beta))
+        score, info = observed_b - q.sum(), float((q * (1 - q)).sum())
+        if info <= 0:
+            break
+        step = score / info
+        beta += max(min(step, 5.0), -5.0)
+        if abs(step) < 1e-10:
+            break
+    q = coef_b * math.exp(beta) / (coef_a + coef_b * math.exp(beta))
+    info = float((q * (1 - q)).sum())
+    if info <= 0 or not math.isfinite(beta) or abs(beta) > 15:
+        # a monotone likelihood (one arm's events all precede the other's risk set) has no finite estimate
+        return Effect("time", "hazard ratio", None, None, None, None, method, 1.0, False,
+                      reason or "no finite hazard ratio (monotone likelihood)")
+    se = 1 / math.sqrt(info)
+    half = _z(confidence) * se
+    p = float(2 * stats.norm.sf(abs(beta) / se))
+    return Effect("time", "hazard ratio", math.exp(beta), math.exp(beta - half), math.exp(beta + half), p, method, 1.0,
+                  not small, reason)
+
+
+# -- many effects: false discovery rate --------------------------------------------------------------
+def benjamini_hochberg(p_values: list[float | None]) -> list[float | None]:
+    """BH-adjusted p-values (scipy.stats.false_discovery_control); None stays None and is not counted."""
+    idx = [i for i, p in enumerate(p_values) if p is not None]
+    out: list[float | None] = [None] * len(p_values)
+    if idx:
+        adjusted = stats.false_discovery_control(np.array([p_values[i] for i in idx], dtype=float), method="bh")
+        for i, q in zip(idx, adjusted):
+            out[i] = float(q)
+    return out
+
+
+def fcr_confidence(n_tested: int, n_selected: int, *, confidence: float = CONFIDENCE) -> float:
+    """Level of the false-coverage-rate adjusted intervals (Benjamini & Yekutieli 2005): 1 − R·q/m, with
+    q = 1 − confidence; with no discovery, 1 − q/m (Bonferroni), so no interval claims more than the tests."""
+    if n_tested == 0:
+        return confidence
+    q = 1 - confidence
+    return 1 - max(n_selected, 1) * q / n_tested

@@ -1,0 +1,146 @@
+"""Two-arm effects on hand-built arms with known counts, each checked against an independent computation:
+statsmodels' score test and exact conditional test, a numerically maximised restricted likelihood (scipy)
+for the Miettinen–Nurminen interval, scipy's binomial interval for rate ratios, lifelines' Cox model for
+hazard ratios, statsmodels' Benjamini–Hochberg; and the pre-registered "insufficient" rules."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from scipy import optimize, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats import proportion as sm_proportion
+from statsmodels.stats import rates as sm_rates
+
+from baton_lab.compare import effects as fx
+
+SHARES = [(5, 20, 12, 22), (0, 15, 4, 17), (30, 30, 10, 40), (3, 50, 3, 50), (1, 11, 10, 11), (2, 14, 9, 16),
+          (0, 10, 0, 12), (12, 40, 12, 40)]
+
+
+def _oracle_mn_z(kb: int, nb: int, ka: int, na: int, delta: float) -> float:
+    """Miettinen–Nurminen statistic from first principles: the restricted MLE by numerical maximisation."""
+    def negloglik(p2: float) -> float:
+        p1 = p2 + delta
+        terms = [(kb, p1), (nb - kb, 1 - p1), (ka, p2), (na - ka, 1 - p2)]
+        return -sum(k * math.log(p) for k, p in terms if k)
+
+    lo, hi = max(0.0, -delta) + 1e-12, min(1.0, 1 - delta) - 1e-12
+    p2 = optimize.minimize_scalar(negloglik, bounds=(lo, hi), method="bounded", options={"xatol": 1e-13}).x
+    p1 = p2 + delta
+    n = na + nb
+    var = (p1 * (1 - p1) / nb + p2 * (1 - p2) / na) * n / (n - 1)
+    return (kb / nb - ka / na - delta) / math.sqrt(var)
+
+
+def _oracle_mn_interval(ka: int, na: int, kb: int, nb: int) -> tuple[float, float]:
+    est = kb / nb - ka / na
+    crit = stats.norm.ppf(0.975)
+    f = lambda d: abs(_oracle_mn_z(kb, nb, ka, na, d)) - crit  # noqa: E731
+    edge = 1 - 1e-9
+    low = optimize.brentq(f, -edge, est, xtol=1e-12) if f(-edge) > 0 else -1.0
+    high = optimize.brentq(f, est, edge, xtol=1e-12) if f(edge) > 0 else 1.0
+    return low, high
+
+
+@pytest.mark.parametrize("ka,na,kb,nb", SHARES)
+def test_share_difference_matches_score_test_and_interval(ka: int, na: int, kb: int, nb: int) -> None:
+    e = fx.share_difference(ka, na, kb, nb)
+    assert e.estimate == pytest.approx(kb / nb - ka / na)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)    # statsmodels divides by zero for 0 counts
+        sm = sm_proportion.test_proportions_2indep(kb, nb, ka, na, method="score", compare="diff", correction=True)
+    expected_p = 1.0 if ka == kb == 0 else sm.pvalue
+    assert e.p_value == pytest.approx(expected_p, abs=1e-9)
+    low, high = _oracle_mn_interval(ka, na, kb, nb)
+    assert e.ci_low == pytest.approx(low, abs=1e-6)
+    assert e.ci_high == pytest.approx(high, abs=1e-6)
+    # the interval and the test agree: 0 is outside exactly when p < 0.05
+    assert (e.ci_low > 0 or e.ci_high < 0) == (e.p_value < 0.05)
+
+
+def test_share_interval_is_symmetric_for_equal_arms_and_narrows_with_confidence() -> None:
+    e = fx.share_difference(3, 50, 3, 50)
+    assert e.ci_low == pytest.approx(-e.ci_high, abs=1e-9)
+    wide = fx.share_difference(5, 20, 12, 22, confidence=0.999)
+    narrow = fx.share_difference(5, 20, 12, 22, confidence=0.8)
+    assert wide.ci_low < narrow.ci_low < narrow.ci_high < wide.ci_high
+
+
+@pytest.mark.parametrize("ka,ea,kb,eb", [(4, 20, 13, 25), (10, 50, 10, 50), (0, 30, 9, 30), (7, 12.5, 2, 40),
+                                          (25, 100, 60, 110)])
+def test_rate_ratio_matches_exact_conditional(ka: int, ea: float, kb: int, eb: float) -> None:
+    e = fx.rate_ratio(ka, ea, kb, eb)
+    total = ka + kb
+    ci = stats.binomtest(kb, total, p=eb / (ea + eb)).proportion_ci(confidence_level=0.95, method="exact")
+    to_rr = lambda p: math.inf if p >= 1 else p / (1 - p) * ea / eb  # noqa: E731
+    assert e.estimate == pytest.approx((kb / eb) / (ka / ea) if ka else math.inf)
+    assert e.ci_low == pytest.approx(to_rr(ci.low))
+    assert e.ci_high == pytest.approx(to_rr(ci.high))
+    sm = sm_rates.test_poisson_2indep(kb, eb, ka, ea, method="exact-cond")
+    assert e.p_value == pytest.approx(sm.pvalue, rel=1e-9)
+
+
+def _cox(da: np.ndarray, ea: np.ndarray, db: np.ndarray, eb: np.ndarray) -> pd.Series:
+    df = pd.DataFrame({"T": np.r_[da, db], "E": np.r_[ea, eb].astype(int),
+                       "x": np.r_[np.zeros(len(da)), np.ones(len(db))]})
+    return CoxPHFitter().fit(df, "T", "E").summary.loc["x"]
+
+
+@pytest.mark.parametrize("seed,pa,pb", [(1, 0.3, 0.45), (2, 0.5, 0.5), (3, 0.2, 0.6)])
+def test_hazard_ratio_matches_lifelines_cox(seed: int, pa: float, pb: float) -> None:
+    rng = np.random.default_rng(seed)
+    da, db = rng.geometric(pa, 25).astype(float), rng.geometric(pb, 30).astype(float)   # many ties: Efron
+    ea, eb = rng.random(25) < 0.8, rng.random(30) < 0.7
+    e = fx.hazard_ratio(da, ea, db, eb)
+    s = _cox(da, ea, db, eb)
+    assert e.estimate == pytest.approx(s["exp(coef)"], rel=1e-5)
+    assert e.ci_low == pytest.approx(s["exp(coef) lower 95%"], rel=1e-5)
+    assert e.ci_high == pytest.approx(s["exp(coef) upper 95%"], rel=1e-5)
+    assert e.p_value == pytest.approx(s["p"], rel=1e-4, abs=1e-9)
+    assert e.sufficient
+
+
+def test_benjamini_hochberg_matches_statsmodels_and_skips_missing() -> None:
+    ps = [0.001, 0.04, None, 0.03, 0.2, 0.012, None, 0.9]
+    got = fx.benjamini_hochberg(ps)
+    present = [p for p in ps if p is not None]
+    expected = iter(multipletests(present, method="fdr_bh")[1])
+    assert [g is None for g in got] == [p is None for p in ps]
+    for g in got:
+        if g is not None:
+            assert g == pytest.approx(next(expected))
+    # by hand for the smallest: 0.001 * 6 / 1
+    assert got[0] == pytest.approx(0.006)
+
+
+def test_fcr_adjusted_level() -> None:
+    assert fx.fcr_confidence(20, 4) == pytest.approx(1 - 4 * 0.05 / 20)
+    assert fx.fcr_confidence(20, 0) == pytest.approx(1 - 0.05 / 20)    # no discovery: Bonferroni
+    assert fx.fcr_confidence(0, 0) == pytest.approx(0.95)
+
+
+def test_insufficient_rules() -> None:
+    # shares: fewer than 10 items in an arm
+    assert not fx.share_difference(1, 9, 5, 30).sufficient
+    assert fx.share_difference(1, 10, 5, 10).sufficient
+    # rates: fewer than 6 events in both arms together, or fewer than 5 sessions in an arm
+    assert not fx.rate_ratio(2, 50, 3, 50).sufficient
+    assert fx.rate_ratio(3, 50, 3, 50).sufficient
+    assert not fx.rate_ratio(10, 4, 10, 50).sufficient
+    # no exposure: no estimate at all
+    assert fx.rate_ratio(0, 0, 3, 10).estimate is None
+    # hazard ratios: ≥ 5 subjects per arm, an event in each, ≥ 10 events in all
+    d = np.arange(1, 9, dtype=float)
+    assert not fx.hazard_ratio(d[:4], np.ones(4, bool), d, np.ones(8, bool)).sufficient          # 4 subjects in A
+    assert not fx.hazard_ratio(d, np.zeros(8, bool), d, np.ones(8, bool)).sufficient             # no event in A
+    few = np.array([True, True, False, False, False, False, False, False])
+    assert not fx.hazard_ratio(d, few, d, few).sufficient                                        # 4 events in all
+    assert fx.hazard_ratio(d, np.ones(8, bool), d, np.ones(8, bool)).sufficient
+    # the reason is said
+    assert "10" in fx.share_difference(1, 9, 5, 30).reason
