@@ -7,12 +7,12 @@ import polars as pl
 from . import frames as fr
 from .base import Context
 from .frames import Output
-from .registry import Metric, metric
+from .registry import FAMILY_REQUIRES, Metric, metric
 
 REVERSAL_WITHIN = 5  # sessions: a supersession this soon that restores a rejected alternative is a flip-flop
 
 # a v2 namespace in a mixed selection gets a not_supported row, not a silent no_data
-V1_ONLY = ("decisions", "needs a decision tier (v1 active_decisions, Beads decision issues); v2 has none")
+V1_ONLY = FAMILY_REQUIRES["decisions"]
 
 
 def _v2_only(ctx: Context, m: Metric) -> Output | None:

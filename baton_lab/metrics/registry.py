@@ -49,7 +49,7 @@ FAMILY_REQUIRES: dict[str, tuple[str, str]] = {
     # the pattern metrics count occurrences against a threshold; lessons without counts cannot feed them
     "patterns": ("occurrence_counts", "needs patterns that count their occurrences (v1 count, v2 occurrences), "
                  "which this format has not"),
-    "decisions": ("decisions", "needs a decision tier (v1 active_decisions, Beads decision issues); v2 has none"),
+    "decisions": ("decisions", "needs decisions (v1 active_decisions, Beads decision issues); v2 has none"),
 }
 
 
