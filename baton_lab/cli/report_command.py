@@ -36,8 +36,7 @@ def _print(written: Written, json: bool) -> None:
     if json:
         print_json({"out": str(written.out), "index": str(written.index) if written.index else None,
                     "files": [str(p) for p in written.files],
-                    "answers": [{"question": q.key, "verdict": q.verdict, "answer": q.answer}
-                                for q in written.report.questions]})
+                    "answers": [q.to_json() for q in written.report.questions]})
         return
     for q in written.report.questions:
         console.print(f"[bold]{escape(q.title)}[/]\n  {VERDICT_LABEL[q.verdict]}: {escape(q.answer)}", highlight=False,
