@@ -105,6 +105,29 @@ def run_cell(job: tuple[str, int, list[int]]) -> list[dict]:
     return rows
 
 
+def b2_pools(seeds: list[int], size: int = 400, setting: str = "healthy-loop") -> pl.DataFrame:
+    """Why the all-tier touch rate falls in working loops: per tier, the touched share and the open items per
+    session (per namespace) in the first and the last 100 sessions, pooled over the seeds."""
+    import baton_lab as bl
+    from baton_lab.metrics import compute
+    from baton_lab.simulate.simulation import NamespaceSpec, Simulation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lab = bl.open(Path(tmp) / "store.duckdb")
+        for seed in seeds:
+            sim = Simulation([NamespaceSpec(0, f"{setting}-s{seed}", setting, SETTINGS[setting], size, seed)], seed, setting)
+            sim.write(Path(tmp) / str(seed), ["ndjson"])
+            lab.import_(next((Path(tmp) / str(seed) / "ndjson").glob("*.ndjson")), namespace=sim.namespaces[0])
+        with lab.connect(read_only=True) as con:
+            rows = compute(con, None, ["touch_rate"], validate=False).rows
+    w = rows.filter((pl.col("namespace") == "(pooled)") & ~pl.col("overall") & (pl.col("variant") != "acted_trend"))
+    w = w.with_columns(part=pl.when(pl.col("window_end_s") <= 100).then(pl.lit("first 100"))
+                       .when(pl.col("window_start_s") > size - 100).then(pl.lit("last 100"))).drop_nulls("part")
+    return (w.group_by("variant", "part").agg(touched=pl.col("numerator").sum() / pl.col("denominator").sum(),
+                                              open_per_session=pl.col("denominator").sum() / (10 * pl.len() * len(seeds)))
+            .sort("variant", "part"))
+
+
 def _range(text: str) -> list[int]:
     lo, _, hi = text.partition("-")
     return list(range(int(lo), int(hi or lo) + 1))
@@ -139,7 +162,19 @@ def main() -> None:
     ap.add_argument("--settings", default=",".join(SETTINGS))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None, help="write the per-seed rows here (Parquet)")
+    ap.add_argument("--summarise", nargs="*", default=None, metavar="ROWS",
+                    help="print the tables from rows saved by earlier runs (.parquet or .partial.ndjson) and exit")
+    ap.add_argument("--b2-pools", action="store_true", help="print why B2's all-tier touch rate falls in healthy loops")
     args = ap.parse_args()
+    if args.b2_pools:
+        with pl.Config(tbl_rows=20):
+            print(b2_pools(_range(args.seeds)[:6]))
+        return
+    if args.summarise:
+        frames = [pl.read_parquet(f) if f.endswith(".parquet") else pl.read_ndjson(f, infer_schema_length=None)
+                  for f in args.summarise]
+        report(pl.concat(frames, how="diagonal_relaxed").unique(["setting", "size", "seed"]), "saved rows")
+        return
     seeds = _range(args.seeds)
     sizes = [int(s) for s in args.sizes.split(",")]
     jobs = [(s, n, seeds) for n in sorted(sizes, reverse=True) for s in args.settings.split(",")]
@@ -156,7 +191,12 @@ def main() -> None:
     df = pl.DataFrame(rows, infer_schema_length=None)
     if args.out:
         df.write_parquet(args.out)
-    print(f"verdict validity, seeds {args.seeds} ({len(seeds)} per cell), {time.perf_counter() - t:.0f} s")
+    report(df, f"seeds {args.seeds} ({len(seeds)} per cell), {time.perf_counter() - t:.0f} s")
+    print(json.dumps({"cells": len(jobs), "rows": df.height}))
+
+
+def report(df: pl.DataFrame, what: str) -> None:
+    print(f"verdict validity, {what}")
     print("yes/no: share of seeds answered yes / no; cov: 95% interval covers the simulator's truth "
           "(L4 flake-adjusted catch share, P6 rule effect)")
     print(summarise(df))
@@ -165,7 +205,11 @@ def main() -> None:
     for setting, sub in df.filter(pl.col("size") == 200).group_by("setting", maintain_order=True):
         parts = [f"{c}={(sub[c].fill_null(False)).mean():.0%}/{(~sub[c].fill_null(True)).mean():.0%}" for c in crit]
         print(f"  {setting[0]}: " + ", ".join(parts))
-    print(json.dumps({"cells": len(jobs), "rows": df.height}))
+    null = df.filter(pl.col("setting") == "null")
+    if null.height:
+        covers = null.filter(pl.col("real_lo").is_not_null())
+        print(f"\nnull setting: flake-adjusted real catches cover zero in "
+              f"{covers.filter(pl.col('real_lo') <= 0).height} of {covers.height} seeds × sizes")
 
 
 if __name__ == "__main__":
