@@ -78,9 +78,16 @@ def caught_regressions(ctx: Context, m: Metric) -> Output:
 
     Variants: (i) `count` — the count with a Garwood interval; (ii) `rate_per_session` — count / sessions
     in the window (Garwood); (iii) `catch_share` — caught / machine-checked loops that reached verified or
-    failed (a failure later contradicted by `verified` counts as verified; Wilson), the DORA change-failure-rate analogue. Confirmation by an
-    independent re-check (metrics.md's (a)) needs a verification-attempt log the schema lacks: only (b),
-    "not contradicted by a later verified", is applied — read with L9.
+    failed (a failure later contradicted by `verified` counts as verified; Wilson), the DORA change-failure-rate analogue.
+
+    Flake-adjusted (overall rows, `stats.flake_split`): a failed machine check that stays on the baton and is
+    checked again either fails again or flips to `verified` with nothing changed — the flaky-test signature.
+    From the first-failure share and the flip share the per-check flake rate and the false-failure share φ
+    are solved; `real_count` = machine failures not re-run × (1 − φ) + failures confirmed twice × P(real |
+    two failures) + failures of manual checks (taken as real), `real_share` = its machine part / machine-
+    checked loops, `false_failure_share` = φ; multinomial bootstrap intervals. With no re-run failure the
+    flake rate is not identified: `real_share` / `real_count` carry a bound (flake rate ≤ 10% per check)
+    and no estimate.
     """
     caught = ctx.loops.filter(pl.col("caught")).select("namespace", seq="failed_seq", k=pl.lit(1))
     df = fr.windowed(ctx, caught, ["k"])
@@ -125,7 +132,7 @@ def _flake_rows(ctx: Context) -> pl.DataFrame:
         basis = (f"{n} machine-checked loops, {fail} failed the first check; {refail + flip} re-checked: "
                  f"{flip} flipped to verified, {refail} failed again")
         scale = lambda v: None if v is None else v * n + other  # noqa: E731 - share of machine loops -> count
-        common = {"namespace": ns, "overall": True, **span[ns], "n_censored": None}
+        common = {"namespace": ns, "overall": True, **span[ns]}
         rows += [
             {**common, "variant": "real_count", "estimate": scale(real.estimate), "ci_low": scale(real.ci_low),
              "ci_high": scale(real.ci_high), "numerator": scale(real.estimate), "denominator": float(fail + other),
@@ -141,7 +148,7 @@ def _flake_rows(ctx: Context) -> pl.DataFrame:
         ]
     return pl.DataFrame(rows, schema_overrides={k: pl.Float64 for k in
                                                 ("estimate", "ci_low", "ci_high", "numerator", "denominator")},
-                        infer_schema_length=None).drop("n_censored")
+                        infer_schema_length=None)
 
 
 @metric("L5", "detection_latency", family="loops", title="Sessions from creation to `failed`", unit="sessions")
