@@ -133,7 +133,9 @@ def _range(text: str) -> list[int]:
     return list(range(int(lo), int(hi or lo) + 1))
 
 
-def summarise(df: pl.DataFrame) -> str:
+def summarise(df: pl.DataFrame, markdown: bool = False) -> str:
+    if markdown:
+        return "\n".join(_markdown_rows(df))
     lines = []
     questions = ("spiral", "graduation", "regressions")
     head = f"{'setting':<24}{'n':>5}" + "".join(f"{q[:11] + ' yes/no':>19}" for q in questions) + f"{'cov L4':>8}{'cov P6':>8}"
@@ -155,6 +157,21 @@ def summarise(df: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _markdown_rows(df: pl.DataFrame) -> list[str]:
+    """The verdict table as Markdown (what the README quotes)."""
+    out = ["| setting | sessions | seeds | Q1 yes / no | Q2 yes / no | Q3 yes / no | L4 real-share coverage | P6 coverage |",
+           "|---|---|---|---|---|---|---|---|"]
+    for (setting, size), sub in df.sort("setting", "size").group_by(["setting", "size"], maintain_order=True):
+        cells = [f"{(sub[q] == 'yes').mean():.0%} / {(sub[q] == 'no').mean():.0%}" for q in ("spiral", "graduation", "regressions")]
+        cov = []
+        for name, truth in (("real", "true_real_share"), ("rr", "true_rule_effect")):
+            ok = sub.filter(pl.col(f"{name}_est").is_not_null() & pl.col(f"{name}_hi").is_not_null() & pl.col(truth).is_not_null())
+            hit = ok.filter((pl.col(f"{name}_lo") <= pl.col(truth) + 1e-12) & (pl.col(truth) <= pl.col(f"{name}_hi") + 1e-12))
+            cov.append(f"{hit.height}/{ok.height}" if ok.height else "bound")
+        out.append(f"| {setting} | {size} | {sub.height} | " + " | ".join(cells + cov) + " |")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="1000-1029", help="seed range, e.g. 1000-1029 (tuning) or 5000-5029 (held out)")
@@ -164,6 +181,7 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="write the per-seed rows here (Parquet)")
     ap.add_argument("--summarise", nargs="*", default=None, metavar="ROWS",
                     help="print the tables from rows saved by earlier runs (.parquet or .partial.ndjson) and exit")
+    ap.add_argument("--markdown", action="store_true", help="with --summarise: the verdict table as Markdown")
     ap.add_argument("--b2-pools", action="store_true", help="print why B2's all-tier touch rate falls in healthy loops")
     args = ap.parse_args()
     if args.b2_pools:
@@ -172,8 +190,12 @@ def main() -> None:
         return
     if args.summarise:
         frames = [pl.read_parquet(f) if f.endswith(".parquet") else pl.read_ndjson(f, infer_schema_length=None)
-                  for f in args.summarise]
-        report(pl.concat(frames, how="diagonal_relaxed").unique(["setting", "size", "seed"]), "saved rows")
+                  for f in args.summarise if Path(f).exists()]
+        saved = pl.concat(frames, how="diagonal_relaxed").unique(["setting", "size", "seed"])
+        if args.markdown:
+            print(summarise(saved, markdown=True))
+        else:
+            report(saved, "saved rows")
         return
     seeds = _range(args.seeds)
     sizes = [int(s) for s in args.sizes.split(",")]
