@@ -189,7 +189,9 @@ def main() -> None:
             print(b2_pools(_range(args.seeds)[:6]))
         return
     if args.summarise:
-        frames = [pl.read_parquet(f) if f.endswith(".parquet") else pl.read_ndjson(f, infer_schema_length=None)
+        # json, not pl.read_ndjson: rate-ratio bounds can be Infinity, which json writes and reads back
+        frames = [pl.read_parquet(f) if f.endswith(".parquet") else
+                  pl.DataFrame([json.loads(line) for line in Path(f).read_text().splitlines()], infer_schema_length=None)
                   for f in args.summarise if Path(f).exists()]
         saved = pl.concat(frames, how="diagonal_relaxed").unique(["setting", "size", "seed"])
         if args.markdown:
