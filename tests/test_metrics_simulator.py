@@ -59,6 +59,11 @@ def test_preset_differences(presets: dict) -> None:
     assert drop["log-nobody-reads"] > 0.4 and drop["healthy-loop"] < 0.06 and drop["default"] < drop["log-nobody-reads"]
     touch = {p: _overall(r, "touch_rate", "open_loop")["estimate"] for p, r in res.items()}
     assert touch["healthy-loop"] > 2 * touch["log-nobody-reads"]
+    # B2 acted (the Q1 endpoint): open loops and follow-ups acted on, not deferred — high only where the baton is worked
+    from baton_lab.report import ACTED_ON_HIGH
+    acted = {p: _overall(r, "touch_rate", "acted") for p, r in res.items()}
+    assert acted["healthy-loop"]["ci_low"] >= ACTED_ON_HIGH > acted["log-nobody-reads"]["ci_high"]
+    assert _overall(res["healthy-loop"], "touch_rate", "acted_trend")["ci_high"] > -0.01   # not falling
     viol = {p: _overall(r, "anti_ouroboros_violations", "hard")["numerator"] for p, r in res.items()}
     assert viol["log-nobody-reads"] > 0 and viol["healthy-loop"] == viol["rules-dont-stick"] == 0
     gate = {p: _overall(r, "gate_latency", "gate_median")["estimate"] for p, r in res.items()}
@@ -109,3 +114,36 @@ def test_v2_counts_and_unsupported_decisions(tmp_path: Path) -> None:
     rows = result.rows.filter(pl.col("metric_id").is_in(["decision_lifetime", "supersession_rate", "read_receipt_rate"]))
     assert set(rows["status"]) == {"not_supported"}
     assert result.rows.filter(pl.col("metric_id") == "reverify_regression_rate")["status"].is_in(["ok", "insufficient"]).all()
+
+
+def test_flakes_are_separated_from_caught_regressions(tmp_path: Path) -> None:
+    """Failed checks re-run with nothing changed (p_recheck_failed) let L9 estimate the flake rate and L4 count
+    real catches: with nothing broken the flake-adjusted count covers zero and Q3 never says yes; with real
+    breakage its lower bound is above zero and the interval covers the true share."""
+    from baton_lab.metrics import compute
+    from baton_lab.report import answer_questions
+    from baton_lab.simulate import PRESETS
+
+    null = PRESETS["default"].with_overrides(p_broke=0.0, p_flaky=0.1, p_recheck_failed=0.8, rule_effect=1.0)
+    broken = PRESETS["default"].with_overrides(p_broke=0.2, p_flaky=0.1, p_recheck_failed=0.8)
+    sim = simulate({"null": null, "broken": broken}, seed=11, sessions=600, namespaces=2)
+    sim.write(tmp_path, ["ndjson"])
+    lab = bl.open(tmp_path / "store.duckdb")
+    for ns in sim.namespaces:
+        lab.import_(tmp_path / "ndjson" / f"{ns}.ndjson", namespace=ns)
+    with lab.connect(read_only=True) as con:
+        result = compute(con, None, ["caught_regressions", "verify_flip_rate"])
+    truth = sim.truth()["loops"]
+    null_ns, broken_ns = sim.namespaces
+    flake = _overall(result, "verify_flip_rate", "flake_rate", null_ns)
+    assert flake["status"] == "ok" and flake["ci_low"] < 0.1 < flake["ci_high"]
+    real = _overall(result, "caught_regressions", "real_count", null_ns)
+    assert _overall(result, "caught_regressions", "count", null_ns)["estimate"] > 0   # flakes were counted as caught
+    assert real["ci_low"] == 0 and answer_questions(result, null_ns)[2].verdict != "yes"
+    machine = truth.filter((pl.col("namespace") == broken_ns) & pl.col("outcome").is_in(["verified", "failed"])
+                           & pl.col("verify_method").is_in(["http", "file_exists", "process_running"]))
+    true_share = machine.filter(pl.col("broke_something") & (pl.col("outcome") == "failed")).height / machine.height
+    share = _overall(result, "caught_regressions", "real_share", broken_ns)
+    assert share["ci_low"] <= true_share <= share["ci_high"]
+    assert share["estimate"] < _overall(result, "caught_regressions", "catch_share", broken_ns)["estimate"]
+    assert answer_questions(result, broken_ns)[2].verdict == "yes"

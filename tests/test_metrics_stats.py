@@ -73,3 +73,32 @@ def test_pooled_rate_ratio() -> None:
     het = stats.pooled_rate_ratio([5, 50], [10, 10], [10, 100], [10, 10])
     assert het.estimate == pytest.approx(0.5, rel=1e-6)
     assert stats.pooled_rate_ratio([], [], [], []).estimate is None
+
+
+def test_flake_split_recovers_the_rates_from_expected_counts() -> None:
+    # b = 10% of 40,000 loops truly broke, f = 5% of checks are wrong, every failure re-run once:
+    # first failures 40,000·(0.1·0.95 + 0.9·0.05) = 5,600 (3,800 real + 1,800 false);
+    # re-runs: real fail again 3,800·0.95 = 3,610 and flip 190; false flip 1,800·0.95 = 1,710, fail again 90
+    split = stats.flake_split(40_000, 5_600, 3_610 + 90, 190 + 1_710)
+    assert split.identified
+    assert split.flake_rate.estimate == pytest.approx(0.05)
+    assert split.false_failure_share.estimate == pytest.approx(1_800 / 5_600)
+    # real catches = real loops that failed twice (all failures were re-run): 3,610 of 40,000
+    assert split.real_share.estimate == pytest.approx(3_610 / 40_000)
+    assert split.real_share.ci_low < 3_610 / 40_000 < split.real_share.ci_high
+
+
+def test_flake_split_without_flakes_or_breakage() -> None:
+    clean = stats.flake_split(1_000, 100, 100, 0)            # every failure confirmed: nothing flaky
+    assert clean.flake_rate.estimate == 0 and clean.real_share.estimate == pytest.approx(0.1)
+    null = stats.flake_split(1_000, 80, 6, 74)               # nothing broke: re-runs mostly pass
+    assert null.real_share.ci_low == 0 and null.real_share.estimate < 0.01
+    assert null.false_failure_share.estimate > 0.9
+
+
+def test_flake_split_without_rechecks_is_a_bound() -> None:
+    bound = stats.flake_split(500, 60, 0, 0)
+    assert not bound.identified and bound.real_share.estimate is None
+    lo, hi = stats.wilson_ci(np.array([60.0]), np.array([500.0]))
+    assert bound.real_share.ci_high == pytest.approx(hi[0])
+    assert bound.real_share.ci_low == pytest.approx(max(0.0, lo[0] - stats.FLAKE_RATE_PRIOR_MAX))

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from baton_lab.simulate import FORMATS, PRESETS, SimParams, SimulationError, simulate
@@ -510,3 +511,26 @@ def test_cli_writes_formats_and_reports_json(tmp_path: Path) -> None:
     assert again.exit_code == 1 and "already exists" in again.output
     bad = runner.invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--preset", "nope"])
     assert bad.exit_code == 1 and "unknown preset" in bad.output
+
+
+def test_rechecked_failures_stay_one_snapshot_and_flip_when_flaky() -> None:
+    params = PRESETS["default"].with_overrides(p_flaky=0.2, p_recheck_failed=1.0)
+    sim = simulate(params, seed=5, sessions=150, namespaces=1)
+    ns = sim.namespaces[0]
+    seen = presence(sim, ns, "open_loops")
+    loops = sim.truth()["loops"].filter(pl.col("rechecked"))
+    assert loops.height > 10
+    for truth in loops.to_dicts():
+        statuses = [item["status"] for _, item in seen[truth["item_id"]]]
+        first = statuses.index("failed")
+        after = statuses[first + 1:]
+        # the failed loop is on the next baton too: re-run, it fails again or comes back verified
+        assert after and after[0] in ("failed", "verified") and truth["outcome"] == after[-1]
+        if truth["outcome"] == "verified":   # a flip: the first failure or the re-run was wrong
+            assert truth["flaky"] != truth["broke_something"] or not truth["broke_something"]
+    flips = loops.filter(pl.col("outcome") == "verified")
+    assert flips.height and flips["flaky"].mean() > 0.5       # most flips are false first failures
+    # at 0 no draw is added: the presets' seeded histories do not change
+    again = simulate(PRESETS["default"].with_overrides(p_recheck_failed=0.0), seed=5, sessions=150, namespaces=1)
+    base = simulate("default", seed=5, sessions=150, namespaces=1)
+    assert [s.v1 for s in again.snapshots(with_v2=False)] == [s.v1 for s in base.snapshots(with_v2=False)]

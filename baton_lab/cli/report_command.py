@@ -41,8 +41,7 @@ def _print(written: Written, json: bool) -> None:
         print_json({"out": str(written.out), "index": str(written.index) if written.index else None,
                     "store": store["path"], "temporary_store_removed": store["temporary"],
                     "files": [str(p) for p in written.files],
-                    "answers": [{"question": q.key, "verdict": q.verdict, "answer": q.answer}
-                                for q in written.report.questions]})
+                    "answers": [q.to_json() for q in written.report.questions]})
         return
     for q in written.report.questions:
         console.print(f"[bold]{escape(q.title)}[/]\n  {VERDICT_LABEL[q.verdict]}: {escape(q.answer)}", highlight=False,

@@ -87,6 +87,7 @@ class Context:
                    arg_min(o.status, o.seq) FILTER (WHERE o.status IN {_list(LOOP_TERMINAL)}) AS terminal_status,
                    min(o.seq) FILTER (WHERE o.status = 'failed') AS failed_seq,
                    max(o.seq) FILTER (WHERE o.status = 'verified') AS last_verified_seq,
+                   max(o.seq) FILTER (WHERE o.status = 'failed') AS last_failed_seq,
                    any_value(b.min_seq) AS min_seq, any_value(b.max_seq) AS max_seq
             FROM open_loops o JOIN _bl_sel USING (namespace) JOIN b USING (namespace)
             GROUP BY o.namespace, o.item_id""")
@@ -261,8 +262,8 @@ class Context:
     @cached_property
     def flow(self) -> pl.DataFrame:
         """Per (namespace, tier, seq ≥ 2): items open at the start of the session (present and not closed in
-        snapshot seq-1), how many of those were touched in it (B2), items in seq-1 and how many were
-        carried over unchanged to seq (B3)."""
+        snapshot seq-1), how many of those were touched in it (B2) and how many acted on (a status change, or
+        a v1 follow-up leaving: B2 `acted`), items in seq-1 and how many were carried over unchanged to seq (B3)."""
         closed = _list(vocab.TERMINAL_STATUSES + vocab.FOLLOW_UP_CLOSED)
         return self.sql(f"""
             WITH obs AS (
@@ -275,7 +276,8 @@ class Context:
                 SELECT namespace, tier, item_id, seq,
                        bool_or(event IN ('status_changed', 'count_changed', 'deferred', 'priority_changed')
                                OR (event = 'disappeared' AND disposition = 'ambiguous')) AS touched,
-                       bool_or(event <> 'disappeared') AS changed
+                       bool_or(event <> 'disappeared') AS changed,
+                       bool_or(event = 'status_changed' OR (event = 'disappeared' AND disposition = 'ambiguous')) AS acted
                 FROM events JOIN _bl_sel USING (namespace)
                 WHERE tier IN ('open_loop', 'follow_up', 'pattern', 'decision') GROUP BY ALL
             ),
@@ -284,6 +286,7 @@ class Context:
             SELECT p.namespace, p.tier, p.seq + 1 AS seq,
                    count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed}) AS n_open,
                    count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed} AND coalesce(e.touched, false)) AS n_touched,
+                   count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed} AND coalesce(e.acted, false)) AS n_acted,
                    count(*) AS n_prev,
                    count(*) FILTER (WHERE p.next_seq = p.seq + 1 AND NOT coalesce(e.changed, false)) AS n_carried
             FROM nxt p JOIN b USING (namespace)

@@ -10,6 +10,7 @@ from .frames import Output
 from .registry import Metric, metric
 
 TIERS = ["all", "open_loop", "follow_up", "pattern", "decision"]
+ACTIONABLE = ["open_loop", "follow_up"]   # B2 `acted`: the tiers a session is asked to act on
 # v2 section caps (SPEC-v2); decisions have none.
 CAPS = {"open_loop": 20, "follow_up": 30, "pattern": 50}
 COLLAPSE_SHARE = 0.5      # a write that removes more than half of a section's items ...
@@ -47,9 +48,20 @@ def touch_rate(ctx: Context, m: Metric) -> Output:
     changes in s: a status change, deferral, occurrence count change, priority change, or — for v1
     follow-ups, which have no status — leaving the baton (recorded as an ambiguous disappearance). Silent
     drops of loops are *not* touches. Per tier and `all`; window rows pool item-sessions (Wilson,
-    clustered by item). High and stable = read; low with growing inventory = a log nobody reads."""
+    clustered by item). High and stable = read; low with growing inventory = a log nobody reads.
+
+    `acted` (the Q1 endpoint): the same share restricted to the items a session is asked to act on — open
+    loops and follow-ups — and to acting: a status change (checked, escalated, resolved) or a v1 follow-up
+    leaving the baton. Deferrals, priority bumps and occurrence counts are not acting. `all` mixes in
+    patterns and decisions, long-lived by design, whose open pool grows as a healthy loop accumulates
+    knowledge: its share falls in working loops for that reason alone (bench/verdicts_bench.py measures it).
+    `acted_trend` (overall rows): Theil–Sen slope of the per-window `acted` shares, per window."""
     contrib = _flow(ctx).select("namespace", "seq", "variant", k="n_touched", n="n_open")
-    return Output(fr.finish(fr.proportion(fr.windowed(ctx, contrib, ["k", "n"], variants=TIERS), "k", "n"), m, ctx,
+    acted = ctx.flow.filter(pl.col("tier").is_in(ACTIONABLE)).select(
+        "namespace", "seq", variant=pl.lit("acted"), k="n_acted", n="n_open")
+    df = fr.proportion(fr.windowed(ctx, pl.concat([contrib, acted]), ["k", "n"], variants=[*TIERS, "acted"]), "k", "n")
+    trend = fr.trend_rows(df.filter(pl.col("variant") == "acted"), "acted_trend")
+    return Output(fr.finish(pl.concat([df, trend], how="diagonal_relaxed"), m, ctx,
                             note="denominator = open item-sessions (clustered by item)"))
 
 

@@ -301,3 +301,24 @@ def _window_medians(ctx: Context, frame: pl.DataFrame, cohort_seq: str, competin
         .then(pl.lit("ok")).otherwise(None),
         note=pl.when(pl.col("estimate").is_null()).then(pl.lit("median not reached within follow-up")).otherwise(None),
     ).drop("w"))
+
+
+def spans(ctx: Context) -> dict[str, dict[str, int | None]]:
+    """window_start_s/window_end_s of the overall row of each namespace and of the pool."""
+    out = {r["namespace"]: {"window_start_s": r["min_seq"], "window_end_s": r["max_seq"]}
+           for r in ctx.bounds.iter_rows(named=True)}
+    out[POOLED] = {"window_start_s": ctx.bounds["min_seq"].min() if ctx.bounds.height else None,
+                   "window_end_s": ctx.bounds["max_seq"].max() if ctx.bounds.height else None}
+    return out
+
+
+def trend_rows(df: pl.DataFrame, variant: str = "trend") -> pl.DataFrame:
+    """Theil–Sen slope (per window) of the window estimates, one overall row per namespace."""
+    rows = []
+    for ns, sub in df.filter(~pl.col("overall")).sort("window_start_s").group_by("namespace", maintain_order=True):
+        est = stats.theil_sen(sub["estimate"].cast(pl.Float64).fill_null(np.nan).to_numpy())
+        rows.append({"namespace": ns[0], "variant": variant, "window_start_s": sub["window_start_s"].min(),
+                     "window_end_s": sub["window_end_s"].max(), "overall": True, "estimate": est.estimate,
+                     "ci_low": est.ci_low, "ci_high": est.ci_high, "ci_method": "theil-sen",
+                     "denominator": float(est.denominator or 0), "min_n_met": est.min_n_met, "unit": "per window"})
+    return pl.DataFrame(rows, schema_overrides={"estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})

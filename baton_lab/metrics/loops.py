@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from . import frames as fr
+from . import stats
 from .base import Context
 from .frames import Output
 from .registry import Metric, metric
@@ -77,9 +78,16 @@ def caught_regressions(ctx: Context, m: Metric) -> Output:
 
     Variants: (i) `count` — the count with a Garwood interval; (ii) `rate_per_session` — count / sessions
     in the window (Garwood); (iii) `catch_share` — caught / machine-checked loops that reached verified or
-    failed (a failure later contradicted by `verified` counts as verified; Wilson), the DORA change-failure-rate analogue. Confirmation by an
-    independent re-check (metrics.md's (a)) needs a verification-attempt log the schema lacks: only (b),
-    "not contradicted by a later verified", is applied — read with L9.
+    failed (a failure later contradicted by `verified` counts as verified; Wilson), the DORA change-failure-rate analogue.
+
+    Flake-adjusted (overall rows, `stats.flake_split`): a failed machine check that stays on the baton and is
+    checked again either fails again or flips to `verified` with nothing changed — the flaky-test signature.
+    From the first-failure share and the flip share the per-check flake rate and the false-failure share φ
+    are solved; `real_count` = machine failures not re-run × (1 − φ) + failures confirmed twice × P(real |
+    two failures) + failures of manual checks (taken as real), `real_share` = its machine part / machine-
+    checked loops, `false_failure_share` = φ; multinomial bootstrap intervals. With no re-run failure the
+    flake rate is not identified: `real_share` / `real_count` carry a bound (flake rate ≤ 10% per check)
+    and no estimate.
     """
     caught = ctx.loops.filter(pl.col("caught")).select("namespace", seq="failed_seq", k=pl.lit(1))
     df = fr.windowed(ctx, caught, ["k"])
@@ -93,8 +101,54 @@ def caught_regressions(ctx: Context, m: Metric) -> Output:
     share = fr.windowed(ctx, terminal.select("namespace", seq="terminal_seq", k=pl.col("caught").cast(pl.Int64),
                                              n=pl.lit(1)), ["k", "n"])
     share = fr.proportion(share, "k", "n").with_columns(variant=pl.lit("catch_share"), unit=pl.lit("share"))
-    note = "confirmation by re-check not available (no attempt log); failed not contradicted by a later verified"
-    return Output(fr.finish(pl.concat([count, per_session, share], how="diagonal_relaxed"), m, ctx, note=note))
+    note = "failed not contradicted by a later verified; read real_count for the flake-adjusted number"
+    return Output(fr.finish(pl.concat([count, per_session, share, _flake_rows(ctx)], how="diagonal_relaxed"),
+                            m, ctx, note=note))
+
+
+def _recheck_counts(ctx: Context) -> pl.DataFrame:
+    """Per namespace: machine-checked loops (first terminal verified/failed), first failures, failures
+    re-checked and failed again, failures that flipped to verified, and caught loops without a machine check.
+
+    A failure counts as re-checked when the loop is still on the baton after the failing snapshot (status
+    failed again, or verified): a failed loop that is archived at once was not looked at again."""
+    lo = ctx.loops
+    machine = (pl.col("method_class") == "machine") & pl.col("terminal_status").is_in(["verified", "failed"])
+    fail = machine & (pl.col("terminal_status") == "failed")
+    flip = fail & (pl.col("last_verified_seq") > pl.col("failed_seq")).fill_null(False)
+    refail = fail & ~flip & (pl.col("last_failed_seq") > pl.col("failed_seq")).fill_null(False)
+    return lo.select("namespace", seq="terminal_seq", n=machine.cast(pl.Int64), fail=fail.cast(pl.Int64), refail=refail.cast(pl.Int64),
+                     flip=flip.cast(pl.Int64), other=(pl.col("caught") & (pl.col("method_class") != "machine")).cast(pl.Int64))
+
+
+def _flake_rows(ctx: Context) -> pl.DataFrame:
+    """L4's flake-adjusted rows: real_count, real_share, false_failure_share (stats.flake_split)."""
+    rows = []
+    span = fr.spans(ctx)
+    for ns, sub in fr.namespace_groups(ctx, _recheck_counts(ctx)):
+        n, fail, refail, flip, other = (int(sub[c].sum()) for c in ("n", "fail", "refail", "flip", "other"))
+        split = stats.flake_split(n, fail, refail, flip)
+        real, phi = split.real_share, split.false_failure_share
+        basis = (f"{n} machine-checked loops, {fail} failed the first check; {refail + flip} re-checked: "
+                 f"{flip} flipped to verified, {refail} failed again")
+        scale = lambda v: None if v is None else v * n + other  # noqa: E731 - share of machine loops -> count
+        common = {"namespace": ns, "overall": True, **span[ns]}
+        rows += [
+            {**common, "variant": "real_count", "estimate": scale(real.estimate), "ci_low": scale(real.ci_low),
+             "ci_high": scale(real.ci_high), "numerator": scale(real.estimate), "denominator": float(fail + other),
+             "ci_method": real.method, "min_n_met": real.min_n_met, "unit": "loops", "status": "ok" if n else None,
+             "note": f"{basis}; {other} caught without a machine check counted as real"},
+            {**common, "variant": "real_share", "estimate": real.estimate, "ci_low": real.ci_low, "ci_high": real.ci_high,
+             "numerator": real.numerator, "denominator": real.denominator, "ci_method": real.method,
+             "min_n_met": real.min_n_met, "unit": "share", "status": "ok" if n else None, "note": basis},
+            {**common, "variant": "false_failure_share", "estimate": phi.estimate, "ci_low": phi.ci_low,
+             "ci_high": phi.ci_high, "numerator": phi.numerator, "denominator": phi.denominator,
+             "ci_method": phi.method, "min_n_met": phi.min_n_met, "unit": "share",
+             "status": "ok" if fail else None, "note": basis},
+        ]
+    return pl.DataFrame(rows, schema_overrides={k: pl.Float64 for k in
+                                                ("estimate", "ci_low", "ci_high", "numerator", "denominator")},
+                        infer_schema_length=None)
 
 
 @metric("L5", "detection_latency", family="loops", title="Sessions from creation to `failed`", unit="sessions")
@@ -177,9 +231,31 @@ def loop_escalation_rate(ctx: Context, m: Metric) -> Output:
 
 @metric("L9", "verify_flip_rate", family="loops", title="Flip rate of repeated machine checks", unit="share")
 def verify_flip_rate(ctx: Context, m: Metric) -> Output:
-    """Among loops/infra entries checked at least twice, the share whose machine result changed without an
-    intervening recorded action (the flaky-test flip rate). Needs a verification-attempt log (loop id,
-    method, time, result) that neither baton schema records (metrics.md §7 gap 2): always reported as
-    not supported, so L4 is read without flip-rate context."""
-    return Output(fr.unsupported(m, ctx, "needs a verification-attempt log (metrics.md §7 gap 2); "
-                                         "batons keep only the latest status"))
+    """Among machine-checked loops that failed and were checked again (still on the baton in the next
+    snapshot), the share that flipped to `verified` with nothing recorded in between — the flaky-test flip
+    rate (`all`, Wilson). `flake_rate`: the per-check probability of a wrong result solved from the flip
+    share and the first-failure share (stats.flake_split; bootstrap interval), which L4's `real_count`
+    uses. Batons keep only the latest status, so a failure archived at once is never re-checked: without
+    any re-checked failure the metric is not supported (a verification-attempt log, metrics.md §7 gap 2,
+    would give it for every check) and L4 reports a bound instead."""
+    counts = _recheck_counts(ctx)
+    if int((counts["refail"] + counts["flip"]).sum()) == 0:
+        return Output(fr.unsupported(m, ctx, "no failed loop was checked again (failed loops are archived at once); "
+                                             "a verification-attempt log (metrics.md §7 gap 2) would give it",
+                                     variants=["all", "flake_rate"]))
+    rechecked = counts.filter(pl.col("seq").is_not_null())
+    flips = fr.proportion(fr.windowed(ctx, rechecked.select("namespace", "seq", k="flip", n=pl.col("flip") + pl.col("refail")),
+                                      ["k", "n"]), "k", "n").with_columns(variant=pl.lit("all"))
+    rows = []
+    span = fr.spans(ctx)
+    for ns, sub in fr.namespace_groups(ctx, counts):
+        n, fail, refail, flip = (int(sub[c].sum()) for c in ("n", "fail", "refail", "flip"))
+        f = stats.flake_split(n, fail, refail, flip).flake_rate
+        rows.append({"namespace": ns, "variant": "flake_rate", "overall": True, **span[ns], "estimate": f.estimate,
+                     "ci_low": f.ci_low, "ci_high": f.ci_high, "numerator": f.numerator, "denominator": f.denominator,
+                     "ci_method": f.method, "min_n_met": f.min_n_met and refail + flip > 0, "unit": "per check"})
+    rate = pl.DataFrame(rows, schema_overrides={k: pl.Float64 for k in
+                                                ("estimate", "ci_low", "ci_high", "numerator", "denominator")},
+                        infer_schema_length=None)
+    return Output(fr.finish(pl.concat([flips, rate], how="diagonal_relaxed"), m, ctx,
+                            note="re-checked = still on the baton after failing; flip = failed then verified"))

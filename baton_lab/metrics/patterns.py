@@ -146,20 +146,8 @@ def new_pattern_rate(ctx: Context, m: Metric) -> Output:
     exposure = ctx.grid.join(ctx.bounds.select("namespace", "min_seq"), on="namespace").select(
         "namespace", "seq", e=(pl.col("seq") > pl.col("min_seq")).cast(pl.Int64))
     df = fr.rate(fr.windowed(ctx, pl.concat([new, exposure], how="diagonal_relaxed").fill_null(0), ["k", "e"]), "k", "e")
-    trend = _trend_rows(df)
+    trend = fr.trend_rows(df)
     return Output(fr.finish(pl.concat([df.with_columns(variant=pl.lit("rate")), trend], how="diagonal_relaxed"), m, ctx))
-
-
-def _trend_rows(df: pl.DataFrame, variant: str = "trend") -> pl.DataFrame:
-    """Theil–Sen slope (per window) of the window estimates, one overall row per namespace."""
-    rows = []
-    for ns, sub in df.filter(~pl.col("overall")).sort("window_start_s").group_by("namespace", maintain_order=True):
-        est = stats.theil_sen(sub["estimate"].cast(pl.Float64).fill_null(np.nan).to_numpy())
-        rows.append({"namespace": ns[0], "variant": variant, "window_start_s": sub["window_start_s"].min(),
-                     "window_end_s": sub["window_end_s"].max(), "overall": True, "estimate": est.estimate,
-                     "ci_low": est.ci_low, "ci_high": est.ci_high, "ci_method": "theil-sen",
-                     "denominator": float(est.denominator or 0), "min_n_met": est.min_n_met, "unit": "per window"})
-    return pl.DataFrame(rows, schema_overrides={"estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})
 
 
 @metric("P4", "graduation_funnel", family="patterns", title="observing → rule_candidate → graduated / dismissed",

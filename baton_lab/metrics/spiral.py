@@ -25,7 +25,7 @@ COMPONENTS = (
     ("pattern_recurrence_rate", "pooled", "down", "trend"),
     ("rule_effectiveness", "rr_vs_control", "<1", "level"),
     ("anti_ouroboros_violations", "hard", "=0", "level"),
-    ("touch_rate", "all", "up", "trend"),
+    ("touch_rate", "acted", "up", "trend"),   # acted-on share: `all` falls as knowledge accumulates (B2 docs)
     ("net_closure_ratio", "ratio", ">=1", "level"),
     ("rework_rate", "per_closure", "down", "trend"),
 )
@@ -58,7 +58,7 @@ def _score(direction: str, low: float | None, high: float | None, est: float | N
 def spiral_index(ctx: Context, m: Metric) -> Output:
     """SI = Σcᵢ / k over the pre-registered components: L2 machine share ↑, L3 median ↓, L6 ↓, L7 ↓, L4 catch
     share ↓ (only while L2 is not falling), F2 median ↓, P1 pooled rate ↓, P6 RR beyond the RTM control < 1,
-    P7 hard violations = 0, B2 touch rate ↑, B4 net closure ≥ 1, B6 rework ↓. A trend component scores +1
+    P7 hard violations = 0, B2 acted-on share ↑, B4 net closure ≥ 1, B6 rework ↓. A trend component scores +1
     when the Theil–Sen 95% CI of its per-window series (x = window index, windows without a value skipped)
     lies entirely in the good direction, −1 entirely in the bad one, 0 otherwise (also with fewer than 4
     windows); a level component compares the CI of its overall estimate with the reference (P7 > 0 is an

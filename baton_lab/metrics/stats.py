@@ -488,3 +488,79 @@ def theil_sen_votes(y: np.ndarray, groups: np.ndarray | None = None, *,
         return np.where((points >= MIN_TREND_POINTS) & (total > 0) & np.isfinite(sigma), vote, 0)
 
     return votes
+
+
+# -- flaky checks: separating caught regressions from false failures (L4, L9) ----------------------------
+FLAKE_RATE_PRIOR_MAX = 0.10   # without re-checks: at most 10% of checks flaky (Google: ~1.5% of runs)
+
+
+@dataclass(frozen=True)
+class FlakeSplit:
+    """Machine-checked loops split into real catches and false failures (see `flake_split`)."""
+
+    real_share: Estimate          # loops truly broken and reported failed / machine-checked loops
+    false_failure_share: Estimate  # share of first failures that were flakes (φ)
+    flake_rate: Estimate          # per-check probability of a wrong result (f)
+    identified: bool              # True: estimated from re-checks; False: a bound under FLAKE_RATE_PRIOR_MAX
+
+
+def _flake_point(n: np.ndarray, fail: np.ndarray, refail: np.ndarray, flip: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised method-of-moments solution: (real share, φ, f) per row of counts."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(n > 0, fail / np.maximum(n, 1), 0.0)               # first-check failure share
+        rechecked = refail + flip
+        s = np.where(rechecked > 0, flip / np.maximum(rechecked, 1), 0.0)  # flip share among re-checked failures
+        # q = b(1-f) + (1-b)f and s = φ(1-f) + (1-φ)f with φ = (1-b)f/q  ⇒  f² − f + s·q = 0 (smaller root)
+        f = np.clip((1 - np.sqrt(np.clip(1 - 4 * s * q, 0, None))) / 2, 0, 0.499)
+        b = np.clip((q - f) / (1 - 2 * f), 0, 1)
+        phi = np.where(q > 0, np.clip((1 - b) * f / np.where(q > 0, q, 1), 0, 1), 0.0)
+        # failed twice: real with prob (1-φ)(1-f), flake with φ·f
+        real_twice = np.where((1 - phi) * (1 - f) + phi * f > 0,
+                              (1 - phi) * (1 - f) / ((1 - phi) * (1 - f) + phi * f), 0.0)
+        unrechecked = fail - rechecked
+        real = np.where(n > 0, (unrechecked * (1 - phi) + refail * real_twice) / np.maximum(n, 1), np.nan)
+    return real, phi, f
+
+
+def flake_split(n: int, fail: int, refail: int, flip: int, *, confidence: float = CONFIDENCE,
+                seed: int = BOOTSTRAP_SEED) -> FlakeSplit:
+    """Real catches vs false failures among `n` machine-checked loops, `fail` of which failed their first
+    check; of those, `refail` were re-checked and failed again and `flip` were re-checked and passed with
+    nothing changed in between (the flaky-test signature).
+
+    Model: a check reports the wrong result with probability f, independently of the loop (also on the
+    re-check); b = share of loops that truly broke. First-failure share q = b(1−f) + (1−b)f, flip share
+    among re-checked failures s = φ(1−f) + (1−φ)f with φ = (1−b)f/q the false-failure share: solved
+    exactly for f, b, φ. Real catches = failures not re-checked × (1−φ) + failed-twice × P(real | two
+    failures). Interval: multinomial bootstrap of the four outcome counts (first pass, failed once, failed
+    twice, flipped), percentile. With no re-checked failure, f is not identified: the share is reported as
+    a bound [first-failure lower bound − FLAKE_RATE_PRIOR_MAX, first-failure upper bound], estimate None."""
+    if n <= 0:
+        nothing = Estimate(None, None, None, "no machine-checked loops", 0, 0, False)
+        return FlakeSplit(nothing, nothing, nothing, False)
+    if refail + flip == 0:
+        lo, hi = _scalar(*wilson_ci(np.array([fail]), np.array([n]), confidence=confidence))
+        bound = Estimate(None, max(0.0, lo - FLAKE_RATE_PRIOR_MAX), hi,
+                         f"bound: no re-checked failure, flake rate ≤ {FLAKE_RATE_PRIOR_MAX:.0%} per check assumed",
+                         float(fail), float(n), n >= MIN_PROPORTION_N)
+        phi = Estimate(None, 0.0, min(1.0, FLAKE_RATE_PRIOR_MAX / max(fail / n, 1e-12)) if fail else None,
+                       "bound (no re-checks)", 0.0, float(fail), False)
+        rate = Estimate(None, 0.0, FLAKE_RATE_PRIOR_MAX, "prior bound (no re-checks)", 0.0, 0.0, False)
+        return FlakeSplit(bound, phi, rate, False)
+    counts = np.array([n - fail, fail - refail - flip, refail, flip], dtype=float)
+    real, phi, f = _flake_point(np.array([n]), np.array([fail]), np.array([refail]), np.array([flip]))
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, counts / n, size=BOOTSTRAP_RESAMPLES)
+    b_real, b_phi, b_f = _flake_point(np.full(BOOTSTRAP_RESAMPLES, n), draws[:, 1:].sum(axis=1), draws[:, 2], draws[:, 3])
+    alpha = (1 - confidence) / 2
+    method = "method of moments, multinomial bootstrap percentile"
+
+    def est(point: np.ndarray, boot: np.ndarray, num: float, den: float, ok: bool) -> Estimate:
+        lo, hi = np.quantile(boot, [alpha, 1 - alpha])
+        return Estimate(float(point[0]), float(lo), float(hi), method, num, den, ok)
+
+    enough = n >= MIN_PROPORTION_N
+    return FlakeSplit(est(real, b_real, float(real[0] * n), float(n), enough),
+                      est(phi, b_phi, float(phi[0] * fail), float(fail), fail > 0),
+                      est(f, b_f, float(flip), float(refail + flip), enough), True)

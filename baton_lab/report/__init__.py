@@ -16,12 +16,14 @@ from pathlib import Path
 from ..errors import BatonLabError
 from ..lab import Lab
 from ._build import Report, Section, build
-from ._questions import GATE_LATENCY_TARGET, SILENT_DROP_LOW, Question, answer_all as answer_questions
+from ._questions import (ACTED_ON_FALL, ACTED_ON_HIGH, GATE_LATENCY_TARGET, SILENT_DROP_LOW, Criterion, Question,
+                         answer_all as answer_questions, questions_frame)
 from ._templates import VERDICT_LABEL
 from ._write import Step, Written, write
 
-__all__ = ["GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "VERDICT_LABEL", "Question", "Report", "Section", "Step", "Written",
-           "answer_questions", "build", "run_export", "run_report", "write"]
+__all__ = ["ACTED_ON_FALL", "ACTED_ON_HIGH", "GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "VERDICT_LABEL", "Criterion",
+           "Question", "Report", "Section", "Step", "Written", "answer_questions", "build", "questions_frame",
+           "run_export", "run_report", "write"]
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import polars as pl
 
 from . import _figure_export, _latex
 from ._html import render
+from ._questions import questions_frame
 from ._templates import render_markdown
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
             written += _frame_file(frame, folder, name)
     written += _frame_file(report.quality.quarantine, folder, "quarantine")
     written += _frame_file(report.sources, folder, "sources")
+    written += _frame_file(questions_frame(report.questions, report.namespace), folder, "questions")
     if report.compared is not None:
         written += _frame_file(report.compared.effects, folder, "comparison_effects")
     return written

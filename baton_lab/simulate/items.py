@@ -18,7 +18,8 @@ class Loop:
     __slots__ = (
         "id", "action", "expected_outcome", "verify", "method", "created_date", "created_day", "created_time",
         "created_by", "created_seq", "ttl_days", "decision_ref", "status", "source_tier", "broke", "forgotten",
-        "checked_seq", "flaky", "reason", "terminal_seq", "removed_seq", "at_risk", "_v1", "_v2",
+        "checked_seq", "flaky", "reason", "terminal_seq", "removed_seq", "at_risk", "recheck", "recheck_flaky",
+        "_v1", "_v2",
     )
 
     def __init__(self, **fields: Any) -> None:
@@ -26,6 +27,7 @@ class Loop:
             setattr(self, name, None)
         self.status = "open"
         self.flaky = False
+        self.recheck = False
         self.at_risk = 0
         for name, value in fields.items():
             setattr(self, name, value)

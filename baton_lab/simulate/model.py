@@ -179,9 +179,9 @@ class NamespaceRun:
 
             # Items that reached a terminal status in the previous snapshot are archived now.
             for loop in live_loops:
-                if loop.status != "open":
+                if loop.status != "open" and not loop.recheck:
                     loop.removed_seq = seq
-            live_loops = [loop for loop in live_loops if loop.status == "open"]
+            live_loops = [loop for loop in live_loops if loop.status == "open" or loop.recheck]
             live_fus = [fu for fu in live_fus if not fu.done]
             live_patterns = [pat for pat in live_patterns if pat.status != "dismissed"]
             live_decisions = [dec for dec in live_decisions if dec.status != "superseded"]
@@ -190,6 +190,15 @@ class NamespaceRun:
             checks: list[tuple[str, str, dict[str, Any] | None, str]] = []
             kept: list[Loop] = []
             for loop in live_loops:
+                if loop.recheck:   # a failed check re-run (p_recheck_failed): flips to verified or fails again
+                    loop.recheck, loop.recheck_flaky = False, d.chance(p.p_flaky)
+                    kept.append(loop)
+                    status = "failed" if loop.broke != loop.recheck_flaky else "verified"
+                    if status == "verified":
+                        loop.set_status(status, seq, "recheck")
+                    checks.append((loop.id, loop.method, loop.verify, status))
+                    stats["loops_checked"] += 1
+                    continue
                 loop.at_risk += 1
                 if d.chance(p.p_silent_drop):
                     loop.set_status("open", seq, "silent")
@@ -206,6 +215,8 @@ class NamespaceRun:
                         failed = loop.broke != flaky
                         loop.flaky = flaky
                         self._close(loop, seq, "failed" if failed else "verified", "check", checks, stats)
+                        # only draw when re-checks are on, so the presets' seeded runs are unchanged
+                        loop.recheck = failed and p.p_recheck_failed > 0 and d.chance(p.p_recheck_failed)
                         continue
                 elif method == "manual":
                     if d.chance(p.p_check_manual):

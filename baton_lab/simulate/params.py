@@ -60,6 +60,11 @@ class SimParams:
     silently dropped or expire at its ttl (which makes `escalated` and expiry visible)."""
     p_flaky: float = 0.05
     """Probability that a machine check reports the wrong outcome (false failed or false verified)."""
+    p_recheck_failed: float = 0.0
+    """Probability that a failed machine check is re-run in the next session before the loop is archived
+    (a re-check discipline). The loop stays `failed` on the baton meanwhile; the re-run is flaky with
+    `p_flaky` too, so a false failure usually comes back `verified` (failed → verified with nothing
+    changed) and a real one fails again. 0 (the presets) = failed loops are archived at once."""
     p_silent_drop: float = 0.03
     """Per session, probability that an open loop is removed while still `open` (silent drop)."""
     ttl_days: int = 7

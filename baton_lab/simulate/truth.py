@@ -34,7 +34,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     "loops": {
         "namespace": pl.String, "item_id": pl.String, "created_seq": pl.Int64, "verify_method": pl.String,
         "broke_something": pl.Boolean, "forgotten": pl.Boolean, "checked": pl.Boolean, "checked_seq": pl.Int64, "flaky": pl.Boolean,
-        "outcome": pl.String, "outcome_reason": pl.String, "terminal_seq": pl.Int64, "removed_seq": pl.Int64,
+        "rechecked": pl.Boolean, "outcome": pl.String, "outcome_reason": pl.String, "terminal_seq": pl.Int64, "removed_seq": pl.Int64,
         "dropped": pl.Boolean, "caught": pl.Boolean, "missed": pl.Boolean, "sessions_at_risk": pl.Int64,
     },
     "followups": {
@@ -74,7 +74,7 @@ def rows_from_run(run: NamespaceRun) -> dict[str, list[dict[str, Any]]]:
         loops.append({
             "namespace": ns, "item_id": loop.id, "created_seq": loop.created_seq, "verify_method": loop.method,
             "broke_something": loop.broke, "forgotten": loop.forgotten, "checked": loop.checked_seq is not None, "checked_seq": loop.checked_seq,
-            "flaky": loop.flaky, "outcome": terminal, "outcome_reason": loop.reason, "terminal_seq": loop.terminal_seq,
+            "flaky": loop.flaky, "rechecked": loop.recheck_flaky is not None, "outcome": terminal, "outcome_reason": loop.reason, "terminal_seq": loop.terminal_seq,
             "removed_seq": loop.removed_seq, "dropped": terminal == "dropped",
             "caught": loop.broke and terminal == "failed",
             "missed": loop.broke and terminal == "verified",
