@@ -139,6 +139,13 @@ def test_output_means_the_same_on_every_command(store: str) -> None:
     assert sim.exit_code == 0 and json.loads(sim.stdout)["files"]["v1"] == 3
     one_line_error(run("report", "--db", store, "--output", "csv"), "--output csv is not available", "table, json")
     one_line_error(run("capture", "--from", store, "--output", "md", "--db", store), "--output md is not available")
+    formats = json.loads(run("formats", "--output", "json").stdout)
+    assert formats == json.loads(run("formats", "--json").stdout) and {"baton-v1", "beads-issues"} <= {f["name"] for f in formats}
+    one_line_error(run("formats", "--output", "csv"), "--output csv is not available", "table, json")
+    empty = Path(store).parent / "nothing-here"
+    empty.mkdir()
+    imported = run("import", str(empty), "-n", "x", "--db", str(Path(store).parent / "other.duckdb"), "--output", "json")
+    assert imported.exit_code == 0 and json.loads(imported.stdout)["read"] == 0
     md = run("validate", "--db", store, "--output", "md").stdout
     assert md.startswith("| kind | location | reason |\n|---|---|---|\n") and "torn-file-with-a-long-name.json" in md
 

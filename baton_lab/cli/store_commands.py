@@ -35,9 +35,12 @@ def import_command(
                                                                       "commits the built-in rules cannot place.")] = None,
     ref: Annotated[Optional[str], typer.Option("--ref", help="With --repo: the branch or commit to read (default HEAD).")] = None,
     db: DbOption = None,
+    output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
     """Import baton documents, transcripts or a file's git history into the store (transactional, idempotent)."""
+    with user_errors():
+        json = choose_output(output, json, (Output.table, Output.json)) is Output.json
     if repo is not None:
         if paths or git is not None:
             raise typer.BadParameter("--repo imports a whole repository; give it without PATH... or --git")
@@ -157,9 +160,11 @@ def schema_command(output: OutputOption = None, json: JsonOption = False) -> Non
 
 
 @app.command("formats")
-def formats_command(json: JsonOption = False) -> None:
+def formats_command(output: OutputOption = None, json: JsonOption = False) -> None:
     """The support matrix: every format and source, how it is detected, the tiers it fills, what an item's absence
     means, its capabilities and the metric families it supports."""
+    with user_errors():
+        json = choose_output(output, json, (Output.table, Output.json)) is Output.json
     from ..support import support_matrix
 
     rows = support_matrix()
