@@ -80,9 +80,12 @@ def test_a_read_command_in_an_empty_folder_creates_no_default_store(tmp_path: Pa
 def test_import_says_it_created_the_store_and_a_failed_first_import_leaves_no_file(tmp_path: Path) -> None:
     write(tmp_path / "v1.json", v1("s1"))
     db = tmp_path / "new.duckdb"
-    failed = run("import", str(tmp_path / "v1.json"), "--db", str(db))   # a v1 baton names no namespace
-    one_line_error(failed, "names no namespace", "--namespace")
+    failed = run("import", "--git", str(tmp_path), "--path", "v1.json", "-n", "home", "--db", str(db))  # not a repo
+    one_line_error(failed, "not a git repository", "REPO is a git work tree")
     assert not db.exists() and not Path(f"{db}.wal").exists()
+    # a document that cannot be placed is quarantined with a hint, and the rest of the import goes on (issue 14)
+    unplaced = run("import", str(tmp_path / "v1.json"), "--db", str(tmp_path / "other.duckdb"))
+    assert unplaced.exit_code == 0 and "quarantined 1" in unplaced.stdout and "--namespace" in unplaced.stdout
     ok = run("import", str(tmp_path / "v1.json"), "-n", "home", "--db", str(db))
     assert ok.exit_code == 0 and f"created the store {db}" in ok.stderr
     again = run("import", str(tmp_path / "v1.json"), "-n", "home", "--db", str(db))

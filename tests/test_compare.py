@@ -23,7 +23,9 @@ from baton_lab import charts
 from baton_lab.cli import app
 from baton_lab.compare import ArmError, NothingToCompare, compare, effects as fx, its
 from baton_lab.compare.comparison import QUESTIONS, _verdict
-from baton_lab.demo import DEMO_DIR
+from baton_lab.demo import demo_dir
+
+DEMO_DIR = demo_dir()
 from baton_lab.metrics import compute
 
 HEALTHY, LOG, RULES = "healthy-loop-001", "log-nobody-reads-002", "rules-dont-stick-003"

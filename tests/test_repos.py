@@ -352,4 +352,4 @@ def test_secrets_in_messages_and_check_notes_are_redacted(tmp_path: Path):
     lab = bl.open(tmp_path / "store.duckdb")
     lab.import_repo(r.path)
     stored = json.dumps(lab.table("changes").to_dicts(), default=str)
-    assert token not in stored and "[REDACTED]" in stored
+    assert token not in stored and "[REDACTED:" in stored

@@ -9,10 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..compare.format import adjusted_text, arm_text, effect_text, p_text
-from ..lab import Lab
 from . import app
-from ._common import DbOption, JsonOption, console, print_json, user_errors
+from ._common import DbOption, JsonOption, Lab, console, print_json, user_errors
 
 
 @app.command("compare")
@@ -31,8 +29,10 @@ def compare_command(
 ) -> None:
     """Compare arm B with arm A: every catalogue metric both arms support, the effect with its interval,
     Benjamini–Hochberg across the catalogue, and a pre-registered verdict per research question."""
+    from ..compare.format import adjusted_text, arm_text, effect_text, p_text
+
     with user_errors():
-        result = Lab(db).compare(a=a, b=b, split=split, before=before, after=after, namespaces=namespace,
+        result = Lab(db, read_only=True).compare(a=a, b=b, split=split, before=before, after=after, namespaces=namespace,
                                  metrics=metric, its_window=its_window)
     if json:
         print_json(result.to_json())

@@ -83,9 +83,20 @@ def resolve(keys: str | list[str] | None) -> list[Metric]:
     return out
 
 
+_CATALOGUE_ORDER = ("loops", "followups", "patterns", "decisions", "flow", "spiral")
+
+
 def _load() -> None:
     # Importing the family modules runs their decorators.
     from . import loops, followups, patterns, decisions, flow, spiral  # noqa: F401, I001 - catalogue order
+
+    # A module imported earlier elsewhere (compare needs the spiral's components) registers first: the
+    # registry is put back in catalogue order (families in order, each in its definition order).
+    order = sorted(REGISTRY.values(), key=lambda m: _CATALOGUE_ORDER.index(m.family)
+                   if m.family in _CATALOGUE_ORDER else len(_CATALOGUE_ORDER))
+    if list(REGISTRY.values()) != order:
+        REGISTRY.clear()
+        REGISTRY.update((m.id, m) for m in order)
 
 
 def reference_markdown() -> str:
