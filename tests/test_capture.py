@@ -6,7 +6,6 @@ import json
 import socket
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,12 +222,11 @@ def test_hook_capture_attaches_the_session(tmp_path: Path, memhall: FakeMemhall)
     assert lab.table("captures").select("session_id", "hook_event", "ok").rows() == [("abc-123", "SessionEnd", True)]
 
 
-def test_hook_exits_zero_fast_when_the_server_is_down(tmp_path: Path) -> None:
+def test_hook_exits_zero_when_the_server_is_down(tmp_path: Path) -> None:
     db = str(tmp_path / "hook.duckdb")
-    started = time.monotonic()
     result = CliRunner().invoke(app, ["capture", "--hook", "--from", f"http://127.0.0.1:{_free_port()}", "-n", "home",
                                       "--db", db], input=json.dumps(HOOK))
-    assert result.exit_code == 0 and time.monotonic() - started < 5
+    assert result.exit_code == 0   # how fast it gives up is the hook's 2 s timeout, not a wall-clock test
     assert "cannot reach" in result.stderr
     log = bl.open(db).table("captures")
     assert log.select("ok", "session_id", "namespace").rows() == [(False, "abc-123", "home")]
