@@ -17,8 +17,9 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/baton-lab report --demo --out reports/demo
 
+# TESTS narrows the run to some test ids (.ci/run uses it); empty runs the whole suite.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 $(TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
