@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .base import Record, SourceInfo, SourceReader
 from .containers import iter_sources
-from .contract import EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Rules, Section, Unreadable
+from .contract import EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, ReadResult, Rules, Section, Unreadable
 from .registry import FORMATS, detect_format, get_format, list_formats, rules_for, sniff_whole_file
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "NotThisFormat",
     "Observation",
     "ProposalDoc",
+    "ReadResult",
     "Record",
     "Rules",
     "Section",

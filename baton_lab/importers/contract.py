@@ -111,6 +111,9 @@ class Observation:
     # `document` as JSON text when the format has it already (a JSONL file's lines joined into an array): stored
     # as `raw` and hashed as the content, so a large state file is not serialised again.
     document_json: str | None = None
+    # Where in the source this observation is, when one document holds several versions (an AMH memory.json's
+    # reconstructed history: "version 3"); else the record's own location.
+    location: str | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +132,9 @@ class EmptyRead:
 
 
 Unwrapped = Observation | ProposalDoc | EmptyRead
+# A document that holds its own history (an AMH memory.json with its audit log, a memory-hall entries page) reads
+# as several observations, oldest first, one per version.
+ReadResult = Unwrapped | list[Observation]
 
 
 class NotThisFormat(ValueError):
@@ -145,7 +151,7 @@ class Format:
     version: str
     description: str
     detection: str
-    read: Callable[[Any, Record], Unwrapped]
+    read: Callable[[Any, Record], ReadResult]
     rules: Rules
     unit: Literal["document", "file"] = "document"
     detect: Callable[[Any, Record], bool] | None = None
@@ -163,4 +169,4 @@ class Format:
 
 
 __all__ = ["ABSENCE_RULES", "CAPABILITIES", "EmptyRead", "Format", "NotThisFormat", "Observation", "ProposalDoc",
-           "Rules", "Section", "Unreadable", "Unwrapped"]
+           "ReadResult", "Rules", "Section", "Unreadable", "Unwrapped"]

@@ -219,17 +219,28 @@ class _Importer:
         except NotThisFormat as exc:
             self._quarantine(record, source_id, f"not {fmt.name}: {exc}", "$")
             return None
-        if isinstance(unwrapped, EmptyRead):
+        if isinstance(unwrapped, list):
+            # A document holding its own history: each version is one document read (read = stored + ...).
+            self.summary.read += max(len(unwrapped), 1) - 1
+            if not unwrapped:
+                self.summary.empty += 1
+            for observation in unwrapped:
+                self._place(observation, fmt, record, source_id)
+        elif isinstance(unwrapped, EmptyRead):
             self.summary.empty += 1
         elif isinstance(unwrapped, ProposalDoc):
             self._proposal(unwrapped, record, source_id)
-        elif not (self.namespace or unwrapped.namespace):
-            # A document that cannot be placed is reported, and the rest of the import goes on.
-            self._quarantine(record, source_id, NO_NAMESPACE, "$")
+        elif not self._place(unwrapped, fmt, record, source_id):
             return None
-        else:
-            self._observe(unwrapped, fmt, record, source_id)
         return fmt.name
+
+    def _place(self, doc: Observation, fmt: Format, record: Record, source_id: str) -> bool:
+        if not (self.namespace or doc.namespace):
+            # A document that cannot be placed is reported, and the rest of the import goes on.
+            self._quarantine(record, source_id, NO_NAMESPACE, doc.location or "$")
+            return False
+        self._observe(doc, fmt, record, source_id)
+        return True
 
     def _observe(self, doc: Observation, fmt: Format, record: Record, source_id: str) -> None:
         namespace = self.namespace or doc.namespace
@@ -261,7 +272,8 @@ class _Importer:
             "written_at_raw": doc.written_at_raw, "observed_at": observed_at,
             "observed_kind": observed_kind if observed_at is not None else None,
             "schema_version": doc.schema_version, "revision": revision, "writer": doc.writer,
-            "content_sha256": content_sha, "source_id": source_id, "location": record.location, "format": fmt.name,
+            "content_sha256": content_sha, "source_id": source_id, "location": doc.location or record.location,
+            "format": fmt.name,
             "sync_status": doc.sync_status, "context": doc.context,
             "raw": raw, "extra": dumps(doc.extra) if doc.extra else None,
             "provenance": dumps(provenance) if provenance else None,

@@ -1,0 +1,73 @@
+"""agent-memory-hall memory.json: the audit chain is verified as AMH's own verifier does (hashes in the golden
+fixture were computed with hashlib when it was written, not with baton_lab), breaks are reported and never
+repaired, and the reconstructed history imports idempotently."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import baton_lab as bl
+from baton_lab.importers.amh_records import verify_chain
+
+FIXTURE = Path(__file__).parent / "golden" / "amh-memory" / "chained-audit" / "input" / "memory.json"
+
+
+def _audit() -> list[dict]:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))["audit"]
+
+
+def test_intact_chain_verifies() -> None:
+    audit = _audit()
+    audit[4]["details"] = "誤検知"  # undo the fixture's tampering
+    report = verify_chain(audit, "$.audit")
+    assert (report.total, report.verified, report.unchained, report.breaks) == (7, 7, 0, [])
+
+
+def test_tampered_event_breaks_itself_and_the_next_link() -> None:
+    report = verify_chain(_audit(), "$.audit")
+    assert [b.location for b in report.breaks] == ["$.audit[4]", "$.audit[5]"]
+    assert "hash does not reproduce" in report.breaks[0].reason
+    assert "prev_hash" in report.breaks[1].reason and report.verified == 5
+
+
+def test_deleted_event_breaks_the_link_after_it() -> None:
+    audit = _audit()
+    audit[4]["details"] = "誤検知"
+    del audit[2]
+    report = verify_chain(audit, "$.audit")
+    assert [b.location for b in report.breaks] == ["$.audit[2]"]
+
+
+def test_events_before_the_chain_are_unchained_not_broken() -> None:
+    audit = _audit()
+    audit[4]["details"] = "誤検知"
+    legacy = [{k: v for k, v in e.items() if k not in ("hash", "prev_hash")} for e in copy.deepcopy(audit[:2])]
+    report = verify_chain(legacy + audit, "$.audit")
+    assert (report.unchained, report.verified, report.breaks) == (2, 7, [])
+
+
+def test_break_is_reported_in_the_store_and_reimport_is_idempotent(tmp_path: Path) -> None:
+    lab = bl.open(tmp_path / "store.duckdb")
+    first = lab.import_(FIXTURE)
+    assert first.read == first.stored == 6 and first.partial == 1
+    chain = json.loads(lab.snapshots().sort("seq")["extra"][-1])["audit_chain"]
+    assert chain == {"events": 7, "verified": 5, "unchained": 0, "broken": ["$.audit[4]", "$.audit[5]"]}
+    assert lab.quarantine()["reason"].str.starts_with("audit chain broken").sum() == 2
+    raw = json.loads(lab.snapshots().sort("seq")["raw"][-1])
+    assert raw["audit"][4]["details"] == "誤検知 (edited)"  # stored as written, never repaired
+    again = lab.import_(FIXTURE)
+    assert again.sources_unchanged == 1 and again.stored == 0
+    assert lab.snapshots().height == 6
+
+
+def test_namespaceless_file_needs_a_namespace(tmp_path: Path) -> None:
+    doc = {"records": [], "audit": []}
+    path = tmp_path / "memory.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    lab = bl.open(tmp_path / "store.duckdb")
+    summary = lab.import_(path)
+    assert summary.quarantined == 1 and "no namespace" in lab.quarantine()["reason"][0]
+    summary = lab.import_(path, namespace="amh")
+    assert summary.stored == 1 and lab.snapshots()["format"].to_list() == ["amh-memory"]
