@@ -71,3 +71,37 @@ def test_namespaceless_file_needs_a_namespace(tmp_path: Path) -> None:
     assert summary.quarantined == 1 and "no namespace" in lab.quarantine()["reason"][0]
     summary = lab.import_(path, namespace="amh")
     assert summary.stored == 1 and lab.snapshots()["format"].to_list() == ["amh-memory"]
+
+
+PAGE = Path(__file__).parent / "golden" / "memhall-entries" / "amh-and-native" / "input" / "memory-page.json"
+ENTRY_COLUMNS = ("entry_id", "tenant_id", "agent_id", "namespace", "type", "content", "content_hash", "summary",
+                 "tags_json", "references_json", "metadata_json", "sync_status", "last_embedded_at", "last_embed_error",
+                 "last_embed_attempted_at", "embed_attempt_count", "created_at", "created_by_principal")
+
+
+def _memhall_db(path: Path) -> None:
+    """memory-hall's entries table (columns of its SqliteStore.insert_entry), filled from the golden page."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute(f"CREATE TABLE entries ({', '.join(ENTRY_COLUMNS)})")
+    for e in json.loads(PAGE.read_text(encoding="utf-8"))["entries"]:
+        row = {**e, "tags_json": json.dumps(e["tags"]), "references_json": json.dumps(e["references"]),
+               "metadata_json": json.dumps(e["metadata"], ensure_ascii=False)}
+        con.execute(f"INSERT INTO entries VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})", [row[c] for c in ENTRY_COLUMNS])
+    con.commit()
+    con.close()
+
+
+def test_memhall_sqlite_reads_like_the_api_page(tmp_path: Path) -> None:
+    _memhall_db(tmp_path / "memhall.db")
+    from_db = bl.open(tmp_path / "db.duckdb")
+    summary = from_db.import_(tmp_path / "memhall.db")
+    assert summary.stored == 6 and summary.quarantined == 0
+    assert from_db.snapshots()["format"].unique().to_list() == ["memhall-entries"]
+    from_page = bl.open(tmp_path / "page.duckdb")
+    from_page.import_(PAGE)
+    columns = ["seq", "tier", "item_id", "event", "from_value", "to_value"]
+    assert from_db.events().select(columns).sort(columns).equals(from_page.events().select(columns).sort(columns))
+    tiers = from_db.patterns().filter(seq=6).sort("item_id")["source_tier"].to_list()
+    assert tiers == [None, "llm_derived", "human_confirmed", "llm_derived"]

@@ -114,7 +114,7 @@ RULES = Rules(
 @dataclass(slots=True)
 class Change:
     """One timed change: `kind` record (a record appears), status, tier, decision or obligation (an item appears
-    or takes its written state)."""
+    or takes its written state), or episode (a session wrap-up: context only)."""
 
     at: datetime
     raw_at: str
@@ -133,6 +133,7 @@ class Holdings:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     obligations: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    episodes: list[dict[str, Any]] = field(default_factory=list)  # memory-hall session wrap-ups: context, not items
 
 
 def _id(item: dict[str, Any], key: str) -> str | None:
@@ -209,6 +210,11 @@ def changes(held: Holdings) -> list[Change]:
         if obligation_id and when:
             out.append(Change(*when, "obligation", obligation_id, packet.get("status"), packet.get("owner"),
                               f"obligation {obligation_id} {packet.get('status')}"))
+    for episode in held.episodes:
+        if when := _timed(episode.get("created_at")):
+            text = str(episode.get("summary") or episode.get("content") or "")
+            out.append(Change(*when, "episode", str(episode.get("entry_id")), None, episode.get("agent_id"),
+                              f"episode: {text[:200]}"))
     out.sort(key=lambda c: c.at)
     return out
 
@@ -286,7 +292,7 @@ def history(held: Holdings, schema_version: str, namespace: str | None, final: O
                 state["record"][change.key][0] = change.value
             elif change.kind == "tier" and change.key in state["record"]:
                 state["record"][change.key][1] = change.value
-            else:
+            elif change.kind in ("decision", "obligation"):
                 state[change.kind][change.key] = change.value
         at = group[0]
         now = Holdings(

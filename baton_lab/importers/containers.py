@@ -13,7 +13,7 @@ from typing import Iterator
 
 from .._jsonutil import decode_text, describe_decode_error
 from ..errors import InputNotFound
-from . import transcripts
+from . import memhall_entries, memhall_sqlite, transcripts
 from .base import Record, SourceInfo, SourceReader
 from .contract import Format
 from .files import hash_file, head, mtime, natural_key
@@ -102,8 +102,11 @@ def _file_reader(path: Path, kind: str | None = None, whole: Format | None = Non
     kind = kind or (transcripts.sniff(path) if is_ndjson and whole is None else None)
     if kind is not None:
         return transcripts.reader(path, kind, sha, size)
+    first = head(path)
+    if whole is None and memhall_sqlite.is_sqlite(first) and memhall_sqlite.has_entries(path):
+        return memhall_sqlite.reader(path, sha, size, memhall_entries.NAME)
     # A whole-file format (a Beads export, a lessons index) decides that the file is one document.
-    fmt = whole or sniff_whole_file(head(path), path.as_posix())
+    fmt = whole or sniff_whole_file(first, path.as_posix())
     if fmt is not None:
         info = SourceInfo(uri=str(path), sha256=sha, size_bytes=size, container=fmt.name, container_version=fmt.version)
         return SourceReader(info, lambda: _whole_file_records(path, info, fmt))

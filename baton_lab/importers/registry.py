@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
-from . import amh_memory, api_envelope, baton_v1, baton_v2, beads, lessons_jsonl, local_cache, patch_proposal
+from . import amh_memory, api_envelope, baton_v1, baton_v2, beads, lessons_jsonl, local_cache, memhall_entries, patch_proposal
 from .base import Record
 from .contract import Format, Rules
 from .sources import CAPTURES, CONTAINERS, SourceKind
@@ -19,6 +19,7 @@ FORMATS: tuple[Format, ...] = (
     beads.FORMAT,
     lessons_jsonl.FORMAT,
     amh_memory.FORMAT,
+    memhall_entries.FORMAT,
     patch_proposal.FORMAT,
     api_envelope.FORMAT,
     local_cache.FORMAT,

@@ -24,6 +24,9 @@ CONTAINERS = (
                "a .ndjson/.jsonl file, or a file of several complete JSON objects one per line"),
     SourceKind("whole-file", "container", "1", "a file whose first bytes a whole-file format recognises (e.g. Beads)",
                "the file is one document of that format, read from its text (one snapshot per file)"),
+    SourceKind("memhall-sqlite", "container", "1", "a file given by path whose first bytes are 'SQLite format 3' "
+               "and that has an entries table", "memory-hall's SQLite store, read-only: the entries table as one "
+               "memhall-entries document"),
     SourceKind("directory", "container", "1", "a directory",
                "a directory: every .json/.ndjson/.jsonl file below it, in natural path order (hidden folders skipped)"),
 )

@@ -1,0 +1,114 @@
+"""memory-hall entries (formats.md §12): a `GET /v1/memory` page (`{"entries": [...], "next_cursor"}`) or the
+server's SQLite `entries` table (read by `memhall_sqlite` into the same shape).
+
+Entries are append-only rows (a ULID `entry_id`, `created_at`), so one export is a true history: it reads as one
+snapshot per distinct `created_at`, oldest first, like an AMH `memory.json` (`amh_records` holds the mapping and
+the history rules). AMH writes its records here with its fields in `metadata` (`amh_status`, `source_tier`,
+`supersedes`, `trust_proof`, `provenance_chain`, JSON text or objects); an entry is read as that AMH record:
+`decision` entries are decisions, every other type a pattern (AMH stores lessons as `episode`; `type` kept in
+`extra`). A native `episode` without AMH metadata is a session wrap-up, not an item: its summary is the context
+of the version it starts. `PATCH` merges metadata in place (`amh_status: revoked`) with no time, so a revocation
+is observed in the last version, never back-dated. Several tenants keep their histories apart
+(`tenant/namespace`). An export is one document: import the whole listing (all pages in one file) or the SQLite
+file, since a single page alone holds only part of the history.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .amh_records import RULES, Holdings, history
+from .base import Record
+from .contract import Format, Observation
+
+NAME = "memhall-entries"
+VERSION = "1"
+SCHEMA_VERSION = f"{NAME}/{VERSION}"
+ENTRY_KEYS = ("entry_id", "namespace", "type", "content", "created_at")
+AMH_STATUSES = ("active", "superseded", "revoked", "expired")
+AMH_KEYS = ("amh_version", "amh_status", "source_tier", "source_type", "source_ref", "supersedes", "trust_proof",
+            "provenance_chain")
+
+
+def _is_entry(value: Any) -> bool:
+    return isinstance(value, dict) and all(key in value for key in ENTRY_KEYS)
+
+
+def detect(doc: Any, record: Record) -> bool:
+    entries = doc.get("entries") if isinstance(doc, dict) else None
+    return isinstance(entries, list) and (_is_entry(entries[0]) if entries else "next_cursor" in doc)
+
+
+def _json(value: Any) -> Any:
+    """metadata values AMH writes as JSON text (trust_proof, provenance_chain) or the server stores as text."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def as_record(entry: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The entry as the AMH record it stands for (AMH's own `entryToAmh` reading), other fields kept beside."""
+    meta = _json(entry.get("metadata"))
+    meta = meta if isinstance(meta, dict) else {}
+    status = meta.get("amh_status")
+    source = {key: meta[f"source_{key}"] for key in ("type", "ref", "tier") if meta.get(f"source_{key}") is not None}
+    kept = {key: value for key, value in entry.items() if key not in ("entry_id", "namespace", "content", "created_at",
+                                                                        "created_by_principal", "metadata")}
+    record = {
+        "memory_id": entry.get("entry_id"), "status": status if status in AMH_STATUSES else "active",
+        "namespace": namespace, "memory_type": entry.get("type"),
+        "content": {"format": "text/plain", "value": entry.get("content")},
+        "created_at": entry.get("created_at"), "created_by": entry.get("created_by_principal"),
+        "metadata": {key: value for key, value in meta.items() if key not in AMH_KEYS} or None, **kept,
+    }
+    if source:
+        record["source"] = source
+    for key in ("supersedes", "trust_proof", "provenance_chain"):
+        if meta.get(key) is not None:
+            record[key] = _json(meta[key])
+    return record
+
+
+def _is_amh(entry: dict[str, Any]) -> bool:
+    meta = _json(entry.get("metadata"))
+    return isinstance(meta, dict) and any(key in meta for key in ("amh_version", "amh_status"))
+
+
+def read(doc: Any, record: Record) -> list[Observation]:
+    entries = [e for e in doc.get("entries") or () if isinstance(e, dict)]
+    tenants = {e.get("tenant_id") for e in entries}
+    by_namespace: dict[str | None, Holdings] = {}
+    for entry in entries:
+        namespace = entry.get("namespace") if isinstance(entry.get("namespace"), str) else None
+        if namespace is not None and len(tenants) > 1:
+            namespace = f"{entry.get('tenant_id')}/{namespace}"
+        held = by_namespace.setdefault(namespace, Holdings())
+        if entry.get("type") == "episode" and not _is_amh(entry):
+            held.episodes.append(entry)
+        else:
+            held.records.append(as_record(entry, namespace or ""))
+    if not by_namespace:
+        by_namespace[None] = Holdings()
+    out: list[Observation] = []
+    for namespace, held in by_namespace.items():
+        final = Observation(document=doc, schema_version=SCHEMA_VERSION, namespace=namespace,
+                            extra={"next_cursor": doc["next_cursor"]} if doc.get("next_cursor") else None)
+        out.extend(history(held, SCHEMA_VERSION, namespace, final))
+    return out
+
+
+FORMAT = Format(
+    name=NAME,
+    version=VERSION,
+    description="memory-hall entries (GET /v1/memory page, or the SQLite entries table): append-only rows, "
+                "one snapshot per created_at; AMH records in metadata read as AMH records.",
+    detection='a JSON object with "entries": [objects with entry_id, namespace, type, content, created_at]; '
+              "an SQLite file with an entries table",
+    detect=detect,
+    read=read,
+    rules=RULES,
+)
