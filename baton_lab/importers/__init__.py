@@ -4,7 +4,7 @@
   document, an NDJSON line, a whole file a format recognised, a transcript's baton call).
 - `contract`: the `Format` every document format implements and the `Observation` its reader yields.
 - one module per format (`baton_v1`, `baton_v2`, `api_envelope`, `local_cache`, `patch_proposal`, `beads`,
-  `lessons_jsonl`, `amh_memory`, `memhall_entries`), listed in detection order in `registry.FORMATS`; shared
+  `beads_events`, `lessons_jsonl`, `amh_memory`, `memhall_entries`), listed in detection order in `registry.FORMATS`; shared
   readings in `jsonl_document` (a JSONL file as one document) and `amh_records` (AMH records and their history).
 - `memhall_sqlite`: memory-hall's SQLite file as a source of one `memhall-entries` document.
 

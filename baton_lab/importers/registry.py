@@ -10,13 +10,15 @@ from typing import Any
 
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
-from . import amh_memory, api_envelope, baton_v1, baton_v2, beads, lessons_jsonl, local_cache, memhall_entries, patch_proposal
+from . import (amh_memory, api_envelope, baton_v1, baton_v2, beads, beads_events, lessons_jsonl, local_cache,
+               memhall_entries, patch_proposal)
 from .base import Record
 from .contract import Format, Rules
 from .sources import CAPTURES, CONTAINERS, SourceKind
 
 FORMATS: tuple[Format, ...] = (
     beads.FORMAT,
+    beads_events.FORMAT,
     lessons_jsonl.FORMAT,
     amh_memory.FORMAT,
     memhall_entries.FORMAT,
