@@ -105,3 +105,15 @@ def test_memhall_sqlite_reads_like_the_api_page(tmp_path: Path) -> None:
     assert from_db.events().select(columns).sort(columns).equals(from_page.events().select(columns).sort(columns))
     tiers = from_db.patterns().filter(seq=6).sort("item_id")["source_tier"].to_list()
     assert tiers == [None, "llm_derived", "human_confirmed", "llm_derived"]
+
+
+def test_chain_break_shows_in_the_reports_data_quality(tmp_path: Path) -> None:
+    from baton_lab.report._store_facts import quality
+
+    lab = bl.open(tmp_path / "store.duckdb")
+    lab.import_(FIXTURE)
+    with lab.connect(read_only=True) as con:
+        facts = quality(con, ["proj:記憶"])
+    reasons = facts.quarantine_by_reason["reason"].to_list()
+    assert any(r.startswith("audit chain broken at event e5") for r in reasons)
+    assert any(r.startswith("audit chain broken at event e6") for r in reasons)

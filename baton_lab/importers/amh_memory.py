@@ -14,7 +14,7 @@ from typing import Any
 
 from .amh_records import RULES, Holdings, history, verify_chain
 from .base import Record
-from .contract import Format, Observation
+from .contract import Format, Observation, Unreadable
 
 NAME = "amh-memory"
 VERSION = "1"
@@ -77,6 +77,12 @@ def read(doc: Any, record: Record) -> list[Observation]:
         index = int(part.location.rsplit("[", 1)[1].rstrip("]"))
         namespace = namespace_of.get(str(audit[index].get("memory_id")) if isinstance(audit[index], dict) else "", None)
         breaks.setdefault(namespace if namespace in by_namespace else next(iter(by_namespace)), []).append(part)
+    # Entries that are not objects are reported once, with the first namespace's last version.
+    first = next(iter(by_namespace))
+    breaks.setdefault(first, []).extend(
+        Unreadable(f"$.{key}[{i}]", f"expected an object, got {type(v).__name__}", None)
+        for key in (records_key, "decisions", "obligations") if key and isinstance(doc.get(key), list)
+        for i, v in enumerate(doc[key]) if not isinstance(v, dict))
     out: list[Observation] = []
     for namespace, held in by_namespace.items():
         final = Observation(

@@ -20,7 +20,7 @@ from typing import Any
 
 from .amh_records import RULES, Holdings, history
 from .base import Record
-from .contract import Format, Observation
+from .contract import Format, Observation, Unreadable
 
 NAME = "memhall-entries"
 VERSION = "1"
@@ -93,10 +93,13 @@ def read(doc: Any, record: Record) -> list[Observation]:
             held.records.append(as_record(entry, namespace or ""))
     if not by_namespace:
         by_namespace[None] = Holdings()
+    odd = [Unreadable(f"$.entries[{i}]", f"expected an object, got {type(e).__name__}", None)
+           for i, e in enumerate(doc.get("entries") or ()) if not isinstance(e, dict)]
     out: list[Observation] = []
     for namespace, held in by_namespace.items():
         final = Observation(document=doc, schema_version=SCHEMA_VERSION, namespace=namespace,
-                            extra={"next_cursor": doc["next_cursor"]} if doc.get("next_cursor") else None)
+                            extra={"next_cursor": doc["next_cursor"]} if doc.get("next_cursor") else None,
+                            unreadable=odd if not out else [])
         out.extend(history(held, SCHEMA_VERSION, namespace, final))
     return out
 
