@@ -52,8 +52,17 @@ def test_break_is_reported_in_the_store_and_reimport_is_idempotent(tmp_path: Pat
     lab = bl.open(tmp_path / "store.duckdb")
     first = lab.import_(FIXTURE)
     assert first.read == first.stored == 6 and first.partial == 1
-    chain = json.loads(lab.snapshots().sort("seq")["extra"][-1])["audit_chain"]
-    assert chain == {"events": 7, "verified": 5, "unchained": 0, "broken": ["$.audit[4]", "$.audit[5]"]}
+    extra = json.loads(lab.snapshots().sort("seq")["extra"][-1])
+    assert extra["audit_chain"] == {"events": 7, "verified": 5, "unchained": 0, "broken": ["$.audit[4]", "$.audit[5]"]}
+    # the Anti-Ouroboros audit: maki's confirmation of m1, and m4 (llm_derived) replacing m3 (llm_derived)
+    assert extra["anti_ouroboros"] == {
+        "tier_upgrades": [{"memory_id": "m1", "at": "2026-07-03T09:00:00Z", "from": "llm_derived",
+                           "to": "human_confirmed", "confirmed_by": "maki"}],
+        "human_confirmations": 1, "llm_supersedes_llm": [{"memory_id": "m4", "supersedes": "m3"}]}
+    upgraded = lab.events().filter(event="tier_changed")
+    assert upgraded.select("item_id", "from_value", "to_value").rows() == [("m1", "llm_derived", "human_confirmed")]
+    writer = lab.snapshots().filter(snapshot_id=upgraded["snapshot_id"][0])["writer"][0]
+    assert writer == "maki"  # who confirmed: the version's writer
     assert lab.quarantine()["reason"].str.starts_with("audit chain broken").sum() == 2
     raw = json.loads(lab.snapshots().sort("seq")["raw"][-1])
     assert raw["audit"][4]["details"] == "誤検知 (edited)"  # stored as written, never repaired

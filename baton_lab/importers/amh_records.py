@@ -146,25 +146,45 @@ def _timed(raw: Any) -> tuple[datetime, str] | None:
     return (at, raw) if at is not None else None
 
 
-def _tier_upgrades(record: dict[str, Any], audit: list[dict[str, Any]]) -> list[tuple[datetime, str, str | None, str | None, str | None]]:
+def _tier_upgrades(record: dict[str, Any], audit: list[dict[str, Any]], *, onto_itself: bool = True
+                   ) -> list[tuple[datetime, str, str | None, str | None, str | None]]:
     """(time, raw time, tier before, tier after, by) of each upgrade of this very record: its provenance chain's
-    `tier_upgrade` transitions onto itself, else the audit log's `tier_upgrade` events (details "a → b")."""
+    `tier_upgrade` transitions onto itself (or, `onto_itself=False`, onto it from the record it replaced), else
+    the audit log's `tier_upgrade` events (details "a → b")."""
     memory_id = record.get("memory_id")
     chain = record.get("provenance_chain")
     transitions = chain.get("transitions") if isinstance(chain, dict) else None
     found = []
     for t in transitions if isinstance(transitions, list) else ():
         if (isinstance(t, dict) and t.get("type") == "tier_upgrade" and t.get("to_memory_id") == memory_id
-                and t.get("from_memory_id") == memory_id and (when := _timed(t.get("performed_at")))):
+                and (t.get("from_memory_id") == memory_id or not onto_itself)
+                and (when := _timed(t.get("performed_at")))):
             found.append((*when, t.get("tier_before"), t.get("tier_after"), t.get("performed_by")))
     if found:
         return sorted(found, key=lambda f: f[0])
     for event in audit:
         if event.get("memory_id") == memory_id and event.get("operation") == "tier_upgrade" and (
                 when := _timed(event.get("timestamp"))):
-            before, _, after = str(event.get("details") or "").partition("→")
-            found.append((*when, before.strip() or None, after.strip() or None, event.get("principal_id")))
+            before, arrow, after = str(event.get("details") or "").partition("→")
+            found.append((*when, before.strip() if arrow else None, after.strip() if arrow else None,
+                          event.get("principal_id")))
     return sorted(found, key=lambda f: f[0])
+
+
+def governance(held: Holdings) -> dict[str, Any]:
+    """The Anti-Ouroboros audit of a namespace's records: every tier upgrade with who confirmed it and when (the
+    human confirmations), and every supersession where an `llm_derived` record replaced another `llm_derived`
+    one (AMH's own gate, `governance/source-tier.ts`, refuses those; one here was written with the gate off)."""
+    by_id = {r["memory_id"]: r for r in held.records if _id(r, "memory_id")}
+    upgrades = [{"memory_id": memory_id, "at": raw_at, "from": before, "to": after, "confirmed_by": by}
+                for memory_id, record in by_id.items()
+                for _, raw_at, before, after, by in _tier_upgrades(record, held.audit, onto_itself=False)]
+    loops = [{"memory_id": memory_id, "supersedes": record["supersedes"]} for memory_id, record in by_id.items()
+             if isinstance(record.get("supersedes"), str) and record["supersedes"] in by_id
+             and _tier(record) == "llm_derived" and _tier(by_id[record["supersedes"]]) == "llm_derived"]
+    return {"tier_upgrades": upgrades,
+            "human_confirmations": sum(u["to"] == "human_confirmed" for u in upgrades),
+            "llm_supersedes_llm": loops}
 
 
 def changes(held: Holdings) -> list[Change]:
@@ -313,6 +333,7 @@ def history(held: Holdings, schema_version: str, namespace: str | None, final: O
         final.writer = final.writer or last[-1].by
         final.context = final.context or "; ".join(c.what for c in last)
     final.sections = sections(held)
+    final.extra = {**(final.extra or {}), "anti_ouroboros": governance(held)}
     final.location = f"version {len(versions) + 1}"
     return [*versions, final]
 
