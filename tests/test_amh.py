@@ -126,3 +126,34 @@ def test_chain_break_shows_in_the_reports_data_quality(tmp_path: Path) -> None:
     reasons = facts.quarantine_by_reason["reason"].to_list()
     assert any(r.startswith("audit chain broken at event e5") for r in reasons)
     assert any(r.startswith("audit chain broken at event e6") for r in reasons)
+
+
+def test_git_replay_orders_versions_by_the_log_not_by_the_commit(tmp_path: Path) -> None:
+    """Two commits of memory.json: each holds its history so far. Reconstructed versions take the log's time,
+    so the second commit's replay of what the first already held falls in place instead of repeating it after."""
+    import os
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    first = {k: v for k, v in doc["records"][0].items() if k not in ("trust_proof", "provenance_chain")}
+    first["source"] = {**first["source"], "tier": "llm_derived"}
+    early = {"records": [first, {**doc["records"][1], "status": "active"}], "audit": doc["audit"][:2]}
+
+    def commit(content: dict, when: str) -> None:
+        (repo / "memory.json").write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+        env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        subprocess.run(["git", "add", "memory.json"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", when],
+                       cwd=repo, check=True, env=env)
+
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    commit(early, "2026-07-02T09:00:00Z")
+    commit(doc, "2026-07-05T09:00:00Z")
+    lab = bl.open(tmp_path / "store.duckdb")
+    lab.import_git(repo, "memory.json")
+    events = lab.events().sort("seq", "item_id").select("item_id", "event", "to_value").rows()
+    assert events == [("m1", "created", "observing"), ("m2", "created", "observing"), ("m3", "created", "active"),
+                      ("m1", "tier_changed", "human_confirmed"), ("m2", "status_changed", "dismissed"),
+                      ("m3", "status_changed", "superseded"), ("m4", "created", "active")]

@@ -325,7 +325,7 @@ def history(held: Holdings, schema_version: str, namespace: str | None, final: O
                                                      ("obligations", now.obligations)) if value}}
         versions.append(Observation(
             document=document, schema_version=schema_version, namespace=namespace, written_at_raw=at.raw_at,
-            observed_at_raw=at.raw_at, observed_kind="server", writer=group[-1].by,
+            observed_at_raw=at.raw_at, observed_kind="server", logged_time=True, writer=group[-1].by,
             context="; ".join(c.what for c in group), sections=sections(now), location=f"version {number}"))
     if groups:
         last = groups[-1]

@@ -104,7 +104,7 @@ def read(doc: Any, record: Record) -> list[Observation]:
         state = [dict(i) for i in issues.values()]
         out.append(Observation(
             document={"as_of": at, "events": [e.get("id") for e in group], "issues": state},
-            schema_version=SCHEMA_VERSION, written_at_raw=at, observed_at_raw=at, observed_kind="server",
+            schema_version=SCHEMA_VERSION, written_at_raw=at, observed_at_raw=at, observed_kind="server", logged_time=True,
             writer=group[-1].get("actor"), context="; ".join(changed) or None,
             sections=_sections({i["id"]: i for i in state}), location=f"version {number}"))
     if not out:  # an empty log (or no events in it): one empty snapshot, the file as written

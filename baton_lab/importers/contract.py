@@ -114,6 +114,9 @@ class Observation:
     # Where in the source this observation is, when one document holds several versions (an AMH memory.json's
     # reconstructed history: "version 3"); else the record's own location.
     location: str | None = None
+    # The version's time comes from the source's own log (an audit event, a row's created_at): it places the
+    # version better than when the file holding the log was read, so it wins over a commit or capture time.
+    logged_time: bool = False
 
 
 @dataclass(slots=True)

@@ -450,6 +450,11 @@ def _observed(doc: Observation, record: Record) -> tuple[datetime | None, str | 
     timestamp) wins; else the server time the document carries (API envelope, SQLite row); else the file's
     mtime. A server time that loses is kept in provenance as `server_updated_at`."""
     provenance = dict(record.provenance)
+    if doc.logged_time and (logged := parse_time(doc.observed_at_raw)) is not None:
+        # A version a log dates (replayed from a file that holds its own history) is ordered by that date, not by
+        # the commit that carried the file: the same version read from a later commit falls in the same place.
+        provenance.pop("graph_order", None)
+        return logged, doc.observed_kind, provenance
     strong = record.observed_at is not None and record.observed_kind not in (None, "file_mtime")
     if strong:
         if doc.observed_at_raw:
