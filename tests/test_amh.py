@@ -106,13 +106,13 @@ def test_memhall_sqlite_reads_like_the_api_page(tmp_path: Path) -> None:
     _memhall_db(tmp_path / "memhall.db")
     from_db = bl.open(tmp_path / "db.duckdb")
     summary = from_db.import_(tmp_path / "memhall.db")
-    assert summary.stored == 6 and summary.quarantined == 0
+    assert summary.stored == 2 and summary.quarantined == 0  # the wrap-up's session, and the one still open
     assert from_db.snapshots()["format"].unique().to_list() == ["memhall-entries"]
     from_page = bl.open(tmp_path / "page.duckdb")
     from_page.import_(PAGE)
     columns = ["seq", "tier", "item_id", "event", "from_value", "to_value"]
     assert from_db.events().select(columns).sort(columns).equals(from_page.events().select(columns).sort(columns))
-    tiers = from_db.patterns().filter(seq=6).sort("item_id")["source_tier"].to_list()
+    tiers = from_db.patterns().filter(seq=2).sort("item_id")["source_tier"].to_list()
     assert tiers == [None, "llm_derived", "human_confirmed", "llm_derived"]
 
 
@@ -157,3 +157,15 @@ def test_git_replay_orders_versions_by_the_log_not_by_the_commit(tmp_path: Path)
     assert events == [("m1", "created", "observing"), ("m2", "created", "observing"), ("m3", "created", "active"),
                       ("m1", "tier_changed", "human_confirmed"), ("m2", "status_changed", "dismissed"),
                       ("m3", "status_changed", "superseded"), ("m4", "created", "active")]
+
+
+def test_memhall_without_wrap_ups_has_one_snapshot_per_day(tmp_path: Path) -> None:
+    page = json.loads(PAGE.read_text(encoding="utf-8"))
+    entries = [e for e in page["entries"] if e["type"] != "episode" or e["metadata"]]  # drop the native wrap-up
+    (tmp_path / "page.json").write_text(json.dumps({"entries": entries, "next_cursor": None}), encoding="utf-8")
+    lab = bl.open(tmp_path / "store.duckdb")
+    summary = lab.import_(tmp_path / "page.json")
+    days = sorted({e["created_at"][:10] for e in entries})
+    assert summary.stored == len(days) == 4
+    assert lab.snapshots().sort("seq")["written_at_raw"].to_list() == [
+        max(e["created_at"] for e in entries if e["created_at"][:10] == day) for day in days]

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from .._timeparse import parse_time
 from ..normalize.columns import Col, compose
@@ -289,17 +289,20 @@ def _decided(decision: dict[str, Any], status: Any) -> dict[str, Any]:
     return out
 
 
-def history(held: Holdings, schema_version: str, namespace: str | None, final: Observation) -> list[Observation]:
-    """The namespace's versions, oldest first: one per distinct change time before the last, then `final` (the
-    document as written, given the last change time as its claimed time)."""
+def history(held: Holdings, schema_version: str, namespace: str | None, final: Observation,
+            version_of: Callable[[Change], Any] | None = None) -> list[Observation]:
+    """The namespace's versions, oldest first: one per run of changes `version_of` puts together (by default each
+    distinct change time) before the last, then `final` (the document as written, given the last change time as
+    its claimed time). A version stands as of its last change."""
     timeline = changes(held)
+    version_of = version_of or (lambda change: change.at)
     records = {r["memory_id"]: r for r in held.records if _id(r, "memory_id")}
     decisions = {d["decision_id"]: d for d in held.decisions if _id(d, "decision_id")}
     obligations = {o["obligation_id"]: o for o in held.obligations if _id(o, "obligation_id")}
     state: dict[str, dict[str, Any]] = defaultdict(dict)       # kind -> id -> (status, tier) or written state
     groups: list[list[Change]] = []
     for change in timeline:
-        if groups and groups[-1][0].at == change.at:
+        if groups and version_of(groups[-1][0]) == version_of(change):
             groups[-1].append(change)
         else:
             groups.append([change])
@@ -314,7 +317,7 @@ def history(held: Holdings, schema_version: str, namespace: str | None, final: O
                 state["record"][change.key][1] = change.value
             elif change.kind in ("decision", "obligation"):
                 state[change.kind][change.key] = change.value
-        at = group[0]
+        at = group[-1]
         now = Holdings(
             records=[_as_of(records[rid], status, tier, at.at) for rid, (status, tier) in state["record"].items()],
             decisions=[_decided(decisions[did], status) for did, status in state["decision"].items()],
@@ -329,7 +332,7 @@ def history(held: Holdings, schema_version: str, namespace: str | None, final: O
             context="; ".join(c.what for c in group), sections=sections(now), location=f"version {number}"))
     if groups:
         last = groups[-1]
-        final.written_at_raw = last[0].raw_at
+        final.written_at_raw = last[-1].raw_at
         final.writer = final.writer or last[-1].by
         final.context = final.context or "; ".join(c.what for c in last)
     final.sections = sections(held)

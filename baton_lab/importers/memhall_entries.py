@@ -1,13 +1,15 @@
 """memory-hall entries (formats.md §12): a `GET /v1/memory` page (`{"entries": [...], "next_cursor"}`) or the
 server's SQLite `entries` table (read by `memhall_sqlite` into the same shape).
 
-Entries are append-only rows (a ULID `entry_id`, `created_at`), so one export is a true history: it reads as one
-snapshot per distinct `created_at`, oldest first, like an AMH `memory.json` (`amh_records` holds the mapping and
-the history rules). AMH writes its records here with its fields in `metadata` (`amh_status`, `source_tier`,
+Entries are append-only rows (a ULID `entry_id`, `created_at`), so one export is a true history, read like an AMH
+`memory.json` (`amh_records` holds the mapping and the history rules) with one snapshot per session rather than
+per entry: a session ends with its wrap-up `episode` (memory-hall's baton-adjacent timeline), and the entries
+after the last wrap-up are the session still open, the last version; an export without wrap-ups has one
+snapshot per UTC day. AMH writes its records here with its fields in `metadata` (`amh_status`, `source_tier`,
 `supersedes`, `trust_proof`, `provenance_chain`, JSON text or objects); an entry is read as that AMH record:
 `decision` entries are decisions, every other type a pattern (AMH stores lessons as `episode`; `type` kept in
 `extra`). A native `episode` without AMH metadata is a session wrap-up, not an item: its summary is the context
-of the version it starts. `PATCH` merges metadata in place (`amh_status: revoked`) with no time, so a revocation
+of the version it closes. `PATCH` merges metadata in place (`amh_status: revoked`) with no time, so a revocation
 is observed in the last version, never back-dated. Several tenants keep their histories apart
 (`tenant/namespace`). An export is one document: import the whole listing (all pages in one file) or the SQLite
 file, since a single page alone holds only part of the history.
@@ -16,9 +18,12 @@ file, since a single page alone holds only part of the history.
 from __future__ import annotations
 
 import json
-from typing import Any
+from bisect import bisect_left
+from datetime import datetime
+from typing import Any, Callable
 
-from .amh_records import RULES, Holdings, history
+from .._timeparse import parse_time
+from .amh_records import RULES, Change, Holdings, history
 from .base import Record
 from .contract import Format, Observation, Unreadable
 
@@ -78,6 +83,15 @@ def _is_amh(entry: dict[str, Any]) -> bool:
     return isinstance(meta, dict) and any(key in meta for key in ("amh_version", "amh_status"))
 
 
+def _session(ends: list[datetime]) -> Callable[[Change], Any]:
+    """Which version a change belongs to: the session its wrap-up episode closes (the entries after the last
+    wrap-up are the session still open: the last version); without any wrap-up, its UTC day. Loop metrics count
+    snapshots as sessions, so an entry is not a session of its own."""
+    if ends:
+        return lambda change: bisect_left(ends, change.at)
+    return lambda change: change.at.date()
+
+
 def read(doc: Any, record: Record) -> list[Observation]:
     entries = [e for e in doc.get("entries") or () if isinstance(e, dict)]
     tenants = {e.get("tenant_id") for e in entries}
@@ -97,10 +111,11 @@ def read(doc: Any, record: Record) -> list[Observation]:
            for i, e in enumerate(doc.get("entries") or ()) if not isinstance(e, dict)]
     out: list[Observation] = []
     for namespace, held in by_namespace.items():
+        ends = sorted(t for e in held.episodes if (t := parse_time(e.get("created_at"))) is not None)
         final = Observation(document=doc, schema_version=SCHEMA_VERSION, namespace=namespace,
                             extra={"next_cursor": doc["next_cursor"]} if doc.get("next_cursor") else None,
                             unreadable=odd if not out else [])
-        out.extend(history(held, SCHEMA_VERSION, namespace, final))
+        out.extend(history(held, SCHEMA_VERSION, namespace, final, _session(ends)))
     return out
 
 
