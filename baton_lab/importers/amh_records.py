@@ -23,6 +23,8 @@ audit event) is observed there, never back-dated.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -350,9 +352,6 @@ _CHAIN_FIELDS = ("event_id", "memory_id", "operation", "principal_id", "timestam
 def audit_hash(event: dict[str, Any], prev_hash: str) -> str:
     """AMH's chain hash: SHA-256 (hex) of the event's fields in a fixed order, as JavaScript's JSON.stringify writes
     them (no spaces, non-ASCII as is), absent optional fields as null, and the previous event's hash."""
-    import hashlib
-    import json
-
     body = {name: event.get(name) for name in _CHAIN_FIELDS}
     body["prev_hash"] = prev_hash
     return hashlib.sha256(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")).hexdigest()
