@@ -39,4 +39,4 @@ def test_runs_on_a_beads_only_store(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # Beads has neither open loops nor pattern counts: two questions cannot be answered, and the reason is given.
     assert text.count("Cannot be answered from this data") >= 2
     assert "open-loop tier" in text and "occurrences" in text
-    assert "the data cannot answer **graduation**, **regressions**" in text
+    assert "the data cannot answer **graduation**, **regressions** (for " in text
