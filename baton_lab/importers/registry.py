@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
-from . import api_envelope, baton_v1, baton_v2, beads, lessons_jsonl, local_cache, patch_proposal
+from . import api_envelope, baton_v1, baton_v2, beads, handoff_markdown, lessons_jsonl, local_cache, patch_proposal
 from .base import Record
 from .contract import Format, Rules
 from .sources import CAPTURES, CONTAINERS, SourceKind
@@ -18,6 +18,7 @@ from .sources import CAPTURES, CONTAINERS, SourceKind
 FORMATS: tuple[Format, ...] = (
     beads.FORMAT,
     lessons_jsonl.FORMAT,
+    handoff_markdown.FORMAT,
     patch_proposal.FORMAT,
     api_envelope.FORMAT,
     local_cache.FORMAT,
@@ -25,6 +26,8 @@ FORMATS: tuple[Format, ...] = (
     baton_v1.FORMAT,
 )
 FORMATS_BY_NAME = {fmt.name: fmt for fmt in FORMATS}
+# Formats whose items have no ids of their own: `store.prose_identity` matches them across versions by text.
+PROSE_FORMATS = (handoff_markdown.NAME,)
 WHOLE_FILE_FORMATS = tuple(fmt for fmt in FORMATS if fmt.unit == "file")
 
 
@@ -48,6 +51,9 @@ def sniff_whole_file(head: bytes, name: str) -> Format | None:
     whose file-name hints match it (an empty export is an empty snapshot, not an error)."""
     for fmt in WHOLE_FILE_FORMATS:
         if fmt.sniff is not None and fmt.sniff(head):
+            return fmt
+    for fmt in WHOLE_FILE_FORMATS:
+        if fmt.sniff_named is not None and fmt.sniff_named(head, name):
             return fmt
     if not head.strip():
         for fmt in WHOLE_FILE_FORMATS:

@@ -106,6 +106,7 @@ changes AS (
         CASE
           WHEN r.absence IN ('ambiguous', 'archived', 'silent_drop') THEN r.absence
           WHEN list_contains(coalesce(r.terminal, {_sql_array(vocab.TERMINAL_STATUSES)}), lower(w.status)) THEN 'archived'
+          WHEN r.absence = 'by_status_ambiguous' THEN 'ambiguous'
           ELSE 'silent_drop'
         END,
         false
