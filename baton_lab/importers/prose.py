@@ -83,6 +83,7 @@ PATTERN_COLUMNS = compose(ITEM_BASE, [
 ])
 COLUMNS = {"follow_ups": FOLLOW_UP_COLUMNS, "decisions": DECISION_COLUMNS, "open_loops": OPEN_LOOP_COLUMNS,
            "patterns": PATTERN_COLUMNS}
+_NOTHING = frozenset({"", "none", "none yet", "n a", "na", "nothing", "nothing yet", "tbd", "無", "无", "なし"})
 DEFAULT_STATUS = {"follow_ups": "open", "decisions": "active", "open_loops": "open", "patterns": "observing"}
 
 
@@ -98,8 +99,8 @@ class Items:
         if tier not in self.by_tier:
             self.context_items += 1
             return
-        if not normal_text(text):
-            return  # a bullet with no words ("-", an emoji) is no item
+        if normal_text(text) in _NOTHING:
+            return  # a bullet with no words ("-", an emoji) or a "None yet." is no item
         status = fields.pop("status", None) or DEFAULT_STATUS[tier]
         self.by_tier[tier].append({"text": text, "status": status, "status_raw": fields.pop("status_raw", status),
                                    "line": line, **{k: v for k, v in fields.items() if v is not None}})

@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
-from . import api_envelope, baton_v1, baton_v2, beads, handoff_markdown, lessons_jsonl, local_cache, patch_proposal
+from . import (api_envelope, baton_v1, baton_v2, beads, gsd_state, handoff_markdown, lessons_jsonl, local_cache,
+               patch_proposal)
 from .base import Record
 from .contract import Format, Rules
 from .sources import CAPTURES, CONTAINERS, SourceKind
@@ -18,6 +19,7 @@ from .sources import CAPTURES, CONTAINERS, SourceKind
 FORMATS: tuple[Format, ...] = (
     beads.FORMAT,
     lessons_jsonl.FORMAT,
+    gsd_state.FORMAT,
     handoff_markdown.FORMAT,
     patch_proposal.FORMAT,
     api_envelope.FORMAT,
@@ -27,7 +29,7 @@ FORMATS: tuple[Format, ...] = (
 )
 FORMATS_BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 # Formats whose items have no ids of their own: `store.prose_identity` matches them across versions by text.
-PROSE_FORMATS = (handoff_markdown.NAME,)
+PROSE_FORMATS = (handoff_markdown.NAME, gsd_state.NAME)
 WHOLE_FILE_FORMATS = tuple(fmt for fmt in FORMATS if fmt.unit == "file")
 
 

@@ -4,11 +4,14 @@ line — from markdown-it-py's token stream (CommonMark, plus the front-matter a
 The parser, not a regex, decides what is a heading: a `# comment` inside a fenced bash block is code, a setext
 heading (`Title` over `===`) is a heading, HTML blocks are skipped, CRLF is a line end. A *label* is a paragraph
 that starts with bold text ending in a colon (`**Blockers:**`, `**Key decisions:**`): handoffs use labels as
-sub-headings, so a label heads the lists that follow it until the next heading or label.
+sub-headings, so a label heads the lists that follow it until the next heading or label. A bare XML-ish tag on
+its own (`<remaining_work>` … `</remaining_work>`, GSD's `.continue-here.md`) opens and closes a section named
+after the tag (`remaining work`).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +28,7 @@ class Heading:
     level: int          # 1-6; a label is one level below the heading it sits under
     text: str
     line: int           # 1-based
-    kind: str = "heading"   # heading | label
+    kind: str = "heading"   # heading | label | tag (an XML-ish section tag)
 
 
 @dataclass(slots=True)
@@ -68,6 +71,14 @@ class MarkdownDoc:
 
     def under(self, heading: Heading) -> list[ListItem]:
         return [item for item in self.items if heading in item.path]
+
+
+# A line that is only an XML-ish section tag (`<remaining_work>`, `</blockers>`): CommonMark reads such a tag as
+# paragraph text (underscores are not allowed in HTML tag names), so the lazy-continuation rules would glue it to
+# the item before it. It is rewritten, in place and on the same line, into an HTML comment block the parser keeps
+# apart; `parse` turns the comment into a section.
+_SECTION_TAG_LINE = re.compile(r"^<(/?)([a-z]+(?:_[a-z]+)+|context|blockers|decisions)>[ \t]*$", re.MULTILINE)
+_TAG = re.compile(r"^<!--section:(/?)([\w-]+)-->$")
 
 
 @lru_cache(maxsize=1)
@@ -121,6 +132,8 @@ def _checkbox(inline: Token | None) -> bool | None:
 def parse(text: str) -> MarkdownDoc:
     """Read a markdown document; never raises on any text."""
     text = text.lstrip("\ufeff")
+    if "<" in text:
+        text = _SECTION_TAG_LINE.sub(lambda m: f"<!--section:{m.group(1)}{m.group(2)}-->", text)
     tokens = _parser().parse(text)
     doc = MarkdownDoc()
     headings: list[Heading] = []       # the open heading chain
@@ -154,6 +167,16 @@ def parse(text: str) -> MarkdownDoc:
                 doc.title = heading.text
             i += 3
             continue
+        elif kind == "html_block" and not item_stack and (tag := _TAG.match(tok.content.strip())):
+            closing, name = tag.groups()
+            while headings and headings[-1].kind == "tag" and closing:
+                headings.pop()
+            if closing:
+                headings.clear()
+            else:
+                headings = [Heading(1, name.replace("_", " ").replace("-", " "), line, "tag")]
+                doc.headings.append(headings[0])
+            label = None
         elif kind in ("bullet_list_open", "ordered_list_open"):
             start = tok.attrGet("start")
             lists.append((kind == "ordered_list_open", int(start) if isinstance(start, (int, str)) and str(start).isdigit() else 1))

@@ -1,0 +1,140 @@
+"""The real prose histories in ../shared/examples/histories/ replayed from git. What the store must hold is derived
+here from the raw text of every version with plain line scanning and `git`, never with baton_lab's readers:
+STATE.md's decision bullets per version, SESSION_HANDOFF.md's "Key decisions" bullets, NEXT_SESSION.md's next-session
+table rows; and `baton-lab report` renders on them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import baton_lab as bl
+from baton_lab.cli import app
+from conftest import shared_path
+
+STATE = ("Enriquefft__post-shit-now__.planning__STATE.md.bundle", ".planning/STATE.md")
+HANDOFF = ("Anguijm__sportsdata__SESSION_HANDOFF.md.bundle", "SESSION_HANDOFF.md")
+NEXT = ("MakiDevelop__agent-memory-hall__NEXT_SESSION.md.bundle", "NEXT_SESSION.md")
+
+
+def _clone(tmp: Path, bundle: str) -> Path:
+    repo = tmp / bundle.removesuffix(".bundle")
+    subprocess.run(["git", "clone", "-q", str(shared_path("examples", "histories", bundle)), str(repo)], check=True,
+                   capture_output=True)
+    return repo
+
+
+def _versions(repo: Path, path: str) -> list[str]:
+    """Every version's text, parents first (the order the store must give them)."""
+    commits = subprocess.run(["git", "-C", str(repo), "log", "--topo-order", "--reverse", "--format=%H", "--", path],
+                             check=True, capture_output=True, text=True).stdout.split()
+    return [subprocess.run(["git", "-C", str(repo), "show", f"{c}:{path}"], check=True, capture_output=True).stdout
+            .decode("utf-8") for c in commits]
+
+
+def _per_seq(frame, heading: str | None = None) -> dict[int, int]:  # noqa: ANN001
+    import json
+
+    out: dict[int, int] = {}
+    for seq, extra in zip(frame["seq"], frame["extra"]):
+        if heading is None or json.loads(extra).get("heading") == heading:
+            out[seq] = out.get(seq, 0) + 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def histories(tmp_path_factory: pytest.TempPathFactory) -> tuple[bl.Lab, dict[str, list[str]]]:
+    tmp = tmp_path_factory.mktemp("prose")
+    lab = bl.open(tmp / "store.duckdb")
+    texts = {}
+    for namespace, (bundle, path) in {"gsd": STATE, "handoff": HANDOFF, "next": NEXT}.items():
+        repo = _clone(tmp, bundle)
+        summary = lab.import_git(repo, path, namespace=namespace)
+        texts[namespace] = _versions(repo, path)
+        assert summary.quarantined == 0 and summary.stored == len(set(texts[namespace]))
+    return lab, texts
+
+
+def test_state_md_decision_bullets_per_version(histories) -> None:  # noqa: ANN001
+    lab, texts = histories
+    expected = {}
+    for seq, text in enumerate(texts["gsd"], start=1):
+        inside, n = False, 0
+        for line in text.splitlines():
+            if line.startswith("#"):
+                inside = "decisions" in line.lower()
+            elif inside and re.match(r"[-*] ", line) and line[2:].strip().lower().rstrip(".") not in ("none", "none yet"):
+                n += 1
+        if n:
+            expected[seq] = n
+    assert len(texts["gsd"]) == 143
+    decisions = lab.decisions(namespace="gsd")
+    assert _per_seq(decisions) == expected
+    assert max(expected.values()) >= 200 and min(expected.values()) <= 10   # grows to 200+, then reset
+    # the [NN-MM] plan tag is kept, and a decision carried over keeps its id (most rows match exactly)
+    tags = [t for t in decisions["extra"] if '"plan":' in t]
+    assert len(tags) >= 0.9 * decisions.height
+    assert decisions["item_id"].n_unique() < decisions.height / 10
+    # disappearance is never supersession: GSD moves decisions to PROJECT.md
+    events = lab.events(namespace="gsd")
+    gone = events.filter((events["tier"] == "decision") & (events["event"] == "disappeared"))
+    assert gone.height > 0 and set(gone["disposition"]) == {"ambiguous"}
+
+
+def test_state_md_front_matter_appears_late(histories) -> None:  # noqa: ANN001
+    lab, texts = histories
+    first_with = next(i for i, text in enumerate(texts["gsd"], start=1) if text.startswith("---\n"))
+    assert first_with > 1
+    snaps = lab.snapshots(namespace="gsd").sort("seq")
+    claimed = snaps["written_at_raw"].to_list()
+    assert all(c is None for c in claimed[:first_with - 1]) and claimed[first_with - 1] is not None
+
+
+def test_session_handoff_key_decisions_per_version(histories) -> None:  # noqa: ANN001
+    lab, texts = histories
+    expected = {}
+    for seq, text in enumerate(texts["handoff"], start=1):
+        n, inside = 0, False
+        for line in text.splitlines():
+            if line.strip().lower().startswith("**key decisions"):
+                inside = True
+            elif inside and line.startswith("- "):
+                n += 1
+            elif inside and not line.strip().startswith("-") and line.strip():
+                inside = False
+        if n:
+            expected[seq] = n
+    assert len(texts["handoff"]) == 9 and expected
+    assert _per_seq(lab.decisions(namespace="handoff")) == expected
+
+
+def test_next_session_table_rows_are_follow_ups_with_priority(histories) -> None:  # noqa: ANN001
+    lab, texts = histories
+    expected = {}
+    for seq, text in enumerate(texts["next"], start=1):
+        inside, rows = False, 0
+        for line in text.splitlines():
+            if line.startswith("## "):
+                inside = line.strip() == "## Next Session"
+            elif inside and line.startswith("|") and not re.match(r"^\|[\s:|-]+\|$", line.strip()):
+                rows += 1
+        if rows:
+            expected[seq] = rows - 1  # the header row
+    assert len(texts["next"]) == 12 and expected
+    follow = lab.follow_ups(namespace="next")
+    assert _per_seq(follow, "Next Session") == expected
+    assert {"high", "medium", "low"} <= set(follow["priority"].drop_nulls())
+
+
+def test_report_renders_on_the_prose_histories(histories, tmp_path: Path) -> None:  # noqa: ANN001
+    lab, _ = histories
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["report", "--db", str(lab.path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "index.html").read_text(encoding="utf-8")
+    for namespace in ("gsd", "handoff", "next"):
+        assert namespace in html
