@@ -19,6 +19,8 @@ from conftest import shared_path
 STATE = ("Enriquefft__post-shit-now__.planning__STATE.md.bundle", ".planning/STATE.md")
 HANDOFF = ("Anguijm__sportsdata__SESSION_HANDOFF.md.bundle", "SESSION_HANDOFF.md")
 NEXT = ("MakiDevelop__agent-memory-hall__NEXT_SESSION.md.bundle", "NEXT_SESSION.md")
+LEARNINGS = ("Anguijm__sportsdata__learnings.md.bundle", "learnings.md")
+JSON_HANDOFF = ("Aycrith__gemDirect1__agent__.state__session-handoff.json.bundle", "agent/.state/session-handoff.json")
 
 
 def _clone(tmp: Path, bundle: str) -> Path:
@@ -51,11 +53,13 @@ def histories(tmp_path_factory: pytest.TempPathFactory) -> tuple[bl.Lab, dict[st
     tmp = tmp_path_factory.mktemp("prose")
     lab = bl.open(tmp / "store.duckdb")
     texts = {}
-    for namespace, (bundle, path) in {"gsd": STATE, "handoff": HANDOFF, "next": NEXT}.items():
+    for namespace, (bundle, path) in {"gsd": STATE, "handoff": HANDOFF, "next": NEXT, "learn": LEARNINGS,
+                                      "gem": JSON_HANDOFF}.items():
         repo = _clone(tmp, bundle)
         summary = lab.import_git(repo, path, namespace=namespace)
         texts[namespace] = _versions(repo, path)
-        assert summary.quarantined == 0 and summary.stored == len(set(texts[namespace]))
+        if namespace != "gem":
+            assert summary.quarantined == 0 and summary.stored == len(set(texts[namespace]))
     return lab, texts
 
 
@@ -136,5 +140,66 @@ def test_report_renders_on_the_prose_histories(histories, tmp_path: Path) -> Non
     result = CliRunner().invoke(app, ["report", "--db", str(lab.path), "--out", str(out)])
     assert result.exit_code == 0, result.output
     html = (out / "index.html").read_text(encoding="utf-8")
-    for namespace in ("gsd", "handoff", "next"):
+    for namespace in ("gsd", "handoff", "next", "learn", "gem"):
         assert namespace in html
+
+
+def test_learnings_md_session_bullets_and_principles_per_version(histories) -> None:  # noqa: ANN001
+    lab, texts = histories
+    expected, principles = {}, {}
+    for seq, text in enumerate(texts["learn"], start=1):
+        section, session, n, p = "", False, 0, 0
+        for line in text.splitlines():
+            if line.startswith("## "):
+                section, session = line[3:].strip().lower(), False
+            elif line.startswith("### "):
+                session = section.startswith("per-session")
+            elif re.match(r"(- |\d+\. )", line) and section == "accumulated principles":
+                p += 1
+            elif re.match(r"(- |\d+\. )", line) and session:   # bulleted and numbered items
+                n += 1
+        expected[seq], principles[seq] = n + p, p
+    assert len(texts["learn"]) == 28
+    patterns = lab.patterns(namespace="learn")
+    assert _per_seq(patterns) == expected
+    graduated = patterns.filter(patterns["status_raw"] == "principle")
+    assert _per_seq(graduated) == {seq: n for seq, n in principles.items() if n}
+    # tagged bullets keep their tag; the same bullet in every later version keeps its id
+    assert {"keep", "improve", "insight"} <= set(patterns["status_raw"].drop_nulls())
+    first = patterns.filter(patterns["seq"] == 1)["item_id"].to_list()
+    last = set(patterns.filter(patterns["seq"] == 28)["item_id"])
+    assert sum(item in last for item in first) >= 0.8 * len(first)
+
+
+def test_json_handoff_items_and_the_two_invalid_versions(histories) -> None:  # noqa: ANN001
+    import json
+
+    lab, texts = histories
+    expected_follow, expected_decisions, invalid = {}, {}, 0
+    seq = 0
+    seen = set()
+    for text in texts["gem"]:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            invalid += 1
+            continue
+        key = json.dumps(doc, sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        seq += 1
+        steps = [s for s in doc.get("nextSteps") or [] if isinstance(s, str) and s.strip()]
+        blockers = [b for b in doc.get("blockers") or [] if b]
+        if steps or blockers:
+            expected_follow[seq] = len(steps) + len(blockers)
+        if doc.get("decisions"):
+            expected_decisions[seq] = len(doc["decisions"])
+    assert len(texts["gem"]) == 19 and invalid == 2
+    assert _per_seq(lab.follow_ups(namespace="gem")) == expected_follow
+    assert _per_seq(lab.decisions(namespace="gem")) == expected_decisions
+    quarantined = lab.quarantine()
+    reasons = [r for r in quarantined["reason"] if "extra data" in r]
+    assert len(reasons) == 2 and all("commit " in r for r in reasons)
+    snaps = lab.snapshots(namespace="gem")
+    assert snaps["writer"].n_unique() >= 4   # several agents write one file
