@@ -142,6 +142,16 @@ def test_report_renders_on_the_prose_histories(histories, tmp_path: Path) -> Non
     html = (out / "index.html").read_text(encoding="utf-8")
     for namespace in ("gsd", "handoff", "next", "learn", "gem"):
         assert namespace in html
+    # per-format confidence: items followed across versions, near-threshold matches, metrics supported
+    assert "Prose handoffs: items followed across versions" in html
+    import polars as pl
+
+    prose = pl.read_csv(out / "tables" / "prose_identity.csv")
+    gsd = prose.filter((pl.col("namespace") == "gsd") & (pl.col("tier") == "decisions")).row(0, named=True)
+    decisions = lab.decisions(namespace="gsd")
+    assert gsd["item_rows"] == decisions.height and gsd["versions"] == decisions["seq"].n_unique()
+    assert gsd["carried_over"] + gsd["reappeared"] + gsd["first_seen"] == gsd["item_rows"]
+    assert gsd["first_seen"] == decisions["item_id"].n_unique() and "decisions" in gsd["metrics_supported"]
 
 
 def test_learnings_md_session_bullets_and_principles_per_version(histories) -> None:  # noqa: ANN001

@@ -132,3 +132,33 @@ def resolve_identity(con: duckdb.DuckDBPyConnection, namespaces: list[str]) -> i
             con.unregister("_identity")
         written += frame.height
     return written
+
+
+def identity_confidence(con: duckdb.DuckDBPyConnection, namespaces: list[str] | None = None) -> pl.DataFrame:
+    """Per namespace, prose format and tier: how the item rows were matched across versions — carried over (exact
+    or fuzzy), fuzzy matches near the threshold, reappearances, first sightings. Empty when no prose is stored."""
+    from ..prose.identity import NEAR, THRESHOLD
+
+    parts = []
+    for table, _ in TEXT_COLUMN.items():
+        parts.append(f"""
+            SELECT s.namespace, s.format, '{table}' AS tier, s.seq,
+                   json_extract_string(i.extra, '$.match.how') AS how,
+                   TRY_CAST(json_extract(i.extra, '$.match.score') AS DOUBLE) AS score
+            FROM {table} i JOIN snapshots s USING (snapshot_id)
+            WHERE s.format IN (SELECT unnest(?::VARCHAR[]))""")
+    params: list[Any] = [list(PROSE_FORMATS)] * len(parts)
+    where = ""
+    if namespaces:
+        where = "WHERE namespace IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(namespaces)
+    return con.sql(f"""
+        SELECT namespace, format, tier, count(DISTINCT seq) AS versions, count(*) AS item_rows,
+               count(*) FILTER (WHERE how IN ('exact', 'fuzzy')) AS carried_over,
+               count(*) FILTER (WHERE how = 'fuzzy') AS fuzzy,
+               count(*) FILTER (WHERE how = 'fuzzy' AND score < {THRESHOLD + NEAR}) AS near_threshold,
+               count(*) FILTER (WHERE how = 'reappeared') AS reappeared,
+               count(*) FILTER (WHERE how = 'new' OR how IS NULL) AS first_seen
+        FROM ({' UNION ALL '.join(parts)}) {where}
+        GROUP BY ALL ORDER BY namespace, format, tier
+    """, params=params).pl()
