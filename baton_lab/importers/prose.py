@@ -162,7 +162,11 @@ def markdown_items(doc: MarkdownDoc, mapping: TierMapping | None = None) -> tupl
     details, except a nested checkbox (a sub-task), which is an item of its own."""
     mapping = mapping or active_mapping()
     items = Items()
-    for item in doc.items:
+    details: dict[int, list[str]] = {}
+    for child in doc.items:
+        if child.parent is not None and child.checked is None:
+            details.setdefault(child.parent, []).append(child.text)
+    for index, item in enumerate(doc.items):
         if item.depth > 0 and item.checked is None:
             continue
         placed = mapping.place(item.path)
@@ -170,9 +174,8 @@ def markdown_items(doc: MarkdownDoc, mapping: TierMapping | None = None) -> tupl
         tier = placed.tier
         if tier == "context" and item.checked is not None and not placed.historical:
             tier = "follow_ups"  # a checkbox is a task wherever it sits
-        details = [d.text for d in doc.items if d.parent is not None and doc.items[d.parent] is item and d.checked is None]
         items.add(tier, item.text, item.line, status=status, status_raw=status_raw, heading=heading_text(placed.heading),
-                  priority=priority_of(item.text) if tier == "follow_ups" else None, details=details or None)
+                  priority=priority_of(item.text) if tier == "follow_ups" else None, details=details.get(index))
     for table in doc.tables:
         placed = mapping.place(table.path)
         if placed.tier == "context" or not table.rows:

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -50,14 +51,16 @@ def _matrix(prev: Sequence[str], cur: Sequence[str]) -> np.ndarray:
     return np.where(long_p & long_c, np.maximum(sort, sets), sort)
 
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[-*+•])\s+")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
+@lru_cache(maxsize=1 << 16)
 def normal_text(text: str) -> str:
-    """Case-folded words: markup, list numbering, checkbox and punctuation removed; CJK characters kept."""
+    """Case-folded words: markup, list numbering, checkbox and punctuation removed; CJK characters kept. (Cached:
+    consecutive versions repeat most of their items.)"""
     text = unicodedata.normalize("NFKC", text or "")
     text = _NUMBERING.sub("", text)
-    cleaned = "".join(ch if unicodedata.category(ch)[0] in "LN" else " " for ch in text)
-    return " ".join(cleaned.casefold().split())
+    return " ".join(_NOT_WORD.sub(" ", text).casefold().split())
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,9 +81,34 @@ _SECTION_TAG_LINE = re.compile(r"^<(/?)([a-z]+(?:_[a-z]+)+|context|blockers|deci
 _TAG = re.compile(r"^<!--section:(/?)([\w-]+)-->$")
 
 
+_INLINE_CACHE: dict[str, list[Token]] = {}
+_INLINE_CACHE_LIMIT = 200_000
+
+
+def _cached_inline(state: Any) -> None:
+    """markdown-it's inline stage, remembering the children of each inline text: consecutive versions of a handoff
+    share most of their lines, and inline parsing is most of the parse. (Link reference definitions are read
+    per document; a cached line that used one keeps the first document's reading, which only changes a link's
+    target, never its text.) The task-list rule that runs after this one rewrites a fresh line's children once;
+    on a cached line it finds the checkbox already in place."""
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        hit = _INLINE_CACHE.get(token.content)
+        if hit is None:
+            children: list[Token] = []
+            state.md.inline.parse(token.content, state.md, state.env, children)
+            if len(_INLINE_CACHE) >= _INLINE_CACHE_LIMIT:
+                _INLINE_CACHE.clear()
+            _INLINE_CACHE[token.content] = hit = children
+        token.children = hit
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark").enable("table").use(front_matter_plugin).use(tasklists_plugin)
+    md = MarkdownIt("commonmark").enable("table").use(front_matter_plugin).use(tasklists_plugin)
+    md.core.ruler.at("inline", _cached_inline)
+    return md
 
 
 def plain_text(inline: Token | None) -> str:
@@ -232,6 +257,7 @@ def parse(text: str) -> MarkdownDoc:
     return doc
 
 
+@lru_cache(maxsize=1 << 14)
 def normal_heading(text: str) -> str:
     """A heading as the tier mapping compares it: case-folded, emoji, symbols and punctuation removed, dates and
     parenthesised asides kept out (`## ▶️ Next action (2026-05-01)` -> `next action`)."""
