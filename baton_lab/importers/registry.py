@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
 from . import (api_envelope, baton_v1, baton_v2, beads, gsd_state, handoff_json, handoff_markdown, lessons_jsonl,
-               lessons_markdown, local_cache, patch_proposal)
+               lessons_markdown, local_cache, patch_proposal, session_log_json)
 from .base import Record
 from .contract import Format, Rules
 from .sources import CAPTURES, CONTAINERS, SourceKind
@@ -28,10 +28,12 @@ FORMATS: tuple[Format, ...] = (
     baton_v2.FORMAT,
     baton_v1.FORMAT,
     handoff_json.FORMAT,
+    session_log_json.FORMAT,
 )
 FORMATS_BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 # Formats whose items have no ids of their own: `store.prose_identity` matches them across versions by text.
-PROSE_FORMATS = (handoff_markdown.NAME, gsd_state.NAME, lessons_markdown.NAME, handoff_json.NAME)
+PROSE_FORMATS = (handoff_markdown.NAME, gsd_state.NAME, lessons_markdown.NAME, handoff_json.NAME,
+                 session_log_json.NAME)
 WHOLE_FILE_FORMATS = tuple(fmt for fmt in FORMATS if fmt.unit == "file")
 
 
