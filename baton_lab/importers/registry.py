@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
 from . import (api_envelope, baton_v1, baton_v2, beads, decision_log, gsd_state, handoff_json, handoff_markdown,
-               lessons_jsonl, lessons_markdown, local_cache, patch_proposal, session_log_json)
+               lessons_jsonl, lessons_markdown, local_cache, patch_proposal, serena_observations, session_log_json)
 from .base import Record
 from .contract import Format, Rules
 from .sources import CAPTURES, CONTAINERS, SourceKind
@@ -22,6 +22,7 @@ FORMATS: tuple[Format, ...] = (
     gsd_state.FORMAT,
     lessons_markdown.FORMAT,
     decision_log.FORMAT,
+    serena_observations.FORMAT,
     handoff_markdown.FORMAT,
     patch_proposal.FORMAT,
     api_envelope.FORMAT,
@@ -34,7 +35,7 @@ FORMATS: tuple[Format, ...] = (
 FORMATS_BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 # Formats whose items have no ids of their own: `store.prose_identity` matches them across versions by text.
 PROSE_FORMATS = (handoff_markdown.NAME, gsd_state.NAME, lessons_markdown.NAME, handoff_json.NAME,
-                 session_log_json.NAME, decision_log.NAME)
+                 session_log_json.NAME, decision_log.NAME, serena_observations.NAME)
 WHOLE_FILE_FORMATS = tuple(fmt for fmt in FORMATS if fmt.unit == "file")
 
 
