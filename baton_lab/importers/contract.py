@@ -26,8 +26,10 @@ from .base import Record
 #   ambiguous   - the format cannot express deletion or may be partial (Beads exports, lessons rewrites)
 #   by_status_ambiguous - archived after a terminal status, else ambiguous (prose handoffs: an open item that
 #                 vanishes may have been done or dropped)
-Absence = Literal["by_status", "archived", "silent_drop", "ambiguous", "by_status_ambiguous"]
-ABSENCE_RULES: tuple[str, ...] = ("by_status", "archived", "silent_drop", "ambiguous", "by_status_ambiguous")
+#   partial     - each document holds part of the state (one ADR per file): absence from the next says nothing,
+#                 so no disappearance or reappearance is derived
+Absence = Literal["by_status", "archived", "silent_drop", "ambiguous", "by_status_ambiguous", "partial"]
+ABSENCE_RULES: tuple[str, ...] = ("by_status", "archived", "silent_drop", "ambiguous", "by_status_ambiguous", "partial")
 
 # What a format can express; metrics name the capabilities they need (`metrics.registry`, `requires=`).
 CAPABILITIES: dict[str, str] = {

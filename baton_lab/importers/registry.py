@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
-from . import (api_envelope, baton_v1, baton_v2, beads, decision_log, gsd_state, handoff_json, handoff_markdown,
+from . import (adr, api_envelope, baton_v1, baton_v2, beads, decision_log, gsd_state, handoff_json, handoff_markdown,
                lessons_jsonl, lessons_markdown, local_cache, patch_proposal, serena_observations, session_log_json)
 from .base import Record
 from .contract import Format, Rules
@@ -23,6 +23,7 @@ FORMATS: tuple[Format, ...] = (
     lessons_markdown.FORMAT,
     decision_log.FORMAT,
     serena_observations.FORMAT,
+    adr.FORMAT,
     handoff_markdown.FORMAT,
     patch_proposal.FORMAT,
     api_envelope.FORMAT,
