@@ -97,6 +97,14 @@ class Lab:
             return import_sources(con, lambda skipped: iter_git_sources(repo, path, skipped), format=format,
                                   namespace=namespace, on_source=on_source)
 
+    @staticmethod
+    def explain_identity(a: str, b: str) -> dict[str, Any]:
+        """Why two prose item texts are (not) one item across versions: normalised texts, score, threshold, verdict
+        (`baton_lab.prose.identity.explain`). Stored rows keep how they were matched in `extra.match`."""
+        from .prose.identity import explain
+
+        return explain(a, b)
+
     def import_repo(self, path: str | os.PathLike[str], *, mapping: str | os.PathLike[str] | None = None,
                     ref: str | None = None, name: str | None = None) -> "RepositoryImport":
         """Read a git repository (the org view, concepts.md §2c): every commit as a `changes` row with its loop,

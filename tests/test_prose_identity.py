@@ -142,6 +142,8 @@ def test_matcher_pairs_are_explainable() -> None:
     different = explain("Fix the flaky login test in CI", "Add a --dry-run flag to import")
     assert not different["same_item"] and different["score"] < THRESHOLD
     assert explain("**Fix** the `login` test.", "fix the login test")["how"] == "exact"
+    assert bl.Lab.explain_identity("Fix the login test", "Fix the login test in CI") == explain(
+        "Fix the login test", "Fix the login test in CI")
     # short items need a close rewording: a two-word item is not the same as a longer one that contains it
     assert not explain("readme updated", "readme updated for the v2 release notes and the changelog")["same_item"]
 
