@@ -14,14 +14,13 @@ file says nothing: the absence rule is `partial` (no disappearance or reappearan
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from ..prose.markdown import MarkdownDoc, parse
 from .base import Record
 from .contract import Format, Observation, Rules, Section
-from .prose import COLUMNS, front_matter, looks_like_markdown
+from .prose import COLUMNS, front_matter, markdown_sniff, text_observation
 
 NAME = "adr"
 VERSION = "1"
@@ -35,13 +34,8 @@ STATUS_WORDS = {"accepted": "active", "approved": "active", "adopted": "active",
                 "draft": "proposed", "rejected": "rejected", "deprecated": "deprecated", "superseded": "superseded"}
 
 
-def claims(head: bytes, name: str) -> bool:
-    if not looks_like_markdown(head):
-        return False
-    if _NAMES.search(name.replace("\\", "/")):
-        return True
-    text = head.decode("utf-8", "replace")
-    return bool(re.search(r"^#{1,2} Status\s*$", text, re.MULTILINE)) and "## Context" in text and "## Decision" in text
+claims = markdown_sniff(_NAMES, lambda text, name: bool(re.search(r"^#{1,2} Status\s*$", text, re.MULTILINE))
+                        and "## Context" in text and "## Decision" in text)
 
 
 RULES = Rules(
@@ -123,13 +117,11 @@ def read(doc: Any, record: Record) -> Observation:
             "rejected": rejected or None, "date": _date(parsed, meta),
             **({"chosen": chosen.group(1)} if chosen else {}),
         })
-    return Observation(
-        document=record.text, document_json=json.dumps(record.text, ensure_ascii=False), schema_version=SCHEMA_VERSION,
+    return text_observation(
+        record.text, SCHEMA_VERSION,
+        [Section("decisions", NAME, COLUMNS["decisions"], decisions, "", ["line 1"] * len(decisions))],
         context=title, written_at_raw=decisions[0]["date"] if decisions else None,
-        extra={"front_matter": meta} if meta else None,
-        sections=[Section("decisions", NAME, COLUMNS["decisions"], decisions, "", ["line 1"] * len(decisions))],
-        unreadable=[problem] if problem else [],
-    )
+        extra={"front_matter": meta} if meta else None, unreadable=[problem] if problem else [])
 
 
 FORMAT = Format(

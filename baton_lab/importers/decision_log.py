@@ -14,7 +14,6 @@ score at or above its threshold, on the titles without that verb) marks the earl
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -22,7 +21,7 @@ from ..prose.identity import THRESHOLD, normal_text, score
 from ..prose.markdown import parse
 from .base import Record
 from .contract import Format, Observation, Rules, Section, Unreadable
-from .prose import COLUMNS, front_matter, looks_like_markdown, provisional_ids
+from .prose import COLUMNS, front_matter, markdown_sniff, provisional_ids, text_observation
 
 NAME = "decision-log"
 VERSION = "1"
@@ -33,13 +32,8 @@ _REVERSAL = re.compile(r"^(revert(ed|ing)?|reverse|undo|replace[sd]?|supersede[s
 _NAMES = re.compile(r"(^|/)decision[-_ ]?log\.md$", re.IGNORECASE)
 
 
-def claims(head: bytes, name: str) -> bool:
-    if not looks_like_markdown(head):
-        return False
-    if _NAMES.search(name.replace("\\", "/")):
-        return True
-    text = head.decode("utf-8", "replace")
-    return "**Decision:**" in text and bool(re.search(r"^## \d{4}-\d{2}-\d{2} [-–—] ", text, re.MULTILINE))
+claims = markdown_sniff(_NAMES, lambda text, name: "**Decision:**" in text
+                        and bool(re.search(r"^## \d{4}-\d{2}-\d{2} [-–—] ", text, re.MULTILINE)))
 
 
 RULES = Rules(
@@ -102,13 +96,11 @@ def read(doc: Any, record: Record) -> Observation:
     for entry, pid in zip(entries, provisional_ids(e["text"] for e in entries)):
         entry["id"] = pid
     _supersede(entries)
-    return Observation(
-        document=record.text, document_json=json.dumps(record.text, ensure_ascii=False), schema_version=SCHEMA_VERSION,
+    return text_observation(
+        record.text, SCHEMA_VERSION,
+        [Section("decisions", NAME, COLUMNS["decisions"], entries, "", [f"line {e['line']}" for e in entries])],
         context=parsed.title, written_at_raw=max((e["date"] for e in entries), default=None),
-        extra={"entries": len(entries), **({"front_matter": meta} if meta else {})},
-        sections=[Section("decisions", NAME, COLUMNS["decisions"], entries, "", [f"line {e['line']}" for e in entries])],
-        unreadable=unreadable,
-    )
+        extra={"entries": len(entries), **({"front_matter": meta} if meta else {})}, unreadable=unreadable)
 
 
 FORMAT = Format(

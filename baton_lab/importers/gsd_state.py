@@ -21,7 +21,7 @@ from ..prose.markdown import parse
 from ..prose.tiers import active_mapping
 from .base import Record
 from .contract import Format, Observation, Rules
-from .prose import front_matter, looks_like_markdown, markdown_items, observation
+from .prose import front_matter, markdown_items, markdown_sniff, observation
 
 NAME = "gsd-state"
 VERSION = "1"
@@ -30,13 +30,8 @@ _PLAN_TAG = re.compile(r"^\[([^\]]{1,40})\]:?\s*")
 _NAMES = re.compile(r"(^|/)\.planning/(STATE\.md|\.continue-here[^/]*\.md)$|(^|/)\.continue-here[^/]*\.md$")
 
 
-def claims(head: bytes, name: str) -> bool:
-    if not looks_like_markdown(head):
-        return False
-    if _NAMES.search(name.replace("\\", "/")):
-        return True
-    text = head.decode("utf-8", "replace")
-    return name.endswith("STATE.md") and "# Project State" in text and "## Current Position" in text
+claims = markdown_sniff(_NAMES, lambda text, name: name.endswith("STATE.md") and "# Project State" in text
+                        and "## Current Position" in text)
 
 
 RULES = Rules(

@@ -21,7 +21,7 @@ from typing import Any
 
 from .base import Record
 from .contract import Format, Observation, Rules
-from .prose import looks_like_markdown, markdown_observation
+from .prose import markdown_observation, markdown_sniff
 
 NAME = "handoff-markdown"
 VERSION = "1"
@@ -32,10 +32,6 @@ _NAMES = re.compile(
     r"(^|/)(session_handoff|handoff|next_session|session_resume|continuity[^/]*|current)\.md$"
     r"|(^|/)(handoffs|wrap-ups|wrapups|session-handoffs)/[^/]+\.md$"
     r"|(^|/)[^/]*handoff[^/]*\.md$", re.IGNORECASE)
-
-
-def named_like_handoff(name: str) -> bool:
-    return bool(_NAMES.search(name.replace("\\", "/")))
 
 
 RULES = Rules(
@@ -80,7 +76,7 @@ FORMAT = Format(
     detection="a markdown file named SESSION_HANDOFF.md, HANDOFF.md, NEXT_SESSION.md, SESSION_RESUME.md, *handoff*.md "
               "or in a handoffs/ or wrap-ups/ directory",
     unit="file",
-    sniff_named=lambda head, name: named_like_handoff(name) and looks_like_markdown(head),
+    sniff_named=markdown_sniff(_NAMES),
     file_hints=("SESSION_HANDOFF.md", "HANDOFF.md", "NEXT_SESSION.md"),
     read=read,
     rules=RULES,

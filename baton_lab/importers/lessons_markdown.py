@@ -11,7 +11,6 @@ are recognised across versions by their text; one that disappears is `ambiguous`
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -20,7 +19,7 @@ from ..prose.identity import THRESHOLD, normal_text, score
 from ..prose.markdown import parse
 from .base import Record
 from .contract import Format, Observation, Rules, Section
-from .prose import PATTERN_COLUMNS, front_matter, looks_like_markdown, provisional_ids
+from .prose import PATTERN_COLUMNS, front_matter, markdown_sniff, provisional_ids, text_observation
 
 NAME = "lessons-markdown"
 VERSION = "1"
@@ -33,12 +32,8 @@ PRINCIPLES = ("accumulated principles", "principles", "rules", "graduated rules"
 COLUMNS = compose(PATTERN_COLUMNS, [Col("rule_ref", "rule_ref")])
 
 
-def claims(head: bytes, name: str) -> bool:
-    if not looks_like_markdown(head):
-        return False
-    text = head.decode("utf-8", "replace")
-    return bool(_NAMES.search(name.replace("\\", "/"))) or (
-        "## Accumulated Principles" in text or "## Per-Session Reflections" in text)
+claims = markdown_sniff(_NAMES, lambda text, name: "## Accumulated Principles" in text
+                        or "## Per-Session Reflections" in text)
 
 
 RULES = Rules(
@@ -90,15 +85,12 @@ def read(doc: Any, record: Record) -> Observation:
     for entry, pid in zip(entries, provisional_ids(e["text"] for e in entries)):
         entry["id"] = pid
     sessions = sorted({b["session"] for b in bullets if "session" in b})
-    return Observation(
-        document=record.text, document_json=json.dumps(record.text, ensure_ascii=False),
-        schema_version=SCHEMA_VERSION, context=parsed.title,
-        written_at_raw=max((b["date"] for b in bullets if "date" in b), default=None),
+    return text_observation(
+        record.text, SCHEMA_VERSION,
+        [Section("patterns", NAME, COLUMNS, entries, "", [f"line {e['line']}" for e in entries])],
+        context=parsed.title, written_at_raw=max((b["date"] for b in bullets if "date" in b), default=None),
         extra={"title": parsed.title, "principles": len(principles), "sessions": len(sessions),
-               **({"front_matter": meta} if meta else {})},
-        sections=[Section("patterns", NAME, COLUMNS, entries, "", [f"line {e['line']}" for e in entries])],
-        unreadable=[problem] if problem else [],
-    )
+               **({"front_matter": meta} if meta else {})}, unreadable=[problem] if problem else [])
 
 
 FORMAT = Format(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable
+import re
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -214,9 +215,8 @@ def observation(text: str, doc: MarkdownDoc, meta: dict[str, Any] | None, proble
         extra["unmapped_headings"] = unmapped
     if items.context_items:
         extra["context_items"] = items.context_items
-    return Observation(document=text, document_json=json.dumps(text, ensure_ascii=False), schema_version=schema_version,
-                       written_at_raw=claimed, context=doc.title, extra=extra, sections=items.sections(spec),
-                       unreadable=[problem] if problem else [])
+    return text_observation(text, schema_version, items.sections(spec), context=doc.title, written_at_raw=claimed,
+                            extra=extra, unreadable=[problem] if problem else [])
 
 
 def looks_like_markdown(head: bytes) -> bool:
@@ -228,5 +228,27 @@ def looks_like_markdown(head: bytes) -> bool:
     return not stripped.startswith((b"{", b"["))
 
 
+def markdown_sniff(names: re.Pattern[str], content: Callable[[str, str], bool] | None = None
+                   ) -> Callable[[bytes, str], bool]:
+    """A `Format.sniff_named`: markdown text whose path matches `names`, or whose head `content(text, name)` accepts."""
+    def sniff(head: bytes, name: str) -> bool:
+        if not looks_like_markdown(head):
+            return False
+        if names.search(name.replace("\\", "/")):
+            return True
+        return content is not None and content(head.decode("utf-8", "replace"), name)
+    return sniff
+
+
+def text_observation(text: str, schema_version: str, sections: list[Section], *, context: str | None,
+                     written_at_raw: str | None, extra: dict[str, Any] | None,
+                     unreadable: list[Unreadable]) -> Observation:
+    """A markdown version as one snapshot: the text itself is the stored document."""
+    return Observation(document=text, document_json=json.dumps(text, ensure_ascii=False), schema_version=schema_version,
+                       written_at_raw=written_at_raw, context=context, extra=extra or None, sections=sections,
+                       unreadable=unreadable)
+
+
 __all__ = ["COLUMNS", "DEFAULT_STATUS", "Items", "TEXT_COLUMN", "front_matter", "looks_like_markdown",
-           "markdown_items", "markdown_observation", "observation", "priority_of", "provisional_ids"]
+           "markdown_items", "markdown_observation", "markdown_sniff", "observation", "priority_of", "provisional_ids",
+           "text_observation"]

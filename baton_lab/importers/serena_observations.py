@@ -13,7 +13,6 @@ kept in `extra`.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -24,7 +23,7 @@ from ..prose.identity import normal_text
 from ..prose.markdown import parse
 from .base import Record
 from .contract import Format, Observation, Rules, Section
-from .prose import PATTERN_COLUMNS, front_matter, looks_like_markdown, provisional_ids
+from .prose import PATTERN_COLUMNS, front_matter, markdown_sniff, provisional_ids, text_observation
 
 NAME = "serena-observations"
 VERSION = "1"
@@ -41,11 +40,8 @@ COLUMNS = compose(PATTERN_COLUMNS, [
 ])
 
 
-def claims(head: bytes, name: str) -> bool:
-    if not looks_like_markdown(head):
-        return False
-    text = head.decode("utf-8", "replace")
-    return name.endswith("-observations.md") or ("# Skill Observations" in text and "confidence)" in text)
+claims = markdown_sniff(re.compile(r"-observations\.md$"), lambda text, name: "# Skill Observations" in text
+                        and "confidence)" in text)
 
 
 RULES = Rules(
@@ -94,13 +90,11 @@ def read(doc: Any, record: Record) -> Observation:
     for pattern, pid in zip(patterns, provisional_ids(p["text"] for p in patterns)):
         pattern["id"] = pid
     fields = {k.lower().replace(" ", "_"): v.strip() for k, v in _FIELD.findall(record.text[:4000])}
-    return Observation(
-        document=record.text, document_json=json.dumps(record.text, ensure_ascii=False), schema_version=SCHEMA_VERSION,
+    return text_observation(
+        record.text, SCHEMA_VERSION,
+        [Section("patterns", NAME, COLUMNS, patterns, "", [f"line {p['line']}" for p in patterns])],
         context=parsed.title, written_at_raw=fields.get("last_updated"),
-        extra={**fields, **({"front_matter": meta} if meta else {})} or None,
-        sections=[Section("patterns", NAME, COLUMNS, patterns, "", [f"line {p['line']}" for p in patterns])],
-        unreadable=[problem] if problem else [],
-    )
+        extra={**fields, **({"front_matter": meta} if meta else {})}, unreadable=[problem] if problem else [])
 
 
 FORMAT = Format(
