@@ -1,14 +1,14 @@
 """Prose handoffs: importing a long markdown handoff history, and how item matching scales.
 
-    python bench/prose_bench.py [--versions 2000] [--items 200] [--repeat 1]
+    python bench/prose_bench.py [--versions 2000] [--items 100] [--sample 10]
 
 1. Generates a dated-handoff directory of --versions files (~20 KB each: Next Steps, Blockers, Decisions, Gotchas,
    Done and a historical log; each version carries most items over, rewords ~3%, ticks ~2%, drops ~1% and adds a
-   few), then times `Lab.import_` on it: versions/s and MB/s. In the same run it times the two stages alone, in
-   this process: parsing (markdown-it token stream, then baton_lab's reader: items placed by heading) and
-   matching (`store.prose_identity.resolve_chain` over every version's items), and prints each as a share of the
-   import. The baseline is markdown-it-py's own `parse` of the same texts (the parser baton_lab builds on, without
-   baton_lab's cache of inline parses across versions).
+   few), then times `Lab.import_` on it: versions/s and MB/s, and, measured inside that import, the time spent
+   parsing (markdown-it token stream, then items placed by heading: `markdown_observation`) and matching
+   (`store.prose_identity.resolve_chain`), each as a share of the import. The baseline, in the same run, is
+   markdown-it-py's own `parse` (the parser baton_lab builds on, without baton_lab's cache of inline parses
+   across versions) of every --sample'th version, scaled to all.
 2. Matching alone at 100 … 3,200 items per version, with 5% reworded (the usual case) and with every item
    reworded (the worst case: no exact matches, everything goes to the fuzzy stage): time per version and the
    log-log slope against the item count (1 = linear, 2 = quadratic).
@@ -28,12 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import baton_lab as bl  # noqa: E402
-from baton_lab.importers.base import Record, SourceInfo  # noqa: E402
-from baton_lab.importers.handoff_markdown import read as read_handoff  # noqa: E402
 from baton_lab.prose.identity import match, normal_text  # noqa: E402
-from baton_lab.prose import markdown as prose_markdown  # noqa: E402
 from markdown_it import MarkdownIt  # noqa: E402
-from baton_lab.store.prose_identity import resolve_chain  # noqa: E402
 
 WORDS = ("migrate refactor verify deploy cache index schema retry council review benchmark parser token session "
          "handoff metric interval flake regression rollout canary budget latency throughput fixture snapshot import "
@@ -102,39 +98,55 @@ def _timed(fn) -> float:  # noqa: ANN001
     return time.perf_counter() - t
 
 
-def import_run(versions: int, items: int, repeat: int) -> None:
+class _Stopwatch:
+    """Wraps a module function so the time spent inside it during the import is summed."""
+
+    def __init__(self, module, name: str) -> None:  # noqa: ANN001
+        self.module, self.name, self.seconds = module, name, 0.0
+        self.inner = getattr(module, name)
+
+    def __enter__(self) -> "_Stopwatch":
+        def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            t = time.perf_counter()
+            try:
+                return self.inner(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - t
+        setattr(self.module, self.name, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(self.module, self.name, self.inner)
+
+
+def import_run(versions: int, items: int, sample: int) -> None:
+    from baton_lab.importers import handoff_markdown
+    from baton_lab.store import prose_identity
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "handoffs"
         size = generate(folder, versions, items)
-        files = sorted(folder.glob("*.md"))
-        texts = [f.read_text(encoding="utf-8") for f in files]
         print(f"generated {versions} versions, {size / versions / 1024:.1f} KB per version, {size / 1e6:.1f} MB")
-        imports = []
-        for r in range(repeat):
-            db = Path(tmp) / f"store{r}.duckdb"
-            imports.append(_timed(lambda: bl.open(db).import_(folder, namespace="bench")))
-        total = statistics.median(imports)
-        info = SourceInfo("bench", "", None, "bench")
+        with _Stopwatch(handoff_markdown, "markdown_observation") as reading, \
+                _Stopwatch(prose_identity, "resolve_chain") as matching:
+            t = time.perf_counter()
+            summary = bl.open(Path(tmp) / "store.duckdb").import_(folder, namespace="bench")
+            total = time.perf_counter() - t
+        rows = summary.items
+        texts = [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*.md"))[::sample]]
         bare = MarkdownIt("commonmark").enable("table")
-        baseline = _timed(lambda: [bare.parse(t) for t in texts])
-        prose_markdown._INLINE_CACHE.clear()   # the reader starts cold, as the import did
-        observations = []
-        reading = _timed(lambda: observations.extend(read_handoff(None, Record(info, None, t)) for t in texts))
-        per_tier: dict[str, list] = {}
-        for obs in observations:
-            for section in obs.sections:
-                per_tier.setdefault(section.table, []).append(
-                    [(normal_text(e["text"]), e["status"]) for e in section.entries])
-        matching = _timed(lambda: [resolve_chain(v, count_defers=t == "follow_ups") for t, v in per_tier.items()])
-        rows = sum(len(v) for tier in per_tier.values() for v in tier)
-        print(f"import: {total:.1f} s = {versions / total:.0f} versions/s, {size / total / 1e6:.2f} MB/s, "
-              f"{rows:,} item rows ({rows / versions:.0f} per version)")
-        print(f"  markdown-it-py parse alone, no cache (baseline): {baseline:.1f} s ({versions / baseline:.0f} versions/s)")
-        print(f"  parsing + placing items by heading:    {reading:.1f} s = {reading / total:.0%} of the import "
-              f"({reading / baseline:.2f}x the bare parse)")
-        print(f"  matching items across versions:        {matching:.1f} s = {matching / total:.0%} of the import")
+        baseline = _timed(lambda: [bare.parse(t) for t in texts]) * sample
+        print(f"import: {total:.1f} s = {versions / total:.1f} versions/s, {size / total / 1e6:.2f} MB/s, "
+              f"{rows:,} item rows ({rows / versions:.0f} per version), {summary.events:,} events")
+        print(f"  parsing + placing items by heading (markdown_observation): {reading.seconds:.1f} s = "
+              f"{reading.seconds / total:.0%} of the import")
+        print(f"  matching items across versions (resolve_chain):          {matching.seconds:.1f} s = "
+              f"{matching.seconds / total:.0%} of the import")
         print(f"  the rest (hash, redaction, validation, insert, ordering, identity rewrite, events): "
-              f"{total - reading - matching:.1f} s = {(total - reading - matching) / total:.0%}")
+              f"{total - reading.seconds - matching.seconds:.1f} s")
+        print(f"  baseline, markdown-it-py's bare parse of every {sample}th version, scaled: {baseline:.1f} s "
+              f"({versions / baseline:.1f} versions/s); baton_lab's parsing + placing = "
+              f"{reading.seconds / baseline:.2f}x the bare parse")
 
 
 def scaling() -> None:
@@ -167,9 +179,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versions", type=int, default=2000)
     parser.add_argument("--items", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--sample", type=int, default=10, help="time the baseline parse on every Nth version")
     args = parser.parse_args()
-    import_run(args.versions, args.items, args.repeat)
+    import_run(args.versions, args.items, args.sample)
     scaling()
 
 
