@@ -98,3 +98,33 @@ def test_detection_by_name_and_content() -> None:
         assert fmt is not None and fmt.name == expected, name
     assert sniff_whole_file(md, "README.md") is None           # a markdown file no prose format claims
     assert sniff_whole_file(b'{"a": 1}', "HANDOFF.md") is None  # JSON named like a handoff is not markdown
+
+
+def test_a_huge_handoff_replaced_by_a_short_notice(tmp_path: Path) -> None:
+    folder = tmp_path / "handoffs"
+    folder.mkdir()
+    big = "# Handoff\n\n## Next Steps\n" + "".join(f"- follow up on module {i} and its flaky test {i * 7}\n"
+                                                   for i in range(2500))
+    assert len(big.encode()) > 100_000
+    (folder / "2026-05-01-big.md").write_text(big, encoding="utf-8")
+    (folder / "2026-05-02-moved.md").write_text("# Handoff\n\nThis file is frozen; see docs/handoff/.\n", encoding="utf-8")
+    lab = bl.open(tmp_path / "store.duckdb")
+    summary = lab.import_(folder, namespace="frozen")
+    assert summary.stored == 2 and summary.quarantined == 0
+    events = lab.events()
+    gone = events.filter(events["event"] == "disappeared")
+    assert gone.height == 2500 and set(gone["disposition"]) == {"ambiguous"} and set(gone["seq"]) == {2}
+
+
+def test_secrets_in_a_handoff_are_redacted_before_storing(tmp_path: Path) -> None:
+    folder = tmp_path / "handoffs"
+    folder.mkdir()
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (folder / "2026-05-01-creds.md").write_text(f"# Handoff\n\n## Next Steps\n- rotate the token {token} today\n",
+                                                encoding="utf-8")
+    lab = bl.open(tmp_path / "store.duckdb")
+    summary = lab.import_(folder, namespace="s")
+    assert summary.redactions >= 1
+    title = lab.follow_ups()["title"].item()
+    assert token not in title and "[REDACTED:" in title
+    assert token not in lab.snapshots()["raw"].item()
