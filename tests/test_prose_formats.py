@@ -128,3 +128,30 @@ def test_secrets_in_a_handoff_are_redacted_before_storing(tmp_path: Path) -> Non
     title = lab.follow_ups()["title"].item()
     assert token not in title and "[REDACTED:" in title
     assert token not in lab.snapshots()["raw"].item()
+
+
+def test_gsd_continue_here_sections_from_the_xml_ish_blocks() -> None:
+    import re
+
+    from conftest import shared_path
+
+    from baton_lab.importers.base import Record, SourceInfo
+    from baton_lab.importers.gsd_state import read
+
+    path = shared_path("examples", "files", "gsd-planning", "Enriquefft__post-shit-now__.planning__.continue-here.md")
+    text = path.read_text(encoding="utf-8")
+
+    def block(tag: str) -> list[str]:   # the raw lines between <tag> and </tag>
+        return text.split(f"<{tag}>", 1)[1].split(f"</{tag}>", 1)[0].splitlines()
+
+    obs = read(None, Record(SourceInfo(".planning/.continue-here.md", "", None, "x"), None, text))
+    tiers = {s.table: s.entries for s in obs.sections}
+    decided = [line for line in block("decisions_made") if line.startswith("- ")]
+    remaining = [line for line in block("remaining_work") if re.match(r"\d+\. ", line)]
+    assert [d["text"][:20] for d in tiers["decisions"] if d.get("heading") == "decisions made"] == [
+        re.sub(r"[*`]", "", d[2:])[:20] for d in decided]
+    open_items = [f for f in tiers["follow_ups"] if f["status"] == "open"]
+    assert len(open_items) == len(remaining) + 1          # + the <next_action> paragraph
+    assert open_items[-1]["heading"] == "next action" and open_items[-1]["text"].startswith("Resume with")
+    assert not [f for f in tiers["follow_ups"] if f["status"] == "blocked"]   # "<blockers> None. …" is no item
+    assert obs.written_at_raw == "2026-02-27T13:55:14.724Z" and obs.extra["status"] == "in_progress"

@@ -116,11 +116,21 @@ class Items:
         return out
 
 
+class _TimesAsWritten(yaml.SafeLoader):
+    """YAML without the timestamp resolver: `last_updated: 2026-02-27T13:55:14.724Z` stays the text written (a claimed
+    time is kept as written; the store parses it)."""
+
+
+_TimesAsWritten.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def front_matter(doc: MarkdownDoc) -> tuple[dict[str, Any] | None, Unreadable | None]:
     if doc.front_matter is None:
         return None, None
     try:
-        value = yaml.safe_load(doc.front_matter)
+        value = yaml.load(doc.front_matter, Loader=_TimesAsWritten)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         return None, Unreadable(f"line {doc.front_matter_line}", f"front matter is not YAML: {str(exc).splitlines()[0]}",
                                 doc.front_matter[:500])
