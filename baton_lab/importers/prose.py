@@ -26,6 +26,7 @@ from .contract import Observation, Section, Unreadable
 # The text column each tier's identity is matched on (store.prose_identity reads it back).
 TEXT_COLUMN = {"follow_ups": "title", "decisions": "what", "open_loops": "action", "patterns": "text"}
 DONE = "done"
+_EMOJI_MARKS = frozenset({"🔴", "🟠", "🟡", "🟢", "⚪"})
 PRIORITY_WORDS = {"🔴": "high", "🟠": "high", "🟡": "medium", "🟢": "low", "⚪": "low", "p0": "high", "p1": "high",
                   "p2": "medium", "p3": "low", "high": "high", "medium": "medium", "med": "medium", "low": "low",
                   "critical": "high", "高": "high", "中": "medium", "低": "low"}
@@ -42,14 +43,24 @@ def provisional_ids(texts: Iterable[str], prefix: str = "p") -> list[str]:
     return out
 
 
-def priority_of(text: str | None) -> str | None:
+def priority_of(text: str | None, *, marks_only: bool = False) -> str | None:
+    """A priority cell's word (🔴, P1, high, 高 …); with `marks_only`, only a leading emoji mark counts (a list
+    item that starts with "High-level …" has no priority)."""
     if not text:
         return None
     stripped = text.strip().casefold()
     for mark, word in PRIORITY_WORDS.items():
-        if stripped.startswith(mark):
+        if not stripped.startswith(mark):
+            continue
+        if mark in _EMOJI_MARKS:
+            return word
+        if not marks_only and (not mark.isascii() or _word_end(stripped, mark)):
             return word
     return None
+
+
+def _word_end(text: str, prefix: str) -> bool:
+    return len(text) == len(prefix) or not text[len(prefix)].isalnum()
 
 
 FOLLOW_UP_COLUMNS = compose(ITEM_BASE, [
@@ -186,7 +197,8 @@ def markdown_items(doc: MarkdownDoc, mapping: TierMapping | None = None) -> tupl
         if tier == "context" and item.checked is not None and not placed.historical:
             tier = "follow_ups"  # a checkbox is a task wherever it sits
         items.add(tier, item.text, item.line, status=status, status_raw=status_raw, heading=heading_text(placed.heading),
-                  priority=priority_of(item.text) if tier == "follow_ups" else None, details=details.get(index))
+                  priority=priority_of(item.text, marks_only=True) if tier == "follow_ups" else None,
+                  details=details.get(index))
     for table in doc.tables:
         placed = mapping.place(table.path)
         if placed.tier == "context" or not table.rows:

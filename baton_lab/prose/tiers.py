@@ -82,7 +82,7 @@ class TierMapping:
                     break
             if best is not None:
                 break
-        if best is None and " " not in key:  # scripts written without spaces (Chinese): prefix/suffix by character
+        if best is None and " " not in key and not key.isascii():  # Chinese (no spaces): prefix/suffix by character
             for size in range(len(key), 0, -1):
                 for phrase in (key[:size], key[-size:]):
                     if phrase in self.rules and size >= 2:
