@@ -191,3 +191,19 @@ def test_mapping_file_overrides_the_shipped_mapping(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import", str(folder), "-n", "m", "--db", str(tmp_path / "c.duckdb"),
                                       "--mapping", str(bad)])
     assert result.exit_code != 0 and "wishes" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("older", "newer", "same"), [
+    # real consecutive-version pairs from ../shared/examples/histories (docs/prose-identity.md), verdicts by hand
+    ("GitHub repo public", "GitHub repo public — decide timing before or after blog", True),
+    ("npm publish 0.6.5 (`npm publish --otp` from packages/core)",
+     "npm publish 0.7.0 (`cd packages/core && npm publish --access public`, 需 OTP)", True),
+    ("debt #22 coefficient change (NBA cold_coef 0.5→0.92) deferred — pending council review",
+     "debt #22 coefficient change (NBA cold_coef 0.5→0.92) deferred — still needs council", True),
+    ("找朋友試用 ACA adapter", "找朋友試用 ACA adapter（Documents: ACA-Friend-Onboarding.md）", True),
+    ("Knowledge Pipeline ACA 整合", "Knowledge Pipeline L4 route + authority registry", False),
+    ("README updated", "README 兩個 repo 都更新", False),
+    ("34 conformance tests", "MCP governance proxy MVP (4 tests)", False),
+])
+def test_matcher_on_real_pairs(older: str, newer: str, same: bool) -> None:
+    assert explain(older, newer)["same_item"] is same
