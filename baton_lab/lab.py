@@ -74,21 +74,36 @@ class Lab:
 
     # -- writing ---------------------------------------------------------------------------------
     def import_(self, paths: str | os.PathLike[str] | list[str | os.PathLike[str]], *, format: str | None = None,
-                namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
-        """Import files, directories or NDJSON (see `baton-lab formats`); transactional and idempotent."""
+                namespace: str | None = None, on_source: Callable[[str], None] | None = None,
+                mapping: str | os.PathLike[str] | None = None) -> ImportSummary:
+        """Import files, directories or NDJSON (see `baton-lab formats`); transactional and idempotent. `mapping`
+        is a TOML heading-to-tier mapping for prose handoffs (default: the shipped one)."""
+        from .prose.tiers import load_mapping, using_mapping
+
         path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        with self.connect() as con:
+        with using_mapping(load_mapping(mapping) if mapping else None), self.connect() as con:
             return import_paths(con, path_list, format=format, namespace=namespace, on_source=on_source)
 
     def import_git(self, repo: str | os.PathLike[str], path: str | os.PathLike[str], *, format: str | None = None,
-                   namespace: str | None = None, on_source: Callable[[str], None] | None = None) -> ImportSummary:
+                   namespace: str | None = None, on_source: Callable[[str], None] | None = None,
+                   mapping: str | os.PathLike[str] | None = None) -> ImportSummary:
         """Replay the git history of a baton file (renames followed) or of every file below a directory:
-        one snapshot per commit, observed at the commit time. Commits already imported are skipped."""
+        one snapshot per commit, observed at the commit time. Commits already imported are skipped. `mapping`
+        as for `import_`."""
         from .importers.git_history import iter_git_sources
+        from .prose.tiers import load_mapping, using_mapping
 
-        with self.connect() as con:
+        with using_mapping(load_mapping(mapping) if mapping else None), self.connect() as con:
             return import_sources(con, lambda skipped: iter_git_sources(repo, path, skipped), format=format,
                                   namespace=namespace, on_source=on_source)
+
+    @staticmethod
+    def explain_identity(a: str, b: str) -> dict[str, Any]:
+        """Why two prose item texts are (not) one item across versions: normalised texts, score, threshold, verdict
+        (`baton_lab.prose.identity.explain`). Stored rows keep how they were matched in `extra.match`."""
+        from .prose.identity import explain
+
+        return explain(a, b)
 
     def import_repo(self, path: str | os.PathLike[str], *, mapping: str | os.PathLike[str] | None = None,
                     ref: str | None = None, name: str | None = None) -> "RepositoryImport":

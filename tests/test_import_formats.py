@@ -168,13 +168,14 @@ def test_bad_input_is_quarantined_with_location_and_the_rest_imports(lab: bl.Lab
     summary = lab.import_(folder, namespace="home")
 
     assert summary.read == 8
-    assert summary.stored == 3 and summary.quarantined == 5
+    # the JSON session handoff is a format of its own since issue 12 (handoff-json), not a quarantined non-baton
+    assert summary.stored == 4 and summary.quarantined == 4
     assert summary.read == summary.stored + summary.duplicates + summary.proposals + summary.empty + summary.quarantined
     q = {Path(r["uri"]).name + " " + (r["json_path"] or ""): r for r in lab.quarantine().iter_rows(named=True)}
     assert q["torn.json "]["reason"].startswith("truncated JSON")
     assert "extra data" in q["concat.json "]["reason"]
     assert q["empty.json "]["reason"] == "empty file"
-    assert q["handoff.json $"]["reason"].startswith("not a baton format")
+    assert "handoff.json $" not in q and summary.formats.get("handoff-json") == 1
     assert q["z-bad-values.json $.open_loops[0].status"]["kind"] == "value"
     assert q["z-bad-values.json $.open_loops[0].verify_method"]["kind"] == "value"
     assert q["z-bad-values.json $.open_loops[1]"]["reason"].startswith("item has no id")

@@ -32,7 +32,9 @@ def import_command(
     repo: Annotated[Optional[Path], typer.Option("--repo", help="Import a whole git repository for the org view: every "
                                                                  "commit, its loop, conflicts and rework chains.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="With --repo: a TOML file of [[loops]] rules for "
-                                                                      "commits the built-in rules cannot place.")] = None,
+                                                                      "commits the built-in rules cannot place. With files "
+                                                                      "or --git: a TOML heading-to-tier mapping for prose "
+                                                                      "handoffs ([[tier]] tables).")] = None,
     ref: Annotated[Optional[str], typer.Option("--ref", help="With --repo: the branch or commit to read (default HEAD).")] = None,
     db: DbOption = None,
     output: OutputOption = None,
@@ -57,8 +59,9 @@ def import_command(
 
         def run(on_source=None):
             if git is not None:
-                return lab.import_git(git, path or "", format=format, namespace=namespace, on_source=on_source)
-            return lab.import_(paths or [], format=format, namespace=namespace, on_source=on_source)
+                return lab.import_git(git, path or "", format=format, namespace=namespace, on_source=on_source,
+                                      mapping=mapping)
+            return lab.import_(paths or [], format=format, namespace=namespace, on_source=on_source, mapping=mapping)
 
         if json or not sys.stderr.isatty():
             summary = run()

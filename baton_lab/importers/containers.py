@@ -21,6 +21,8 @@ from .registry import sniff_whole_file
 
 JSON_SUFFIXES = (".json",)
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+# Markdown files in a directory are read when a prose format claims them (a dated handoffs directory).
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 # A single baton is kilobytes; anything past this is not one and is quarantined unread.
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
@@ -137,6 +139,9 @@ def iter_sources(paths: list[str | os.PathLike[str]], skipped: list[str] | None 
             for name in files:
                 candidate = Path(root) / name
                 if candidate.suffix.lower() in JSON_SUFFIXES + NDJSON_SUFFIXES:
+                    found.append(candidate)
+                elif candidate.suffix.lower() in MARKDOWN_SUFFIXES and (whole is not None or sniff_whole_file(
+                        head(candidate), candidate.as_posix()) is not None):
                     found.append(candidate)
                 elif skipped is not None:
                     skipped.append(str(candidate))

@@ -24,8 +24,12 @@ from .base import Record
 #   archived    - the format removes only finished items
 #   silent_drop - the format never removes finished items
 #   ambiguous   - the format cannot express deletion or may be partial (Beads exports, lessons rewrites)
-Absence = Literal["by_status", "archived", "silent_drop", "ambiguous"]
-ABSENCE_RULES: tuple[str, ...] = ("by_status", "archived", "silent_drop", "ambiguous")
+#   by_status_ambiguous - archived after a terminal status, else ambiguous (prose handoffs: an open item that
+#                 vanishes may have been done or dropped)
+#   partial     - each document holds part of the state (one ADR per file): absence from the next says nothing,
+#                 so no disappearance or reappearance is derived
+Absence = Literal["by_status", "archived", "silent_drop", "ambiguous", "by_status_ambiguous", "partial"]
+ABSENCE_RULES: tuple[str, ...] = ("by_status", "archived", "silent_drop", "ambiguous", "by_status_ambiguous", "partial")
 
 # What a format can express; metrics name the capabilities they need (`metrics.registry`, `requires=`).
 CAPABILITIES: dict[str, str] = {
@@ -159,6 +163,8 @@ class Format:
     unit: Literal["document", "file"] = "document"
     detect: Callable[[Any, Record], bool] | None = None
     sniff: Callable[[bytes], bool] | None = None
+    # Formats that only a file's name tells apart (markdown handoffs): a sniff on the head and the file's path.
+    sniff_named: Callable[[bytes, str], bool] | None = None
     file_hints: tuple[str, ...] = ()
     # Formats that wrap Session Baton documents take their rules from the wrapped schema version's major.
     rules_by_version: dict[str, Rules] = field(default_factory=dict)

@@ -28,7 +28,7 @@ from .._jsonutil import decode_text
 from ..errors import BatonLabError, InputNotFound
 from ..redact import redact_text
 from .base import Record, SourceInfo, SourceReader
-from .containers import JSON_SUFFIXES, NDJSON_SUFFIXES, _looks_like_ndjson, _parse
+from .containers import JSON_SUFFIXES, MARKDOWN_SUFFIXES, NDJSON_SUFFIXES, _looks_like_ndjson, _parse
 from .files import HEAD_BYTES
 from .registry import detect_format, sniff_whole_file
 from .sources import SourceKind
@@ -179,7 +179,7 @@ def iter_git_sources(repo: str | os.PathLike[str], path: str | os.PathLike[str],
     blobs = _Blobs(root)
     try:
         for graph_order, version in enumerate(found):
-            if is_dir and not version.path.lower().endswith(JSON_SUFFIXES + NDJSON_SUFFIXES):
+            if is_dir and not version.path.lower().endswith(JSON_SUFFIXES + NDJSON_SUFFIXES + MARKDOWN_SUFFIXES):
                 if skipped is not None:
                     skipped.append(f"git:{version.commit}:{version.path}")
                 continue

@@ -10,8 +10,9 @@ from typing import Any
 
 from ..errors import UnknownFormat
 from ..store.schemas import ITEM_TABLES
-from . import (amh_memory, api_envelope, baton_v1, baton_v2, beads, beads_events, lessons_jsonl, local_cache,
-               memhall_entries, patch_proposal)
+from . import (adr, amh_memory, api_envelope, baton_v1, baton_v2, beads, beads_events, decision_log, gsd_state,
+               handoff_json, handoff_markdown, lessons_jsonl, lessons_markdown, local_cache, memhall_entries,
+               patch_proposal, serena_observations, session_log_json)
 from .base import Record
 from .contract import Format, Rules
 from .sources import CAPTURES, CONTAINERS, SourceKind
@@ -22,13 +23,24 @@ FORMATS: tuple[Format, ...] = (
     lessons_jsonl.FORMAT,
     amh_memory.FORMAT,
     memhall_entries.FORMAT,
+    gsd_state.FORMAT,
+    lessons_markdown.FORMAT,
+    decision_log.FORMAT,
+    serena_observations.FORMAT,
+    adr.FORMAT,
+    handoff_markdown.FORMAT,
     patch_proposal.FORMAT,
     api_envelope.FORMAT,
     local_cache.FORMAT,
     baton_v2.FORMAT,
     baton_v1.FORMAT,
+    handoff_json.FORMAT,
+    session_log_json.FORMAT,
 )
 FORMATS_BY_NAME = {fmt.name: fmt for fmt in FORMATS}
+# Formats whose items have no ids of their own: `store.prose_identity` matches them across versions by text.
+PROSE_FORMATS = (handoff_markdown.NAME, gsd_state.NAME, lessons_markdown.NAME, handoff_json.NAME,
+                 session_log_json.NAME, decision_log.NAME, serena_observations.NAME)
 WHOLE_FILE_FORMATS = tuple(fmt for fmt in FORMATS if fmt.unit == "file")
 
 
@@ -52,6 +64,9 @@ def sniff_whole_file(head: bytes, name: str) -> Format | None:
     whose file-name hints match it (an empty export is an empty snapshot, not an error)."""
     for fmt in WHOLE_FILE_FORMATS:
         if fmt.sniff is not None and fmt.sniff(head):
+            return fmt
+    for fmt in WHOLE_FILE_FORMATS:
+        if fmt.sniff_named is not None and fmt.sniff_named(head, name):
             return fmt
     if not head.strip():
         for fmt in WHOLE_FILE_FORMATS:

@@ -66,6 +66,7 @@ class Report:
     org: _org.OrgSection | None = None           # "Loops across the repository", when a repository is imported
     comparisons: Section | None = None           # `--compare`: forest, ITS charts and the effects table
     compared: Any = None                         # the baton_lab.compare.Comparison behind it
+    prose: pl.DataFrame | None = None            # prose formats: items matched across versions, metrics supported
 
     @property
     def figures(self) -> list["Figure"]:
@@ -120,6 +121,20 @@ def _top_patterns(result: MetricResult, texts: pl.DataFrame, namespace: str) -> 
             .select("namespace", "pattern_id", "text", "k", "e", "rate", "ci_low", "ci_high"))
 
 
+def _prose_confidence(con: Any, namespaces: list[str] | None) -> pl.DataFrame | None:
+    """How far a prose namespace's items can be followed across versions, and which metric families its format
+    supports (the rest are `not_supported`, and a question resting on them says it cannot be answered)."""
+    from ..store.prose_identity import identity_confidence
+    from ..support import support_matrix
+
+    frame = identity_confidence(con, namespaces)
+    if frame.height == 0:
+        return None
+    families = {row["name"]: ", ".join(f"{family} ({len(ids)})" for family, ids in row["metrics"].items())
+                for row in support_matrix() if row["kind"] == "document"}
+    return frame.with_columns(metrics_supported=pl.col("format").replace_strict(families, default=None))
+
+
 def _comparison_section(lab: "Lab", spec: str, namespace: str | None) -> tuple[Section, Any]:
     """The "Comparisons" section of `--compare SPEC` (baton_lab.compare.parse_spec)."""
     from .. import charts
@@ -155,6 +170,7 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
         texts = _store_facts.pattern_texts(con)
         provenance = _store_facts.provenance(con, None if getattr(lab, "temporary", False) else str(lab.path), src, namespaces=namespaces, window=window,
                                              generated_at=generated_at)
+        prose = _prose_confidence(con, [namespace] if namespace else None)
         step("loops across the repository")
         org = _org.section(con)
         if org is not None:
@@ -185,4 +201,4 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
         comparisons, compared = _comparison_section(lab, compare, namespace)
     return Report(title or ("baton_lab report" + (f": {namespace}" if namespace else "")), focus, namespaces, window,
                   generated_at, result, questions, _comparison(result, questions), sections, spiral, quality, src,
-                   provenance, org, comparisons, compared)
+                   provenance, org, comparisons, compared, prose)

@@ -10,6 +10,7 @@ import jinja2
 import polars as pl
 
 from ..metrics.schema import POOLED
+from ..prose.identity import NEAR as PROSE_NEAR, THRESHOLD as PROSE_THRESHOLD
 from . import _format
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ def context(report: "Report") -> dict[str, Any]:
         "verdict_label": VERDICT_LABEL,
         "pooled": POOLED,
         "sources_shown": SOURCES_SHOWN,
+        "prose_threshold": PROSE_THRESHOLD,
+        "prose_near": PROSE_NEAR,
     }
 
 

@@ -66,6 +66,8 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
     written += _frame_file(questions_frame(report.questions, report.namespace), folder, "questions")
     if report.compared is not None:
         written += _frame_file(report.compared.effects, folder, "comparison_effects")
+    if report.prose is not None:
+        written += _frame_file(report.prose, folder, "prose_identity")
     return written
 
 

@@ -99,19 +99,23 @@ changes AS (
     FROM w JOIN firsts f USING (namespace, tier, item_id) JOIN bounds b USING (namespace)
     WHERE w.seq = f.first_seq
   UNION ALL
-    SELECT namespace, tier, item_id, seq, 'reappeared', prev_status, status, NULL, NULL, false
-    FROM w WHERE prev_seq IS NOT NULL AND seq > prev_seq + 1
+    SELECT w.namespace, w.tier, w.item_id, w.seq, 'reappeared', w.prev_status, w.status, NULL, NULL, false
+    FROM w JOIN snaps s ON s.namespace = w.namespace AND s.seq = w.seq
+    LEFT JOIN format_rules r ON r.format = s.format AND r.schema_version = s.schema_version AND r.tier = w.tier
+    WHERE w.prev_seq IS NOT NULL AND w.seq > w.prev_seq + 1 AND r.absence IS DISTINCT FROM 'partial'
   UNION ALL
     SELECT w.namespace, w.tier, w.item_id, w.seq + 1, 'disappeared', w.status, NULL, NULL,
         CASE
           WHEN r.absence IN ('ambiguous', 'archived', 'silent_drop') THEN r.absence
           WHEN list_contains(coalesce(r.terminal, {_sql_array(vocab.TERMINAL_STATUSES)}), lower(w.status)) THEN 'archived'
+          WHEN r.absence = 'by_status_ambiguous' THEN 'ambiguous'
           ELSE 'silent_drop'
         END,
         false
     FROM w JOIN bounds b USING (namespace) JOIN snaps s ON s.namespace = w.namespace AND s.seq = w.seq
     LEFT JOIN format_rules r ON r.format = s.format AND r.schema_version = s.schema_version AND r.tier = w.tier
-    WHERE (w.next_seq IS NULL AND w.seq < b.max_seq) OR w.next_seq > w.seq + 1
+    WHERE ((w.next_seq IS NULL AND w.seq < b.max_seq) OR w.next_seq > w.seq + 1)
+      AND r.absence IS DISTINCT FROM 'partial'  -- one ADR per file: the next file not holding it says nothing
   UNION ALL
     SELECT namespace, tier, item_id, seq, 'status_changed', prev_status, status, NULL, NULL, false
     FROM w WHERE prev_seq IS NOT NULL AND status IS NOT NULL AND prev_status IS NOT NULL AND status <> prev_status

@@ -29,6 +29,7 @@ from ..redact import Redactor, might_contain_secret, redact, redact_text, using
 from .events import derive_events
 from .occurrences import rebuild_occurrences
 from .ordering import SnapshotMeta, order
+from .prose_identity import resolve_identity
 from .schemas import ITEM_TABLES
 from .._timeparse import parse_time
 from .redaction import clean_record, redacted_fragment, store_redactor, stored_path
@@ -64,6 +65,8 @@ class ImportSummary:
     formats: dict[str, int] = field(default_factory=dict)
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)
+    # Prose handoffs: headings the heading-to-tier mapping does not know (kept as context) -> versions they appear in.
+    unmapped_headings: dict[str, int] = field(default_factory=dict)
     # One row per source read: which reader recognised it and what came of it.
     files: list[dict[str, Any]] = field(default_factory=list)
 
@@ -86,6 +89,12 @@ class ImportSummary:
         if self.redactions:
             out.append(f"  {self.redactions} secrets redacted before storing")
         out += _reader_lines(self.files)
+        if self.unmapped_headings:
+            common = sorted(self.unmapped_headings.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = "; ".join(f"{heading!r} ×{n}" for heading, n in common[:8])
+            more = f" … and {len(common) - 8} more" if len(common) > 8 else ""
+            out.append(f"  {len(common)} headings not mapped to a tier, kept as context (--mapping FILE maps them): "
+                       f"{shown}{more}")
         for ns, info in sorted(self.namespaces.items()):
             out.append(f"  namespace {ns}: +{info['new']} snapshots ({info['snapshots']} total); order: {info['order_rule']}")
         if self.skipped_files:
@@ -256,6 +265,8 @@ class _Importer:
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
         observed_at, observed_kind, provenance = _observed(doc, record)
+        for heading in (doc.extra or {}).get("unmapped_headings") or ():
+            self.summary.unmapped_headings[heading] = self.summary.unmapped_headings.get(heading, 0) + 1
         raw = doc.document_json if doc.document_json is not None else dumps(baton)
         self.batch.raw_bytes += len(raw)
         if doc.unreadable:
@@ -341,6 +352,7 @@ class _Importer:
         if self.source_rows:
             self._insert("sources", validate("sources", pl.DataFrame(self.source_rows), without=())[0])
         from_seq = self._sequence(sorted(self.new_by_namespace))
+        resolve_identity(self.con, sorted(from_seq))
         self.summary.events = derive_events(self.con, from_seq)
         self.summary.occurrences, jumps = rebuild_occurrences(self.con, sorted(from_seq))
         self.findings.extend(jumps)
