@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 # TESTS narrows the run to some test ids (.ci/run uses it); empty runs the whole suite.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 $(TESTS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

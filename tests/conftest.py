@@ -34,6 +34,18 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             out.write(report.nodeid + "\n")
 
 
+# Tests sharing an expensive session fixture run on one xdist worker (`--dist loadgroup` in the Makefile), so the
+# demo report is built and each notebook executed once per run, not once per worker.
+_SHARED_WORK = {"demo_report": "demo-report", "run_notebook": "notebooks", "demo_lab": "notebooks"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = next((g for fixture, g in _SHARED_WORK.items() if fixture in getattr(item, "fixturenames", ())), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def lab(tmp_path: Path) -> bl.Lab:
     return bl.open(tmp_path / "store.duckdb")
