@@ -153,6 +153,12 @@ def test_pattern_counts_and_p7_edge_cases(patterns_result) -> None:  # noqa: ANN
     anyv = _row(r, "anti_ouroboros_violations", "any")
     assert (hard["numerator"], same["numerator"], anyv["numerator"], anyv["denominator"]) == (1, 1, 2, 3)
     assert hard["ci_method"] == "exact"
+    # a Session Baton history's gate is graduation: the tier-gated variants (AMH audits) say they cannot apply
+    for variant in ("unconfirmed_upgrade", "llm_supersedes_llm"):
+        for ns in ("home", "(pooled)"):
+            row = _row(r, "anti_ouroboros_violations", variant, ns)
+            assert row["status"] == "not_supported" and row["estimate"] is None and "tier-gated" in row["note"]
+    assert "writer" in _row(r, "anti_ouroboros_violations", "laundering")["note"]
 
 
 def test_rule_effectiveness_excludes_the_triggering_window(patterns_result) -> None:  # noqa: ANN001

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -173,20 +174,44 @@ def _tier_upgrades(record: dict[str, Any], audit: list[dict[str, Any]], *, onto_
     return sorted(found, key=lambda f: f[0])
 
 
+AGENT_PRINCIPAL = re.compile(r"^agent[-:_/.]", re.IGNORECASE)
+
+
+def _agents(records: list[dict[str, Any]]) -> set[str]:
+    """Principals the records show acting as agents: every record's `agent_id` and its provenance origin's."""
+    found = set()
+    for record in records:
+        chain = record.get("provenance_chain")
+        origin = chain.get("origin") if isinstance(chain, dict) else None
+        for value in (record.get("agent_id"), origin.get("agent_id") if isinstance(origin, dict) else None):
+            if isinstance(value, str) and value:
+                found.add(value)
+    return found
+
+
 def governance(held: Holdings) -> dict[str, Any]:
     """The Anti-Ouroboros audit of a namespace's records: every tier upgrade with who confirmed it and when (the
-    human confirmations), and every supersession where an `llm_derived` record replaced another `llm_derived`
-    one (AMH's own gate, `governance/source-tier.ts`, refuses those; one here was written with the gate off)."""
+    human confirmations), every supersession with both records' tiers, and those where an `llm_derived` record
+    replaced another `llm_derived` one (AMH's own gate, `governance/source-tier.ts`, refuses those; one here was
+    written with the gate off). An upgrade's `by_agent` says whether its confirmer is an agent — a principal
+    some record names as its `agent_id`, or one named `agent-…`/`agent:…` as AMH's principals are — and is null
+    when no confirmer is named: either way no human confirmed it (metric P7 `unconfirmed_upgrade`)."""
     by_id = {r["memory_id"]: r for r in held.records if _id(r, "memory_id")}
-    upgrades = [{"memory_id": memory_id, "at": raw_at, "from": before, "to": after, "confirmed_by": by}
+    agents = _agents(held.records)
+    upgrades = [{"memory_id": memory_id, "at": raw_at, "from": before, "to": after, "confirmed_by": by,
+                 "by_agent": None if not isinstance(by, str) or not by
+                 else by in agents or bool(AGENT_PRINCIPAL.match(by))}
                 for memory_id, record in by_id.items()
                 for _, raw_at, before, after, by in _tier_upgrades(record, held.audit, onto_itself=False)]
-    loops = [{"memory_id": memory_id, "supersedes": record["supersedes"]} for memory_id, record in by_id.items()
-             if isinstance(record.get("supersedes"), str) and record["supersedes"] in by_id
-             and _tier(record) == "llm_derived" and _tier(by_id[record["supersedes"]]) == "llm_derived"]
+    supersessions = [{"memory_id": memory_id, "supersedes": record["supersedes"], "at": record.get("created_at"),
+                      "tier": _tier(record), "supersedes_tier": _tier(by_id[record["supersedes"]])}
+                     for memory_id, record in by_id.items()
+                     if isinstance(record.get("supersedes"), str) and record["supersedes"] in by_id]
+    loops = [{"memory_id": s["memory_id"], "supersedes": s["supersedes"]} for s in supersessions
+             if s["tier"] == "llm_derived" and s["supersedes_tier"] == "llm_derived"]
     return {"tier_upgrades": upgrades,
             "human_confirmations": sum(u["to"] == "human_confirmed" for u in upgrades),
-            "llm_supersedes_llm": loops}
+            "supersessions": supersessions, "llm_supersedes_llm": loops}
 
 
 def changes(held: Holdings) -> list[Change]:

@@ -225,6 +225,36 @@ class Context:
         )
 
     @cached_property
+    def tier_audit(self) -> pl.DataFrame:
+        """The Anti-Ouroboros audit a tier-gated store's import keeps (AMH: the last version's
+        `extra.anti_ouroboros`), one row per namespace that has one and per audited act: namespace, seq (the session
+        the act falls in: the last one written at or before it, else the auditing snapshot), act (`upgrade` to
+        `human_confirmed` | `supersession`), flagged (upgrade: no human confirmer — none named, or an agent;
+        supersession: llm_derived replacing llm_derived). A namespace audited with no act has one row with act null."""
+        return self.sql("""
+            WITH audit AS (
+                SELECT namespace, seq, extra::JSON -> '$.anti_ouroboros' AS a
+                FROM snapshots JOIN _bl_sel USING (namespace)
+                WHERE json_exists(extra, '$.anti_ouroboros')
+                QUALIFY row_number() OVER (PARTITION BY namespace ORDER BY seq DESC) = 1),
+            acts AS (
+                SELECT namespace, seq AS audit_seq, 'upgrade' AS act, u ->> 'at' AS at_raw,
+                       u ->> 'confirmed_by' IS NULL OR coalesce((u ->> 'by_agent')::BOOLEAN, false) AS flagged
+                FROM audit, unnest(CAST(a -> '$.tier_upgrades' AS JSON[])) AS t(u)
+                WHERE u ->> 'to' = 'human_confirmed'
+              UNION ALL
+                SELECT namespace, seq, 'supersession', s ->> 'at',
+                       coalesce(s ->> 'tier' = 'llm_derived' AND s ->> 'supersedes_tier' = 'llm_derived', false)
+                FROM audit, unnest(CAST(a -> '$.supersessions' AS JSON[])) AS t(s)
+              UNION ALL
+                SELECT namespace, seq, NULL, NULL, NULL FROM audit)
+            SELECT a.namespace, coalesce(
+                       (SELECT max(s.seq) FROM snapshots s WHERE s.namespace = a.namespace
+                        AND s.written_at <= TRY_CAST(a.at_raw AS TIMESTAMPTZ)), a.audit_seq) AS seq,
+                   a.act, a.flagged
+            FROM acts a ORDER BY a.namespace, seq""")
+
+    @cached_property
     def occurrences(self) -> pl.DataFrame:
         """pattern_occurrences of the selection: namespace, item_id, seq (first snapshot showing it), after_seq, inferred."""
         return self.sql("""

@@ -345,26 +345,58 @@ def _event_study(ctx: Context, m: Metric, span: int = 10) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=CURVE_COLUMNS)
 
 
+_P7_TIER_VARIANTS = {"unconfirmed_upgrade": "upgrade", "llm_supersedes_llm": "supersession"}
+_P7_NO_AUDIT = ("not supported: needs the audit of a tier-gated store (tier upgrades with who confirmed them, "
+                "supersessions with tiers: AMH records); this format's gate is graduation")
+_P7_NO_GRADUATION = "no graduations: this store's gate is the tier upgrade (see unconfirmed_upgrade)"
+
+
 @metric("P7", "anti_ouroboros_violations", family="patterns", title="Anti-Ouroboros gate violations",
-        unit="share", direction="=0", primary=True)
+        unit="share", direction="=0", primary=True,
+        requires=("source_tiers", "needs items that say whether a human confirmed them (source_tier), which this "
+                  "format has not"))
 def anti_ouroboros_violations(ctx: Context, m: Metric) -> Output:
     """Share of graduated patterns (by graduation window) with a gate violation; target 0. Variants:
     `hard` (a) — observed `graduated` / with a rule while `source_tier == llm_derived`; `laundering` (b) —
     the tier flips llm_derived → human_confirmed in the very snapshot that graduates, written by an agent
     (`writer` set and not a human; v1 has no writer, so only v2 snapshots can show it) — there is no approval
     record to clear it; `same_session` (c) — candidate and graduated in one snapshot (no ORIENT approval
-    opportunity); `any`. Clopper-Pearson (exact) intervals; the numerator is the headline count for (a)."""
+    opportunity); `any`. Clopper-Pearson (exact) intervals; the numerator is the headline count for (a).
+
+    Tier-gated stores (AMH), whose gate is the tier upgrade rather than graduation, are audited from the
+    import's own audit of the store (`Context.tier_audit`), by the session each act falls in:
+    `unconfirmed_upgrade` — among upgrades to `human_confirmed`, the share with no human confirmer (none named,
+    or an agent); `llm_supersedes_llm` — among supersessions, the share where an `llm_derived` record replaced
+    an `llm_derived` one. Both Clopper-Pearson; not_supported on namespaces without such an audit."""
     p = ctx.patterns.filter(pl.col("graduated_seq").is_not_null()).with_columns(
         hard=pl.col("violation_seq").is_not_null(),
         laundering=pl.col("laundering_suspect").fill_null(False),
         same_session=pl.col("candidate_seq").is_null() | (pl.col("candidate_seq") == pl.col("graduated_seq")))
     p = p.with_columns(any=pl.col("hard") | pl.col("laundering") | pl.col("same_session"))
     variants = ["hard", "laundering", "same_session", "any"]
-    contrib = pl.concat([p.select("namespace", seq="graduated_seq", variant=pl.lit(v), k=pl.col(v).cast(pl.Int64),
-                                  n=pl.lit(1)) for v in variants])
+    acts = ctx.tier_audit
+    contrib = pl.concat([
+        *[p.select("namespace", seq="graduated_seq", variant=pl.lit(v), k=pl.col(v).cast(pl.Int64), n=pl.lit(1))
+          for v in variants],
+        *[acts.filter(pl.col("act") == act).select("namespace", "seq", variant=pl.lit(v),
+                                                    k=pl.col("flagged").cast(pl.Int64), n=pl.lit(1))
+          for v, act in _P7_TIER_VARIANTS.items()]])
+    variants += list(_P7_TIER_VARIANTS)
     rows = fr.proportion(fr.windowed(ctx, contrib, ["k", "n"], variants=variants), "k", "n", method="exact")
-    rows = rows.with_columns(note=pl.when(pl.col("variant") == "laundering")
-                             .then(pl.lit("needs a writer (v2 _meta.last_written_by); v1 snapshots cannot show it")))
+    audited = acts["namespace"].unique().to_list()
+    unaudited = [ns for ns in ctx.namespaces if ns not in audited] + ([POOLED] if not audited else [])
+    tier_variant = pl.col("variant").is_in(list(_P7_TIER_VARIANTS))
+    rows = rows.with_columns(
+        status=pl.when(tier_variant & pl.col("namespace").is_in(unaudited)).then(pl.lit("not_supported")),
+        note=pl.when(tier_variant & pl.col("namespace").is_in(unaudited)).then(pl.lit(_P7_NO_AUDIT))
+        .when(~tier_variant & pl.col("overall") & (pl.col("n") == 0)
+              & pl.col("namespace").is_in(audited + ([POOLED] if audited else [])))
+        .then(pl.lit(_P7_NO_GRADUATION))
+        .when(pl.col("variant") == "laundering")
+        .then(pl.lit("needs a writer (v2 _meta.last_written_by); v1 snapshots cannot show it")))
+    rows = rows.with_columns(
+        *[pl.when(pl.col("status") == "not_supported").then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("estimate", "ci_low", "ci_high")])
     return Output(fr.finish(rows, m, ctx))
 
 
