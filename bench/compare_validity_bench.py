@@ -53,6 +53,8 @@ MAIN = (
     ("time_to_verify", "terminal_median", "L3 time to verify (HR)", None),
     ("caught_regressions", "rate_per_session", "L4 caught regressions/session (RR)", None),
     ("touch_rate", "all", "B2 touch rate (diff)", None),
+    ("touch_rate", "acted", "B2 acted-on share (diff)", None),
+    ("carryover_ratio", "all", "B3 carried over unchanged (diff)", None),
 )
 
 
@@ -72,8 +74,9 @@ def _summary(a, b) -> dict:  # noqa: ANN001 - two ArmResults
 
 def run_one(seed: int, sizes: tuple[int, ...]) -> tuple[int, dict, dict]:
     """Simulate and import loop A (default) and loop B (CHANGE) of max(sizes) sessions; measure the first n
-    sessions of each for every n (nested arms: one import serves every size). Returns (seed, B-vs-A
-    summaries per size, A's ArmResults per size — the parent pairs them across seeds for the null design)."""
+    sessions of each for every n (nested arms: one import serves every size). Returns (seed, A's and B's
+    ArmResults per size): the effects are computed from them afterwards, so a change to an effect's method
+    is re-evaluated without simulating again, and the null design pairs A arms across seeds."""
     import duckdb
 
     import baton_lab as bl
@@ -93,16 +96,14 @@ def run_one(seed: int, sizes: tuple[int, ...]) -> tuple[int, dict, dict]:
         con.execute("SET threads = 1")
         con.execute("SET enable_progress_bar = false")
         names = sorted(r[0] for r in con.execute("SELECT DISTINCT namespace FROM snapshots").fetchall())
-        change, arms_a = {}, {}
+        arms_a, arms_b = {}, {}
         for n in sizes:
             # one catalogue run over both loops' first n sessions; each loop's own rows are its arm
             ranges = pl.DataFrame({"namespace": names, "lo": [1] * len(names), "hi": [n] * len(names)})
             both = measure_arm(con, Arm("both", "both", ranges), per_namespace=True)
-            a, b = both[names[0]], both[names[1]]
-            change[n] = _summary(a, b)
-            arms_a[n] = a
+            arms_a[n], arms_b[n] = both[names[0]], both[names[1]]
         con.close()
-        return seed, change, arms_a
+        return seed, arms_a, arms_b
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -175,17 +176,20 @@ def main(argv: list[str] | None = None) -> None:
         with ProcessPoolExecutor(max_workers=args.workers) as pool:
             futures = [pool.submit(run_one, seed, sizes) for seed in todo]
             for i, fut in enumerate(as_completed(futures), 1):
-                seed, change, arms_a = fut.result()
-                (arms_dir / f"{seed}.pkl").write_bytes(pickle.dumps({"change": change, "a": arms_a}))
+                seed, arms_a, arms_b = fut.result()
+                (arms_dir / f"{seed}.pkl").write_bytes(pickle.dumps({"a": arms_a, "b": arms_b}))
                 if i % 10 == 0 or i == len(futures):
                     print(f"{i}/{len(futures)} seeds, {time.perf_counter() - started:.0f} s", flush=True)
     done = {s: pickle.loads((arms_dir / f"{s}.pkl").read_bytes()) for s in seeds if (arms_dir / f"{s}.pkl").exists()}
     pairs = [(s, n) for s in seeds[:-1] if s in done and s + 1 in done for n in sizes
-             if n in done[s]["change"] and n in done[s + 1]["a"]]
+             if n in done[s].get("b", {}) and n in done[s + 1]["a"]]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:      # the null designs pair arms across seeds
-        nulls = list(pool.map(_summary, [done[s]["a"][n] for s, n in pairs], [done[s + 1]["a"][n] for s, n in pairs],
-                              chunksize=8))
-    lines = [{"seed": s, "size": n, "change": done[s]["change"][n], "null": null} for (s, n), null in zip(pairs, nulls)]
+        changes = pool.map(_summary, [done[s]["a"][n] for s, n in pairs], [done[s]["b"][n] for s, n in pairs],
+                           chunksize=8)
+        nulls = pool.map(_summary, [done[s]["a"][n] for s, n in pairs], [done[s + 1]["a"][n] for s, n in pairs],
+                         chunksize=8)
+        lines = [{"seed": s, "size": n, "change": change, "null": null}
+                 for (s, n), change, null in zip(pairs, changes, nulls)]
     args.out.write_text("".join(json.dumps(x) + "\n" for x in lines))
     print(table(lines, list(sizes)))
 

@@ -86,6 +86,15 @@ def test_split_arm_measures_what_a_store_of_only_those_sessions_measures(store: 
 def test_effects_fdr_and_adjusted_intervals_recomputed_independently(loops) -> None:
     e = loops.effects
     shares = e.filter((pl.col("kind") == "share") & pl.col("p_value").is_not_null())
+    clustered = shares.filter(pl.col("method").str.contains("Rao-Scott"))
+    # item-session shares (B2, B3, F4) and loops dated by their session (L6) carry a design effect
+    assert {"touch_rate", "carryover_ratio", "silent_drop_rate"} <= set(clustered["metric_id"])
+    for r in clustered.iter_rows(named=True):   # never narrower than the independent-trials interval
+        plain = fx.share_difference(int(r["a_numerator"]), int(r["a_denominator"]), int(r["b_numerator"]),
+                                    int(r["b_denominator"]))
+        assert r["ci_low"] <= plain.ci_low + 1e-9 and r["ci_high"] >= plain.ci_high - 1e-9
+        assert r["p_value"] >= plain.p_value - 1e-9
+    shares = shares.filter(~pl.col("method").str.contains("Rao-Scott"))
     assert shares.height > 10
     for r in shares.iter_rows(named=True):
         expected = fx.share_difference(int(r["a_numerator"]), int(r["a_denominator"]), int(r["b_numerator"]),
@@ -115,6 +124,21 @@ def test_effects_fdr_and_adjusted_intervals_recomputed_independently(loops) -> N
         excludes = r["adj_ci_low"] > r["null"] or r["adj_ci_high"] < r["null"]
         assert excludes == (r["p_adjusted"] <= 0.05), r["metric_id"]
         assert r["adj_ci_low"] <= r["ci_low"] and r["adj_ci_high"] >= r["ci_high"]
+
+
+def test_item_session_cells_add_up_to_the_pooled_rows(store: Path) -> None:
+    from baton_lab.compare import measure_arm
+    from baton_lab.compare.arms import resolve
+
+    with duckdb.connect(str(store / "demo.duckdb"), read_only=True) as con:
+        arm, _ = resolve(con, a=[HEALTHY, LOG], b=RULES)
+        res = measure_arm(con, arm)
+    rows = {(r["metric_id"], r["variant"]): r for r in res.rows.iter_rows(named=True)}
+    assert {("touch_rate", "all"), ("touch_rate", "acted"), ("carryover_ratio", "pattern"),
+            ("silent_drop_rate", "share")} <= set(res.clusters)
+    for key, cells in res.clusters.items():
+        assert set(cells["namespace"]) <= {HEALTHY, LOG}
+        assert (cells["k"].sum(), cells["n"].sum()) == (rows[key]["numerator"], rows[key]["denominator"]), key
 
 
 def test_kinds_and_non_comparable_rows_are_listed(loops) -> None:

@@ -95,6 +95,8 @@ class ArmResult:
     arm: Arm
     rows: pl.DataFrame                                   # overall pooled MetricRows of the arm
     samples: dict[tuple[str, str], pl.DataFrame]         # (metric id, survival variant) -> durations
+    # (metric id, variant) -> item-session cells of shares whose trials are not independent (effects.py)
+    clusters: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
 
 
 def measure_arm(con, arm: Arm, metrics: list[str] | None = None, *,  # noqa: ANN001
@@ -106,22 +108,33 @@ def measure_arm(con, arm: Arm, metrics: list[str] | None = None, *,  # noqa: ANN
     try:
         ctx = Context(cur, arm.namespaces)
         ctx.survival_samples = {}
+        ctx.cluster_samples = {}
         rows = [fr.mark_schema_gaps(run(ctx, m).rows, m, ctx)
                 for m in resolve_metrics(metrics) if m.family != "spiral"]
         frame = pl.concat(rows) if rows else fr.empty()
         if not per_namespace:
             pooled = frame.filter(pl.col("overall") & (pl.col("namespace") == POOLED))
-            return ArmResult(arm, pooled, ctx.survival_samples)
+            return ArmResult(arm, pooled, ctx.survival_samples, ctx.cluster_samples)
         return {ns: ArmResult(Arm(arm.label, ns, arm.ranges.filter(pl.col("namespace") == ns)),
                               frame.filter(pl.col("overall") & (pl.col("namespace") == ns)),
-                              {k: s.filter(pl.col("namespace") == ns) for k, s in ctx.survival_samples.items()})
+                              {k: s.filter(pl.col("namespace") == ns) for k, s in ctx.survival_samples.items()},
+                              {k: c.filter(pl.col("namespace") == ns) for k, c in ctx.cluster_samples.items()})
                 for ns in arm.namespaces}
     finally:
         cur.close()
 
 
+def _cells(frame: pl.DataFrame) -> dict:
+    """Integer cluster codes that stay distinct across the namespaces of an arm (a session is a namespace's seq)."""
+    codes = frame.select(item=pl.struct("namespace", "item").rank("dense"),
+                         seq=pl.struct("namespace", "seq").rank("dense"), k="k", n="n")
+    return {c: codes[c].to_numpy() for c in codes.columns}
+
+
 def _effect(kind: str, a: dict, b: dict, sa: pl.DataFrame | None, sb: pl.DataFrame | None,
             confidence: float) -> fx.Effect:
+    if kind == "share" and sa is not None and sb is not None:      # item-session cells: a clustered share
+        return fx.clustered_share_difference(_cells(sa), _cells(sb), confidence=confidence)
     if kind == "share":
         return fx.share_difference(int(a["numerator"]), int(a["denominator"]), int(b["numerator"]),
                                    int(b["denominator"]), confidence=confidence)
@@ -271,8 +284,11 @@ def effects_table(res_a: ArmResult, res_b: ArmResult, *, confidence: float = fx.
         elif "no_data" in statuses:
             record.update(status="no_data", reading="no data in an arm")
         else:
-            sample = a["variant"].removesuffix("_median")
-            sa, sb = res_a.samples.get((key[0], sample)), res_b.samples.get((key[0], sample))
+            if kind == "share":
+                sa, sb = res_a.clusters.get(key), res_b.clusters.get(key)
+            else:
+                sample = a["variant"].removesuffix("_median")
+                sa, sb = res_a.samples.get((key[0], sample)), res_b.samples.get((key[0], sample))
             effect = _effect(kind, a, b, sa, sb, confidence)
             record.update(measure=effect.measure, effect=effect.estimate, ci_low=effect.ci_low, ci_high=effect.ci_high,
                           null=effect.null, method=effect.method, p_value=effect.p_value,

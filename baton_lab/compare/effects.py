@@ -1,7 +1,9 @@
 """Two-arm effects for small samples, one per metric kind, each with an interval at any confidence level.
 
 - shares: difference B − A with the Miettinen–Nurminen score interval and its score test (the interval
-  excludes 0 exactly when the test rejects), which keeps its coverage at a few dozen items per arm;
+  excludes 0 exactly when the test rejects), which keeps its coverage at a few dozen items per arm; shares
+  pooled over item-sessions (an item counted in every session it is open) use effective counts shrunk by a
+  two-way cluster design effect (Rao–Scott), since their cells are not independent trials;
 - rates: ratio B ÷ A with the exact conditional interval (`metrics.stats.rate_ratio`: Clopper–Pearson on
   k_B / (k_A + k_B)) and the exact conditional binomial test;
 - times: hazard ratio B ÷ A from a Cox model with one binary covariate (Efron ties, as lifelines and R do),
@@ -108,6 +110,51 @@ def share_difference(k_a: int, n_a: int, k_b: int, n_b: int, *, confidence: floa
     ok = n_a >= MIN_SHARE_N and n_b >= MIN_SHARE_N
     return Effect("share", "difference", est, max(low, -1.0), min(high, 1.0), p, method, 0.0, ok,
                   None if ok else f"fewer than {MIN_SHARE_N} items in an arm")
+
+
+def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.ndarray) -> float:
+    """Variance of a pooled share Σk/Σn relative to independent trials, for cells crossed by item and session
+    (non-negative integer cluster codes).
+
+    Two-way cluster-robust (Cameron, Gelbach & Miller 2011) residual sum: by item + by session − by cell,
+    each with its G/(G−1) small-sample factor (CRV1), over the same sum had every cell been its own cluster
+    (N/(N−1)·N·p(1−p)), so independent cells give exactly 1. Never below 1: the effect's interval is at least
+    the independent-trials one (a design effect estimated below 1 from a few dozen clusters is mostly noise)."""
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    total_k, total_n = k.sum(), n.sum()
+    if total_n <= 0 or total_k <= 0 or total_k >= total_n:
+        return 1.0
+    p = total_k / total_n
+    resid = k - p * n
+
+    def robust(keys: np.ndarray) -> float:
+        _, inverse = np.unique(keys, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=resid)
+        g = sums.size
+        return float((sums ** 2).sum()) * g / (g - 1) if g > 1 else 0.0
+
+    item, session = np.asarray(item, np.int64), np.asarray(session, np.int64)
+    by_item, by_session = robust(item), robust(session)
+    by_cell = robust(item * (int(session.max()) + 1) + session)
+    var = max(by_item + by_session - by_cell, by_item, by_session)
+    cells = k.size
+    return max(1.0, var / (cells / (cells - 1) * total_n * p * (1 - p))) if cells > 1 else 1.0
+
+
+def clustered_share_difference(cells_a: dict[str, np.ndarray], cells_b: dict[str, np.ndarray], *,
+                               confidence: float = CONFIDENCE) -> Effect:
+    """p_B − p_A for shares pooled over item-sessions: Miettinen–Nurminen on each arm's effective counts
+    (k/deff, n/deff — Rao & Scott 1992) with the two-way (item × session) design effect of `design_effect`.
+
+    `cells_*` hold equal-length arrays item, seq, k, n (one entry per item-session cell)."""
+    deff = [design_effect(c["item"], c["seq"], c["k"], c["n"]) for c in (cells_a, cells_b)]
+    (k_a, n_a), (k_b, n_b) = ((float(np.sum(c["k"])) / d, float(np.sum(c["n"])) / d)
+                              for c, d in zip((cells_a, cells_b), deff))
+    base = share_difference(k_a, n_a, k_b, n_b, confidence=confidence)
+    method = f"Miettinen-Nurminen score, Rao-Scott item × session design effect (A {deff[0]:.2f}, B {deff[1]:.2f})"
+    reason = base.reason and f"fewer than {MIN_SHARE_N} effective items (item-sessions ÷ design effect) in an arm"
+    return Effect(base.kind, base.measure, base.estimate, base.ci_low, base.ci_high, base.p_value, method, base.null,
+                  base.sufficient, reason)
 
 
 # -- rates: exact conditional ----------------------------------------------------------------------

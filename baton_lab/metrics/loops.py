@@ -200,6 +200,7 @@ def silent_drop_rate(ctx: Context, m: Metric) -> Output:
     contrib = ctx.loops.select("namespace", seq="created_seq", k=(pl.col("outcome") == "dropped").cast(pl.Int64),
                                n=pl.lit(1))
     rows = fr.proportion(fr.windowed(ctx, contrib, ["k", "n"]), "k", "n").with_columns(variant=pl.lit("share"))
+    fr.record_clusters(ctx, m, "share", contrib.with_columns(item=ctx.loops["item_id"]))
     curve = fr.survival(ctx, m, _loop_outcomes(ctx), variant="dropped", cause_col="outcome", causes=_LOOP_CAUSES,
                         of_interest="dropped", cohort_seq="created_seq", windows=False).curves
     return Output(fr.finish(rows, m, ctx), curve)
