@@ -203,3 +203,49 @@ def test_clustered_share_difference_is_the_score_interval_on_effective_counts() 
     plain = fx.share_difference(int(cells[0]["k"].sum()), cells[0]["k"].size, int(cells[1]["k"].sum()), cells[1]["k"].size)
     assert e.ci_low < plain.ci_low and e.ci_high > plain.ci_high and e.p_value > plain.p_value
     assert "Rao-Scott" in e.method
+
+
+def _overdispersed_counts(seed: int, patterns: int = 40, mean: float = 0.1, shape: float = 0.7):
+    """Per-pattern occurrence counts over its sessions at risk, each pattern with its own gamma-drawn rate."""
+    rng = np.random.default_rng(seed)
+    exposure = rng.integers(5, 60, patterns).astype(float)
+    k = rng.poisson(rng.gamma(shape, mean / shape, patterns) * exposure)
+    return {"item": np.arange(patterns), "seq": np.arange(patterns), "k": k, "n": exposure}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rate_design_effect_matches_a_cluster_robust_poisson_glm(seed: int) -> None:
+    import statsmodels.api as sm
+
+    c = _overdispersed_counts(seed)
+    glm = sm.GLM(c["k"], np.ones((c["k"].size, 1)), family=sm.families.Poisson(), exposure=c["n"])
+    robust = glm.fit(cov_type="cluster", cov_kwds={"groups": c["item"], "use_correction": False}).cov_params()[0, 0]
+    model = glm.fit().cov_params()[0, 0]                        # Poisson: 1/Σk
+    g = c["k"].size
+    # one cell per pattern: the G/(G−1) of the clusters and of the cells cancel, leaving robust ÷ Poisson
+    expected = max(1.0, robust / model)
+    assert expected > 1.5
+    assert fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) == pytest.approx(expected, rel=1e-6)
+    assert g > 1
+
+
+def test_clustered_rate_ratio_inverts_its_test_and_is_exact_without_overdispersion() -> None:
+    a, b = _overdispersed_counts(3), _overdispersed_counts(4, mean=0.2)
+    e = fx.clustered_rate_ratio(a, b)
+    assert "quasi-Poisson" in e.method and e.sufficient
+    assert e.estimate == pytest.approx((b["k"].sum() / b["n"].sum()) / (a["k"].sum() / a["n"].sum()))
+    plain = fx.rate_ratio(int(a["k"].sum()), a["n"].sum(), int(b["k"].sum()), b["n"].sum())
+    assert e.ci_low < plain.ci_low and e.ci_high > plain.ci_high and e.p_value > plain.p_value
+    # the interval at level 1 − p just reaches "no effect": test and interval agree
+    at_p = fx.clustered_rate_ratio(a, b, confidence=1 - e.p_value)
+    assert min(abs(at_p.ci_low - 1), abs(at_p.ci_high - 1)) < 1e-6
+    # Clopper–Pearson on the effective counts, from scipy directly
+    deff = [fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) for c in (a, b)]
+    ka, ea, kb, eb = a["k"].sum() / deff[0], a["n"].sum() / deff[0], b["k"].sum() / deff[1], b["n"].sum() / deff[1]
+    low_p = stats.beta.ppf(0.025, kb, ka + 1)
+    assert e.ci_low == pytest.approx(low_p / (1 - low_p) * ea / eb, rel=1e-9)
+    # Poisson counts (one event per cell at most, spread evenly): no inflation, the exact conditional method
+    flat = {"item": np.arange(60), "seq": np.arange(60), "k": (np.arange(60) % 3 == 0).astype(int), "n": np.ones(60)}
+    flat2 = {**flat, "k": (np.arange(60) % 2 == 0).astype(int)}
+    assert fx.design_effect(flat["item"], flat["seq"], flat["k"], flat["n"], rate=True) == 1.0
+    assert fx.clustered_rate_ratio(flat, flat2) == fx.rate_ratio(20, 60.0, 30, 60.0)

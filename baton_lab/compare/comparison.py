@@ -126,8 +126,9 @@ def measure_arm(con, arm: Arm, metrics: list[str] | None = None, *,  # noqa: ANN
 
 def _cells(frame: pl.DataFrame) -> dict:
     """Integer cluster codes that stay distinct across the namespaces of an arm (a session is a namespace's seq)."""
-    codes = frame.select(item=pl.struct("namespace", "item").rank("dense"),
-                         seq=pl.struct("namespace", "seq").rank("dense"), k="k", n="n")
+    item = pl.struct("namespace", "item").rank("dense")
+    codes = frame.select(item=item, seq=pl.when(pl.col("seq").is_null()).then(item)   # no session: one-way by item
+                         .otherwise(pl.struct("namespace", "seq").rank("dense") + item.max()), k="k", n="n")
     return {c: codes[c].to_numpy() for c in codes.columns}
 
 
@@ -138,6 +139,8 @@ def _effect(kind: str, a: dict, b: dict, sa: pl.DataFrame | None, sb: pl.DataFra
     if kind == "share":
         return fx.share_difference(int(a["numerator"]), int(a["denominator"]), int(b["numerator"]),
                                    int(b["denominator"]), confidence=confidence)
+    if kind == "rate" and sa is not None and sb is not None:       # events clustered by item: over-dispersed
+        return fx.clustered_rate_ratio(_cells(sa), _cells(sb), confidence=confidence)
     if kind == "rate":
         return fx.rate_ratio(int(a["numerator"]), a["exposure"] or 0.0, int(b["numerator"]), b["exposure"] or 0.0,
                              confidence=confidence)
@@ -284,7 +287,7 @@ def effects_table(res_a: ArmResult, res_b: ArmResult, *, confidence: float = fx.
         elif "no_data" in statuses:
             record.update(status="no_data", reading="no data in an arm")
         else:
-            if kind == "share":
+            if kind in ("share", "rate"):
                 sa, sb = res_a.clusters.get(key), res_b.clusters.get(key)
             else:
                 sample = a["variant"].removesuffix("_median")

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from ..metrics import stats as mstats
 
@@ -112,20 +112,23 @@ def share_difference(k_a: int, n_a: int, k_b: int, n_b: int, *, confidence: floa
                   None if ok else f"fewer than {MIN_SHARE_N} items in an arm")
 
 
-def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.ndarray) -> float:
-    """Variance of a pooled share Σk/Σn relative to independent trials, for cells crossed by item and session
-    (non-negative integer cluster codes).
+def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.ndarray, *, rate: bool = False) -> float:
+    """Variance of a pooled share Σk/Σn (or, `rate=True`, of a rate Σk/Σexposure) relative to independent
+    trials (Poisson counts), for cells crossed by item and session (non-negative integer cluster codes; pass
+    the item codes as sessions for one-way clustering by item).
 
     Two-way cluster-robust (Cameron, Gelbach & Miller 2011) residual sum: by item + by session − by cell,
     each with its G/(G−1) small-sample factor (CRV1), over the same sum had every cell been its own cluster
-    (N/(N−1)·N·p(1−p)), so independent cells give exactly 1. Never below 1: the effect's interval is at least
-    the independent-trials one (a design effect estimated below 1 from a few dozen clusters is mostly noise)."""
+    (C/(C−1)·N·p(1−p) for a share, C/(C−1)·Σk for a rate), so independent cells give exactly 1. Never below
+    1: the effect's interval is at least the independent-trials one (a design effect estimated below 1 from a
+    few dozen clusters is mostly noise)."""
     k, n = np.asarray(k, float), np.asarray(n, float)
     total_k, total_n = k.sum(), n.sum()
-    if total_n <= 0 or total_k <= 0 or total_k >= total_n:
+    if total_n <= 0 or total_k <= 0 or (not rate and total_k >= total_n) or k.size < 2:
         return 1.0
     p = total_k / total_n
     resid = k - p * n
+    independent = total_k if rate else total_n * p * (1 - p)
 
     def robust(keys: np.ndarray) -> float:
         _, inverse = np.unique(keys, return_inverse=True)
@@ -137,8 +140,7 @@ def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.nd
     by_item, by_session = robust(item), robust(session)
     by_cell = robust(item * (int(session.max()) + 1) + session)
     var = max(by_item + by_session - by_cell, by_item, by_session)
-    cells = k.size
-    return max(1.0, var / (cells / (cells - 1) * total_n * p * (1 - p))) if cells > 1 else 1.0
+    return max(1.0, var / (k.size / (k.size - 1) * independent))
 
 
 def clustered_share_difference(cells_a: dict[str, np.ndarray], cells_b: dict[str, np.ndarray], *,
@@ -168,6 +170,33 @@ def rate_ratio(k_a: int, e_a: float, k_b: int, e_b: float, *, confidence: float 
     ok = e_a >= MIN_RATE_EXPOSURE and e_b >= MIN_RATE_EXPOSURE and k_a + k_b >= MIN_RATE_EVENTS
     reason = None if ok else (f"fewer than {MIN_RATE_EVENTS} events in both arms together"
                               if k_a + k_b < MIN_RATE_EVENTS else f"fewer than {MIN_RATE_EXPOSURE} sessions in an arm")
+    if rr.estimate is None:
+        return Effect("rate", "rate ratio", None, None, None, p, method, 1.0, False, reason or "no events")
+    return Effect("rate", "rate ratio", rr.estimate, rr.ci_low, rr.ci_high, p, method, 1.0, ok, reason)
+
+
+def clustered_rate_ratio(cells_a: dict[str, np.ndarray], cells_b: dict[str, np.ndarray], *,
+                         confidence: float = CONFIDENCE) -> Effect:
+    """(k_B/e_B) ÷ (k_A/e_A) for rates whose events cluster by item (P1: a pattern's own recurrence rate varies
+    from pattern to pattern, so the counts are over-dispersed against Poisson). Each arm's counts and exposure
+    are divided by its design effect (`design_effect(rate=True)`, quasi-Poisson in the Rao–Scott way), then
+    the exact conditional interval (Clopper–Pearson, defined for fractional counts) and its central two-sided
+    test. With no over-dispersion in either arm this is `rate_ratio` exactly."""
+    deff = [design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) for c in (cells_a, cells_b)]
+    raw = [(float(np.sum(c["k"])), float(np.sum(c["n"]))) for c in (cells_a, cells_b)]
+    if deff == [1.0, 1.0]:
+        return rate_ratio(int(raw[0][0]), raw[0][1], int(raw[1][0]), raw[1][1], confidence=confidence)
+    (k_a, e_a), (k_b, e_b) = ((k / d, e / d) for (k, e), d in zip(raw, deff))
+    method = f"exact conditional on counts ÷ design effect (quasi-Poisson by item: A {deff[0]:.2f}, B {deff[1]:.2f})"
+    if e_a <= 0 or e_b <= 0 or k_a + k_b <= 0:
+        return Effect("rate", "rate ratio", None, None, None, None, method, 1.0, False, "no events or no exposure")
+    rr = mstats.rate_ratio(k_b, e_b, k_a, e_a, confidence=confidence)
+    total, share = k_a + k_b, e_b / (e_a + e_b)
+    upper = special.betainc(k_b, total - k_b + 1, share) if k_b > 0 else 1.0          # P(X ≥ k_B)
+    lower = 1 - special.betainc(k_b + 1, total - k_b, share) if k_b < total else 1.0  # P(X ≤ k_B)
+    p = float(min(1.0, 2 * min(upper, lower)))
+    ok = raw[0][1] >= MIN_RATE_EXPOSURE and raw[1][1] >= MIN_RATE_EXPOSURE and total >= MIN_RATE_EVENTS
+    reason = None if ok else f"fewer than {MIN_RATE_EVENTS} effective events (events ÷ design effect) or too little exposure"
     if rr.estimate is None:
         return Effect("rate", "rate ratio", None, None, None, p, method, 1.0, False, reason or "no events")
     return Effect("rate", "rate ratio", rr.estimate, rr.ci_low, rr.ci_high, p, method, 1.0, ok, reason)
