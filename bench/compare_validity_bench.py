@@ -19,7 +19,9 @@ catalogue, one run for both loops). Then
   catalogue's effects (under this global null the false discovery rate equals that familywise rate).
 
 Each seed's measured arms are kept in bench/out/compare_validity/<seed>.pkl as they finish, so an
-interrupted run resumes and `--table` prints from what is there; the per-(seed, size) summaries go to
+interrupted run resumes and `--table` prints from what is there; the effects are computed from the arms (the
+parent does it while the workers simulate) and cached in <seed>.json — `--recompute` drops them after an
+effect's method changes, without simulating again. The per-(seed, size) summaries go to
 bench/out/compare_validity.jsonl. Workers are processes (DuckDB at one thread each).
 """
 
@@ -160,6 +162,22 @@ def table(lines: list[dict], sizes: list[int]) -> str:
     return "\n".join(out)
 
 
+def _summaries(arms_dir: Path, seed: int, sizes: tuple[int, ...]) -> dict | None:
+    """Seed s's effect summaries — B_s vs A_s (change) and A_{s+1} vs A_s (null) per size — from the measured
+    arms, cached in <seed>.json next to them (None until both seeds' arms exist)."""
+    cache = arms_dir / f"{seed}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    here, there = arms_dir / f"{seed}.pkl", arms_dir / f"{seed + 1}.pkl"
+    if not (here.exists() and there.exists()):
+        return None
+    mine, nxt = pickle.loads(here.read_bytes()), pickle.loads(there.read_bytes())
+    out = {"change": {str(n): _summary(mine["a"][n], mine["b"][n]) for n in sizes},
+           "null": {str(n): _summary(mine["a"][n], nxt["a"][n]) for n in sizes}}
+    cache.write_text(json.dumps(out))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=200)
@@ -167,12 +185,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--workers", type=int, default=max(1, min(2, os.cpu_count() or 1)))
     parser.add_argument("--table", action="store_true", help="print the table from the results already written")
+    parser.add_argument("--recompute", action="store_true",
+                        help="drop the cached effect summaries (after changing an effect's method) and recompute them")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     arms_dir = args.out.with_suffix("")
     arms_dir.mkdir(parents=True, exist_ok=True)
     sizes = tuple(sorted(args.sizes))
     seeds = list(range(args.first_seed, args.first_seed + args.seeds + 1))   # one extra: the null pairs A_s with A_s+1
+    if args.recompute:
+        for cache in arms_dir.glob("*.json"):
+            cache.unlink()
     if not args.table:
         todo = [s for s in seeds if not (arms_dir / f"{s}.pkl").exists()]
         started = time.perf_counter()
@@ -181,18 +204,15 @@ def main(argv: list[str] | None = None) -> None:
             for i, fut in enumerate(as_completed(futures), 1):
                 seed, arms_a, arms_b = fut.result()
                 (arms_dir / f"{seed}.pkl").write_bytes(pickle.dumps({"a": arms_a, "b": arms_b}))
+                for s in (seed - 1, seed):      # summarise while the workers simulate: the parent is idle otherwise
+                    _summaries(arms_dir, s, sizes)
                 if i % 10 == 0 or i == len(futures):
                     print(f"{i}/{len(futures)} seeds, {time.perf_counter() - started:.0f} s", flush=True)
-    done = {s: pickle.loads((arms_dir / f"{s}.pkl").read_bytes()) for s in seeds if (arms_dir / f"{s}.pkl").exists()}
-    pairs = [(s, n) for s in seeds[:-1] if s in done and s + 1 in done for n in sizes
-             if n in done[s].get("b", {}) and n in done[s + 1]["a"]]
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:      # the null designs pair arms across seeds
-        changes = pool.map(_summary, [done[s]["a"][n] for s, n in pairs], [done[s]["b"][n] for s, n in pairs],
-                           chunksize=8)
-        nulls = pool.map(_summary, [done[s]["a"][n] for s, n in pairs], [done[s + 1]["a"][n] for s, n in pairs],
-                         chunksize=8)
-        lines = [{"seed": s, "size": n, "change": change, "null": null}
-                 for (s, n), change, null in zip(pairs, changes, nulls)]
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        done = dict(zip(seeds[:-1], pool.map(_summaries, [arms_dir] * len(seeds[:-1]), seeds[:-1],
+                                             [sizes] * len(seeds[:-1]))))
+    lines = [{"seed": s, "size": n, "change": d["change"][str(n)], "null": d["null"][str(n)]}
+             for s, d in done.items() if d is not None for n in sizes if str(n) in d["change"]]
     args.out.write_text("".join(json.dumps(x) + "\n" for x in lines))
     print(table(lines, list(sizes)))
 
