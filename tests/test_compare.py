@@ -136,7 +136,8 @@ def test_item_session_cells_add_up_to_the_pooled_rows(store: Path) -> None:
         res = measure_arm(con, arm)
     rows = {(r["metric_id"], r["variant"]): r for r in res.rows.iter_rows(named=True)}
     assert {("touch_rate", "all"), ("touch_rate", "acted"), ("carryover_ratio", "pattern"), ("silent_drop_rate", "share"),
-            ("decision_linkage", "loops_with_decision"), ("pattern_recurrence_rate", "pooled")} <= set(res.clusters)
+            ("decision_linkage", "loops_with_decision"), ("pattern_recurrence_rate", "pooled"),
+            ("stale_share", "prevalence"), ("zombie_followups", "prevalence")} <= set(res.clusters)
     for key, cells in res.clusters.items():
         assert set(cells["namespace"]) <= {HEALTHY, LOG}
         denominator = rows[key]["exposure"] if key == ("pattern_recurrence_rate", "pooled") else rows[key]["denominator"]

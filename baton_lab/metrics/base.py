@@ -108,22 +108,31 @@ class Context:
             & (pl.col("last_verified_seq").is_null() | (pl.col("last_verified_seq") < pl.col("failed_seq"))),
         ).with_columns(duration=pl.col("event_seq") - pl.col("created_seq"))
 
+    _LOOP_PREVALENCE_CELLS = """
+            SELECT o.namespace, o.item_id, o.seq,
+                   o.status = 'stale'
+                       OR coalesce(o.ttl_days IS NOT NULL AND date_diff('day', TRY_CAST(left(o.created_at_raw, 10) AS DATE),
+                                                               CAST(s.written_at AS DATE)) > o.ttl_days, false)
+                       OR coalesce(o.stale_after_hours IS NOT NULL AND date_diff('hour', TRY_CAST(o.created_at_raw AS TIMESTAMPTZ),
+                                                                        s.written_at) > o.stale_after_hours, false) AS is_stale,
+                   o.ttl_days IS NULL AND o.stale_after_hours IS NULL AS no_ttl
+            FROM open_loops o JOIN _bl_sel USING (namespace)
+            JOIN snapshots s ON s.namespace = o.namespace AND s.seq = o.seq
+            WHERE o.status IN ('open', 'stale')"""
+
     @cached_property
     def loop_prevalence(self) -> pl.DataFrame:
         """Per (namespace, seq): open loops and those past their ttl (v1 days from created_at to the
         snapshot's claimed time; v2 hours) or marked `stale` — L7's point prevalence."""
-        return self.sql("""
-            SELECT o.namespace, o.seq, count(*) AS n_open,
-                   count(*) FILTER (WHERE o.status = 'stale'
-                       OR (o.ttl_days IS NOT NULL AND date_diff('day', TRY_CAST(left(o.created_at_raw, 10) AS DATE),
-                                                               CAST(s.written_at AS DATE)) > o.ttl_days)
-                       OR (o.stale_after_hours IS NOT NULL AND date_diff('hour', TRY_CAST(o.created_at_raw AS TIMESTAMPTZ),
-                                                                        s.written_at) > o.stale_after_hours)) AS n_stale,
-                   count(*) FILTER (WHERE o.ttl_days IS NULL AND o.stale_after_hours IS NULL) AS n_no_ttl
-            FROM open_loops o JOIN _bl_sel USING (namespace)
-            JOIN snapshots s ON s.namespace = o.namespace AND s.seq = o.seq
-            WHERE o.status IN ('open', 'stale')
-            GROUP BY ALL""")
+        return self.sql(f"""
+            SELECT namespace, seq, count(*) AS n_open, count(*) FILTER (WHERE is_stale) AS n_stale,
+                   count(*) FILTER (WHERE no_ttl) AS n_no_ttl
+            FROM ({self._LOOP_PREVALENCE_CELLS}) GROUP BY ALL""")
+
+    @cached_property
+    def loop_prevalence_cells(self) -> pl.DataFrame:
+        """`loop_prevalence` per open loop and snapshot (the loop-snapshot clusters baton_lab.compare needs)."""
+        return self.sql(self._LOOP_PREVALENCE_CELLS)
 
     # -- follow-ups --------------------------------------------------------------------------------
     @cached_property

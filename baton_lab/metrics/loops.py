@@ -213,6 +213,9 @@ def stale_share(ctx: Context, m: Metric) -> Output:
     write time) or `stale_after_hours` (v2), or marked `stale`, / open loops. Window rows pool loop-snapshots
     (Wilson; loop-snapshots are clustered by loop, so the interval is optimistic)."""
     prev = ctx.loop_prevalence.select("namespace", "seq", k="n_stale", n="n_open")
+    if getattr(ctx, "cluster_samples", None) is not None:
+        fr.record_clusters(ctx, m, "prevalence", ctx.loop_prevalence_cells.select("namespace", "seq", item="item_id",
+                                                                                  k="is_stale", n=pl.lit(1)))
     return Output(fr.finish(fr.proportion(fr.windowed(ctx, prev, ["k", "n"]), "k", "n")
                             .with_columns(variant=pl.lit("prevalence")), m, ctx,
                             note="denominator = open loop-snapshots (clustered by loop)"))
