@@ -95,7 +95,7 @@ class ArmResult:
     arm: Arm
     rows: pl.DataFrame                                   # overall pooled MetricRows of the arm
     samples: dict[tuple[str, str], pl.DataFrame]         # (metric id, survival variant) -> durations
-    # (metric id, variant) -> item-session cells of shares whose trials are not independent (effects.py)
+    # (metric id, variant) -> item-session cells of shares / rates whose trials are not independent (effects.py)
     clusters: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
 
 

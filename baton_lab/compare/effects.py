@@ -5,7 +5,8 @@
   pooled over item-sessions (an item counted in every session it is open) use effective counts shrunk by a
   two-way cluster design effect (Rao–Scott), since their cells are not independent trials;
 - rates: ratio B ÷ A with the exact conditional interval (`metrics.stats.rate_ratio`: Clopper–Pearson on
-  k_B / (k_A + k_B)) and the exact conditional binomial test;
+  k_B / (k_A + k_B)) and the exact conditional binomial test; rates whose events cluster by item (P1's
+  patterns) first divide counts and exposure by their quasi-Poisson design effect;
 - times: hazard ratio B ÷ A from a Cox model with one binary covariate (Efron ties, as lifelines and R do),
   Wald interval and test — competing outcomes are censored, so the ratio is cause-specific;
 - many metrics at once: Benjamini–Hochberg adjusted p-values and false-coverage-rate adjusted intervals
