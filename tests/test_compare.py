@@ -88,7 +88,7 @@ def test_effects_fdr_and_adjusted_intervals_recomputed_independently(loops) -> N
     shares = e.filter((pl.col("kind") == "share") & pl.col("p_value").is_not_null())
     clustered = shares.filter(pl.col("method").str.contains("Rao-Scott"))
     # item-session shares (B2, B3, F4) and loops dated by their session (L6) carry a design effect
-    assert {"touch_rate", "carryover_ratio", "silent_drop_rate", "decision_linkage"} <= set(clustered["metric_id"])
+    assert {"touch_rate", "carryover_ratio", "silent_drop_rate"} <= set(clustered["metric_id"])
     for r in clustered.iter_rows(named=True):   # never narrower than the independent-trials interval
         plain = fx.share_difference(int(r["a_numerator"]), int(r["a_denominator"]), int(r["b_numerator"]),
                                     int(r["b_denominator"]))
@@ -136,7 +136,7 @@ def test_item_session_cells_add_up_to_the_pooled_rows(store: Path) -> None:
         res = measure_arm(con, arm)
     rows = {(r["metric_id"], r["variant"]): r for r in res.rows.iter_rows(named=True)}
     assert {("touch_rate", "all"), ("touch_rate", "acted"), ("carryover_ratio", "pattern"), ("silent_drop_rate", "share"),
-            ("decision_linkage", "loops_with_decision"), ("pattern_recurrence_rate", "pooled"),
+            ("pattern_recurrence_rate", "pooled"),
             ("stale_share", "prevalence"), ("zombie_followups", "prevalence")} <= set(res.clusters)
     for key, cells in res.clusters.items():
         assert set(cells["namespace"]) <= {HEALTHY, LOG}
@@ -154,6 +154,11 @@ def test_kinds_and_non_comparable_rows_are_listed(loops) -> None:
     status = dict(zip(e["metric_id"] + ":" + e["variant"], e["status"]))
     assert status["new_pattern_rate:trend"] == "not_compared"
     assert status["verify_flip_rate:all"] == "not_supported"
+    # shares and hazards left out of the FDR family on purpose (DESCRIPTIVE_ONLY), with the reason as the note
+    for key in ("decision_linkage:loops_with_decision", "inter_occurrence_interval:gap_median"):
+        row = e.filter((e["metric_id"] + ":" + e["variant"]) == key).row(0, named=True)
+        assert row["status"] == "not_compared" and row["p_value"] is None and row["note"], key
+        assert row["a_estimate"] is not None
     assert "spiral_index" not in set(e["metric_id"])
 
 

@@ -78,6 +78,21 @@ _DIRECTIONS = {(mid, variant): d for mid, variant, d, _ in COMPONENTS if d in ("
     (e.metric_id, e.variant): e.good for q in QUESTIONS for e in q.endpoints if e.good}
 
 
+# Rows that have a two-arm effect by their kind but are left out of it, and so out of the FDR family (their arm
+# estimates are still listed). Measured on simulated loops with no change (bench/compare_validity_bench.py),
+# these are the ones declared "different" far more often than 5%:
+DESCRIPTIVE_ONLY = {
+    "decision_linkage": "D4 is a referential-integrity check of the baton, not a loop outcome: its shares follow the "
+                        "history's state (no decision recorded yet → no loop can link one), not the practice",
+    ("inter_occurrence_interval", "gap_median"): "repeated gaps of one pattern are not independent subjects for a "
+                                                 "hazard ratio; P1's rate ratio (clustered by pattern) tests recurrence",
+}
+
+
+def _descriptive_only(metric_id: str, variant: str) -> str | None:
+    return DESCRIPTIVE_ONLY.get(metric_id) or DESCRIPTIVE_ONLY.get((metric_id, variant))
+
+
 def kind_of(row: dict[str, Any]) -> str | None:
     """share | rate | time for the row kinds that have a two-arm effect; None for the others."""
     method, unit, variant = row["ci_method"] or "", row["unit"] or "", row["variant"] or ""
@@ -284,6 +299,8 @@ def effects_table(res_a: ArmResult, res_b: ArmResult, *, confidence: float = fx.
         elif kind is None:
             record.update(status="not_compared", reading="no two-arm effect for this kind of row",
                           note=f"{a['ci_method'] or 'no interval'}: a trend, within-arm ratio, bootstrap or descriptive row")
+        elif (why := _descriptive_only(*key)) is not None:
+            record.update(status="not_compared", reading="descriptive here: no two-arm test", note=why)
         elif "no_data" in statuses:
             record.update(status="no_data", reading="no data in an arm")
         else:
@@ -342,5 +359,5 @@ def compare(con, *, a: str | list[str] | None = None, b: str | list[str] | None 
     return result
 
 
-__all__ = ["ALPHA", "QUESTIONS", "VERDICT_RULE", "ArmResult", "Comparison", "Endpoint", "NothingToCompare",
+__all__ = ["ALPHA", "DESCRIPTIVE_ONLY", "QUESTIONS", "VERDICT_RULE", "ArmResult", "Comparison", "Endpoint", "NothingToCompare",
            "QuestionRule", "QuestionVerdict", "compare", "effects_table", "kind_of", "measure_arm"]

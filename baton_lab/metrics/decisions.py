@@ -118,9 +118,4 @@ def decision_linkage(ctx: Context, m: Metric) -> Output:
                    k=pl.col("successor_resolves").cast(pl.Int64), n=pl.lit(1)),
     ])
     variants = ["loops_with_decision", "dangling_loop_refs", "superseded_by_resolves"]
-    # loops citing one decision share its fate, and loops of one session share that session
-    cells = loops.select("namespace", seq="created_seq", has_ref=pl.col("decision_ref").is_not_null(), known="known",
-                         item=pl.coalesce(pl.concat_str(pl.lit("decision:"), "decision_ref"), "item_id"))
-    fr.record_clusters(ctx, m, "loops_with_decision", cells.with_columns(k=pl.col("known"), n=1))
-    fr.record_clusters(ctx, m, "dangling_loop_refs", cells.filter("has_ref").with_columns(k=~pl.col("known"), n=1))
     return Output(fr.finish(fr.proportion(fr.windowed(ctx, contrib, ["k", "n"], variants=variants), "k", "n"), m, ctx))
