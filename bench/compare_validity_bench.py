@@ -88,7 +88,7 @@ def run_one(seed: int, sizes: tuple[int, ...]) -> tuple[int, dict, dict]:
     from baton_lab.simulate import simulate
     from baton_lab.store import ingest
 
-    if hasattr(ingest, "redact"):   # simulated batons hold no secrets, and redaction is most of the import time
+    if hasattr(ingest, "redact"):   # simulated batons hold no secrets: skip the redaction pass
         ingest.redact = lambda doc: (doc, 0)
     work = Path(tempfile.mkdtemp(prefix="bl-compare-bench-"))
     try:
