@@ -133,7 +133,8 @@ def test_item_session_cells_add_up_to_the_pooled_rows(store: Path) -> None:
 
     with duckdb.connect(str(store / "demo.duckdb"), read_only=True) as con:
         arm, _ = resolve(con, a=[HEALTHY, LOG], b=RULES)
-        res = measure_arm(con, arm)
+        res = measure_arm(con, arm, ["touch_rate", "carryover_ratio", "silent_drop_rate", "pattern_recurrence_rate",
+                                     "stale_share", "zombie_followups"])
     rows = {(r["metric_id"], r["variant"]): r for r in res.rows.iter_rows(named=True)}
     assert {("touch_rate", "all"), ("touch_rate", "acted"), ("carryover_ratio", "pattern"), ("silent_drop_rate", "share"),
             ("pattern_recurrence_rate", "pooled"),
