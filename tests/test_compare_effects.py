@@ -144,3 +144,108 @@ def test_insufficient_rules() -> None:
     assert fx.hazard_ratio(d, np.ones(8, bool), d, np.ones(8, bool)).sufficient
     # the reason is said
     assert "10" in fx.share_difference(1, 9, 5, 30).reason
+
+
+def _crossed_cells(seed: int, items: int = 40, sessions: int = 60, item_sd: float = 1.2, session_sd: float = 0.6):
+    """Item × session cells (an item open over a run of sessions) with item and session random effects."""
+    rng = np.random.default_rng(seed)
+    start = rng.integers(0, sessions - 5, items)
+    length = rng.integers(3, 25, items)
+    item = np.concatenate([np.full(min(l, sessions - s), i) for i, (s, l) in enumerate(zip(start, length))])
+    session = np.concatenate([np.arange(s, min(s + l, sessions)) for s, l in zip(start, length)])
+    logit = -1.0 + rng.normal(0, item_sd, items)[item] + rng.normal(0, session_sd, sessions)[session]
+    k = (rng.random(item.size) < 1 / (1 + np.exp(-logit))).astype(int)
+    return item, session, k, np.ones_like(k)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_design_effect_matches_statsmodels_two_way_cluster_robust_variance(seed: int) -> None:
+    import statsmodels.api as sm
+    from statsmodels.stats.sandwich_covariance import cov_cluster_2groups
+
+    item, session, k, n = _crossed_cells(seed)
+    fit = sm.OLS(k.astype(float), np.ones((k.size, 1))).fit()     # the intercept is the pooled share
+    cov_both, _, _ = cov_cluster_2groups(fit, item, session)      # CRV1: G/(G−1) per dimension (k_vars = 1)
+    p = k.mean()
+    independent = p * (1 - p) / (k.size - 1)                       # CRV1 with every cell its own cluster
+    expected = max(1.0, float(cov_both[0, 0]) / independent)
+    assert expected > 1.5                                         # the data really are clustered
+    assert fx.design_effect(item, session, k, n) == pytest.approx(expected, rel=1e-9)
+
+
+def test_design_effect_of_items_repeating_one_value_is_the_cluster_size() -> None:
+    # G items, each seen in m sessions of its own with the same outcome: G/(G−1)·m·N·p(1−p) over N/(N−1)·N·p(1−p)
+    g, m = 30, 6
+    item = np.repeat(np.arange(g), m)
+    session = np.arange(g * m)
+    k = np.repeat((np.arange(g) % 3 == 0).astype(int), m)
+    n = g * m
+    assert fx.design_effect(item, session, k, np.ones_like(k)) == pytest.approx(m * (g / (g - 1)) / (n / (n - 1)))
+    # independent cells: no inflation, and the clustered difference is the plain Miettinen–Nurminen one
+    one = {"item": np.arange(40), "seq": np.arange(40), "k": (np.arange(40) % 4 == 0).astype(int), "n": np.ones(40, int)}
+    two = {"item": np.arange(50), "seq": np.arange(50), "k": (np.arange(50) % 2 == 0).astype(int), "n": np.ones(50, int)}
+    plain = fx.share_difference(10, 40, 25, 50)
+    clustered = fx.clustered_share_difference(one, two)
+    assert (clustered.ci_low, clustered.ci_high, clustered.p_value) == pytest.approx(
+        (plain.ci_low, plain.ci_high, plain.p_value))
+
+
+def test_clustered_share_difference_is_the_score_interval_on_effective_counts() -> None:
+    cells = [dict(zip(("item", "seq", "k", "n"), _crossed_cells(seed))) for seed in (4, 5)]
+    deff = [fx.design_effect(c["item"], c["seq"], c["k"], c["n"]) for c in cells]
+    (ka, na), (kb, nb) = ((c["k"].sum() / d, c["n"].sum() / d) for c, d in zip(cells, deff))
+    e = fx.clustered_share_difference(cells[0], cells[1])
+    low, high = _oracle_mn_interval(ka, na, kb, nb)     # the first-principles oracle takes fractional counts too
+    assert (e.ci_low, e.ci_high) == (pytest.approx(low, abs=1e-6), pytest.approx(high, abs=1e-6))
+    p = sm_proportion.test_proportions_2indep(kb, nb, ka, na, method="score", compare="diff").pvalue
+    assert e.p_value == pytest.approx(p, abs=1e-9)
+    assert e.estimate == pytest.approx(cells[1]["k"].mean() - cells[0]["k"].mean())
+    plain = fx.share_difference(int(cells[0]["k"].sum()), cells[0]["k"].size, int(cells[1]["k"].sum()), cells[1]["k"].size)
+    assert e.ci_low < plain.ci_low and e.ci_high > plain.ci_high and e.p_value > plain.p_value
+    assert "Rao-Scott" in e.method
+
+
+def _overdispersed_counts(seed: int, patterns: int = 40, mean: float = 0.1, shape: float = 0.7):
+    """Per-pattern occurrence counts over its sessions at risk, each pattern with its own gamma-drawn rate."""
+    rng = np.random.default_rng(seed)
+    exposure = rng.integers(5, 60, patterns).astype(float)
+    k = rng.poisson(rng.gamma(shape, mean / shape, patterns) * exposure)
+    return {"item": np.arange(patterns), "seq": np.arange(patterns), "k": k, "n": exposure}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rate_design_effect_matches_a_cluster_robust_poisson_glm(seed: int) -> None:
+    import statsmodels.api as sm
+
+    c = _overdispersed_counts(seed)
+    glm = sm.GLM(c["k"], np.ones((c["k"].size, 1)), family=sm.families.Poisson(), exposure=c["n"])
+    robust = glm.fit(cov_type="cluster", cov_kwds={"groups": c["item"], "use_correction": False}).cov_params()[0, 0]
+    model = glm.fit().cov_params()[0, 0]                        # Poisson: 1/Σk
+    g = c["k"].size
+    # one cell per pattern: the G/(G−1) of the clusters and of the cells cancel, leaving robust ÷ Poisson
+    expected = max(1.0, robust / model)
+    assert expected > 1.5
+    assert fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) == pytest.approx(expected, rel=1e-6)
+    assert g > 1
+
+
+def test_clustered_rate_ratio_inverts_its_test_and_is_exact_without_overdispersion() -> None:
+    a, b = _overdispersed_counts(3), _overdispersed_counts(4, mean=0.2)
+    e = fx.clustered_rate_ratio(a, b)
+    assert "quasi-Poisson" in e.method and e.sufficient
+    assert e.estimate == pytest.approx((b["k"].sum() / b["n"].sum()) / (a["k"].sum() / a["n"].sum()))
+    plain = fx.rate_ratio(int(a["k"].sum()), a["n"].sum(), int(b["k"].sum()), b["n"].sum())
+    assert e.ci_low < plain.ci_low and e.ci_high > plain.ci_high and e.p_value > plain.p_value
+    # the interval at level 1 − p just reaches "no effect": test and interval agree
+    at_p = fx.clustered_rate_ratio(a, b, confidence=1 - e.p_value)
+    assert min(abs(at_p.ci_low - 1), abs(at_p.ci_high - 1)) < 1e-6
+    # Clopper–Pearson on the effective counts, from scipy directly
+    deff = [fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) for c in (a, b)]
+    ka, ea, kb, eb = a["k"].sum() / deff[0], a["n"].sum() / deff[0], b["k"].sum() / deff[1], b["n"].sum() / deff[1]
+    low_p = stats.beta.ppf(0.025, kb, ka + 1)
+    assert e.ci_low == pytest.approx(low_p / (1 - low_p) * ea / eb, rel=1e-9)
+    # Poisson counts (one event per cell at most, spread evenly): no inflation, the exact conditional method
+    flat = {"item": np.arange(60), "seq": np.arange(60), "k": (np.arange(60) % 3 == 0).astype(int), "n": np.ones(60)}
+    flat2 = {**flat, "k": (np.arange(60) % 2 == 0).astype(int)}
+    assert fx.design_effect(flat["item"], flat["seq"], flat["k"], flat["n"], rate=True) == 1.0
+    assert fx.clustered_rate_ratio(flat, flat2) == fx.rate_ratio(20, 60.0, 30, 60.0)

@@ -78,6 +78,21 @@ _DIRECTIONS = {(mid, variant): d for mid, variant, d, _ in COMPONENTS if d in ("
     (e.metric_id, e.variant): e.good for q in QUESTIONS for e in q.endpoints if e.good}
 
 
+# Rows that have a two-arm effect by their kind but are left out of it, and so out of the FDR family (their arm
+# estimates are still listed). Measured on simulated loops with no change (bench/compare_validity_bench.py),
+# these are the ones declared "different" far more often than 5%:
+DESCRIPTIVE_ONLY = {
+    "decision_linkage": "D4 is a referential-integrity check of the baton, not a loop outcome: its shares follow the "
+                        "history's state (no decision recorded yet → no loop can link one), not the practice",
+    ("inter_occurrence_interval", "gap_median"): "repeated gaps of one pattern are not independent subjects for a "
+                                                 "hazard ratio; P1's rate ratio (clustered by pattern) tests recurrence",
+}
+
+
+def _descriptive_only(metric_id: str, variant: str) -> str | None:
+    return DESCRIPTIVE_ONLY.get(metric_id) or DESCRIPTIVE_ONLY.get((metric_id, variant))
+
+
 def kind_of(row: dict[str, Any]) -> str | None:
     """share | rate | time for the row kinds that have a two-arm effect; None for the others."""
     method, unit, variant = row["ci_method"] or "", row["unit"] or "", row["variant"] or ""
@@ -95,6 +110,8 @@ class ArmResult:
     arm: Arm
     rows: pl.DataFrame                                   # overall pooled MetricRows of the arm
     samples: dict[tuple[str, str], pl.DataFrame]         # (metric id, survival variant) -> durations
+    # (metric id, variant) -> item-session cells of shares / rates whose trials are not independent (effects.py)
+    clusters: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
 
 
 def measure_arm(con, arm: Arm, metrics: list[str] | None = None, *,  # noqa: ANN001
@@ -106,25 +123,39 @@ def measure_arm(con, arm: Arm, metrics: list[str] | None = None, *,  # noqa: ANN
     try:
         ctx = Context(cur, arm.namespaces)
         ctx.survival_samples = {}
+        ctx.cluster_samples = {}
         rows = [fr.mark_schema_gaps(run(ctx, m).rows, m, ctx)
                 for m in resolve_metrics(metrics) if m.family != "spiral"]
         frame = pl.concat(rows) if rows else fr.empty()
         if not per_namespace:
             pooled = frame.filter(pl.col("overall") & (pl.col("namespace") == POOLED))
-            return ArmResult(arm, pooled, ctx.survival_samples)
+            return ArmResult(arm, pooled, ctx.survival_samples, ctx.cluster_samples)
         return {ns: ArmResult(Arm(arm.label, ns, arm.ranges.filter(pl.col("namespace") == ns)),
                               frame.filter(pl.col("overall") & (pl.col("namespace") == ns)),
-                              {k: s.filter(pl.col("namespace") == ns) for k, s in ctx.survival_samples.items()})
+                              {k: s.filter(pl.col("namespace") == ns) for k, s in ctx.survival_samples.items()},
+                              {k: c.filter(pl.col("namespace") == ns) for k, c in ctx.cluster_samples.items()})
                 for ns in arm.namespaces}
     finally:
         cur.close()
 
 
+def _cells(frame: pl.DataFrame) -> dict:
+    """Integer cluster codes that stay distinct across the namespaces of an arm (a session is a namespace's seq)."""
+    item = pl.struct("namespace", "item").rank("dense")
+    codes = frame.select(item=item, seq=pl.when(pl.col("seq").is_null()).then(item)   # no session: one-way by item
+                         .otherwise(pl.struct("namespace", "seq").rank("dense") + item.max()), k="k", n="n")
+    return {c: codes[c].to_numpy() for c in codes.columns}
+
+
 def _effect(kind: str, a: dict, b: dict, sa: pl.DataFrame | None, sb: pl.DataFrame | None,
             confidence: float) -> fx.Effect:
+    if kind == "share" and sa is not None and sb is not None:      # item-session cells: a clustered share
+        return fx.clustered_share_difference(_cells(sa), _cells(sb), confidence=confidence)
     if kind == "share":
         return fx.share_difference(int(a["numerator"]), int(a["denominator"]), int(b["numerator"]),
                                    int(b["denominator"]), confidence=confidence)
+    if kind == "rate" and sa is not None and sb is not None:       # events clustered by item: over-dispersed
+        return fx.clustered_rate_ratio(_cells(sa), _cells(sb), confidence=confidence)
     if kind == "rate":
         return fx.rate_ratio(int(a["numerator"]), a["exposure"] or 0.0, int(b["numerator"]), b["exposure"] or 0.0,
                              confidence=confidence)
@@ -268,11 +299,16 @@ def effects_table(res_a: ArmResult, res_b: ArmResult, *, confidence: float = fx.
         elif kind is None:
             record.update(status="not_compared", reading="no two-arm effect for this kind of row",
                           note=f"{a['ci_method'] or 'no interval'}: a trend, within-arm ratio, bootstrap or descriptive row")
+        elif (why := _descriptive_only(*key)) is not None:
+            record.update(status="not_compared", reading="descriptive here: no two-arm test", note=why)
         elif "no_data" in statuses:
             record.update(status="no_data", reading="no data in an arm")
         else:
-            sample = a["variant"].removesuffix("_median")
-            sa, sb = res_a.samples.get((key[0], sample)), res_b.samples.get((key[0], sample))
+            if kind in ("share", "rate"):
+                sa, sb = res_a.clusters.get(key), res_b.clusters.get(key)
+            else:
+                sample = a["variant"].removesuffix("_median")
+                sa, sb = res_a.samples.get((key[0], sample)), res_b.samples.get((key[0], sample))
             effect = _effect(kind, a, b, sa, sb, confidence)
             record.update(measure=effect.measure, effect=effect.estimate, ci_low=effect.ci_low, ci_high=effect.ci_high,
                           null=effect.null, method=effect.method, p_value=effect.p_value,
@@ -323,5 +359,5 @@ def compare(con, *, a: str | list[str] | None = None, b: str | list[str] | None 
     return result
 
 
-__all__ = ["ALPHA", "QUESTIONS", "VERDICT_RULE", "ArmResult", "Comparison", "Endpoint", "NothingToCompare",
+__all__ = ["ALPHA", "DESCRIPTIVE_ONLY", "QUESTIONS", "VERDICT_RULE", "ArmResult", "Comparison", "Endpoint", "NothingToCompare",
            "QuestionRule", "QuestionVerdict", "compare", "effects_table", "kind_of", "measure_arm"]

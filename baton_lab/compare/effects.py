@@ -1,9 +1,12 @@
 """Two-arm effects for small samples, one per metric kind, each with an interval at any confidence level.
 
 - shares: difference B − A with the Miettinen–Nurminen score interval and its score test (the interval
-  excludes 0 exactly when the test rejects), which keeps its coverage at a few dozen items per arm;
+  excludes 0 exactly when the test rejects), which keeps its coverage at a few dozen items per arm; shares
+  pooled over item-sessions (an item counted in every session it is open) use effective counts shrunk by a
+  two-way cluster design effect (Rao–Scott), since their cells are not independent trials;
 - rates: ratio B ÷ A with the exact conditional interval (`metrics.stats.rate_ratio`: Clopper–Pearson on
-  k_B / (k_A + k_B)) and the exact conditional binomial test;
+  k_B / (k_A + k_B)) and the exact conditional binomial test; rates whose events cluster by item (P1's
+  patterns) first divide counts and exposure by their quasi-Poisson design effect;
 - times: hazard ratio B ÷ A from a Cox model with one binary covariate (Efron ties, as lifelines and R do),
   Wald interval and test — competing outcomes are censored, so the ratio is cause-specific;
 - many metrics at once: Benjamini–Hochberg adjusted p-values and false-coverage-rate adjusted intervals
@@ -19,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from ..metrics import stats as mstats
 
@@ -53,8 +56,9 @@ def _z(confidence: float) -> float:
 
 
 # -- shares: Miettinen-Nurminen ---------------------------------------------------------------------
-def _restricted_mle(x1: float, n1: float, x2: float, n2: float, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MLE of (p1, p2) under p1 − p2 = delta (Miettinen & Nurminen 1985, closed form of the cubic)."""
+def _restricted_mle(x1: float, n1: float, x2: float, n2: float, delta: float) -> tuple[float, float]:
+    """MLE of (p1, p2) under p1 − p2 = delta (Miettinen & Nurminen 1985, closed form of the cubic). Scalar
+    math: the interval search calls this a few dozen times per effect, thousands of times per comparison."""
     p1h, p2h = x1 / n1, x2 / n2
     theta = n2 / n1
     a = 1 + theta
@@ -62,20 +66,19 @@ def _restricted_mle(x1: float, n1: float, x2: float, n2: float, delta: np.ndarra
     c = delta * delta + delta * (2 * p1h + theta + 1) + p1h + theta * p2h
     d = -p1h * delta * (1 + delta)
     v = b ** 3 / (27 * a ** 3) - b * c / (6 * a * a) + d / (2 * a)
-    u = np.sign(v) * np.sqrt(np.maximum(b * b / (9 * a * a) - c / (3 * a), 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(u == 0, 0.0, v / np.where(u == 0, 1.0, u ** 3))
-    w = (math.pi + np.arccos(np.clip(ratio, -1.0, 1.0))) / 3
-    p1 = np.clip(2 * u * np.cos(w) - b / (3 * a), 0.0, 1.0)
-    p2 = np.clip(p1 - delta, 0.0, 1.0)
+    u = math.copysign(math.sqrt(max(b * b / (9 * a * a) - c / (3 * a), 0.0)), v) if v else 0.0
+    ratio = 0.0 if u == 0 else v / u ** 3
+    w = (math.pi + math.acos(min(max(ratio, -1.0), 1.0))) / 3
+    p1 = min(max(2 * u * math.cos(w) - b / (3 * a), 0.0), 1.0)
+    p2 = min(max(p1 - delta, 0.0), 1.0)
     return p1, p2
 
 
 def _mn_z(x1: float, n1: float, x2: float, n2: float, delta: float) -> float:
     """Score statistic of H0: p1 − p2 = delta, with Miettinen-Nurminen's N/(N−1) variance factor."""
-    p1, p2 = _restricted_mle(x1, n1, x2, n2, np.array([delta], dtype=float))
+    p1, p2 = _restricted_mle(x1, n1, x2, n2, delta)
     n = n1 + n2
-    var = (p1[0] * (1 - p1[0]) / n1 + p2[0] * (1 - p2[0]) / n2) * n / (n - 1)
+    var = (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) * n / (n - 1)
     diff = x1 / n1 - x2 / n2 - delta
     if var <= 0:
         return 0.0 if abs(diff) < 1e-12 else math.copysign(math.inf, diff)
@@ -110,6 +113,53 @@ def share_difference(k_a: int, n_a: int, k_b: int, n_b: int, *, confidence: floa
                   None if ok else f"fewer than {MIN_SHARE_N} items in an arm")
 
 
+def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.ndarray, *, rate: bool = False) -> float:
+    """Variance of a pooled share Σk/Σn (or, `rate=True`, of a rate Σk/Σexposure) relative to independent
+    trials (Poisson counts), for cells crossed by item and session (non-negative integer cluster codes; pass
+    the item codes as sessions for one-way clustering by item).
+
+    Two-way cluster-robust (Cameron, Gelbach & Miller 2011) residual sum: by item + by session − by cell,
+    each with its G/(G−1) small-sample factor (CRV1), over the same sum had every cell been its own cluster
+    (C/(C−1)·N·p(1−p) for a share, C/(C−1)·Σk for a rate), so independent cells give exactly 1. Never below
+    1: the effect's interval is at least the independent-trials one (a design effect estimated below 1 from a
+    few dozen clusters is mostly noise)."""
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    total_k, total_n = k.sum(), n.sum()
+    if total_n <= 0 or total_k <= 0 or (not rate and total_k >= total_n) or k.size < 2:
+        return 1.0
+    p = total_k / total_n
+    resid = k - p * n
+    independent = total_k if rate else total_n * p * (1 - p)
+
+    def robust(keys: np.ndarray) -> float:
+        _, inverse = np.unique(keys, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=resid)
+        g = sums.size
+        return float((sums ** 2).sum()) * g / (g - 1) if g > 1 else 0.0
+
+    item, session = np.asarray(item, np.int64), np.asarray(session, np.int64)
+    by_item, by_session = robust(item), robust(session)
+    by_cell = robust(item * (int(session.max()) + 1) + session)
+    var = max(by_item + by_session - by_cell, by_item, by_session)
+    return max(1.0, var / (k.size / (k.size - 1) * independent))
+
+
+def clustered_share_difference(cells_a: dict[str, np.ndarray], cells_b: dict[str, np.ndarray], *,
+                               confidence: float = CONFIDENCE) -> Effect:
+    """p_B − p_A for shares pooled over item-sessions: Miettinen–Nurminen on each arm's effective counts
+    (k/deff, n/deff — Rao & Scott 1992) with the two-way (item × session) design effect of `design_effect`.
+
+    `cells_*` hold equal-length arrays item, seq, k, n (one entry per item-session cell)."""
+    deff = [design_effect(c["item"], c["seq"], c["k"], c["n"]) for c in (cells_a, cells_b)]
+    (k_a, n_a), (k_b, n_b) = ((float(np.sum(c["k"])) / d, float(np.sum(c["n"])) / d)
+                              for c, d in zip((cells_a, cells_b), deff))
+    base = share_difference(k_a, n_a, k_b, n_b, confidence=confidence)
+    method = f"Miettinen-Nurminen score, Rao-Scott item × session design effect (A {deff[0]:.2f}, B {deff[1]:.2f})"
+    reason = base.reason and f"fewer than {MIN_SHARE_N} effective items (item-sessions ÷ design effect) in an arm"
+    return Effect(base.kind, base.measure, base.estimate, base.ci_low, base.ci_high, base.p_value, method, base.null,
+                  base.sufficient, reason)
+
+
 # -- rates: exact conditional ----------------------------------------------------------------------
 def rate_ratio(k_a: int, e_a: float, k_b: int, e_b: float, *, confidence: float = CONFIDENCE) -> Effect:
     """(k_B/e_B) ÷ (k_A/e_A), exact conditional (binomial) interval and test — metrics.stats reused."""
@@ -121,6 +171,33 @@ def rate_ratio(k_a: int, e_a: float, k_b: int, e_b: float, *, confidence: float 
     ok = e_a >= MIN_RATE_EXPOSURE and e_b >= MIN_RATE_EXPOSURE and k_a + k_b >= MIN_RATE_EVENTS
     reason = None if ok else (f"fewer than {MIN_RATE_EVENTS} events in both arms together"
                               if k_a + k_b < MIN_RATE_EVENTS else f"fewer than {MIN_RATE_EXPOSURE} sessions in an arm")
+    if rr.estimate is None:
+        return Effect("rate", "rate ratio", None, None, None, p, method, 1.0, False, reason or "no events")
+    return Effect("rate", "rate ratio", rr.estimate, rr.ci_low, rr.ci_high, p, method, 1.0, ok, reason)
+
+
+def clustered_rate_ratio(cells_a: dict[str, np.ndarray], cells_b: dict[str, np.ndarray], *,
+                         confidence: float = CONFIDENCE) -> Effect:
+    """(k_B/e_B) ÷ (k_A/e_A) for rates whose events cluster by item (P1: a pattern's own recurrence rate varies
+    from pattern to pattern, so the counts are over-dispersed against Poisson). Each arm's counts and exposure
+    are divided by its design effect (`design_effect(rate=True)`, quasi-Poisson in the Rao–Scott way), then
+    the exact conditional interval (Clopper–Pearson, defined for fractional counts) and its central two-sided
+    test. With no over-dispersion in either arm this is `rate_ratio` exactly."""
+    deff = [design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) for c in (cells_a, cells_b)]
+    raw = [(float(np.sum(c["k"])), float(np.sum(c["n"]))) for c in (cells_a, cells_b)]
+    if deff == [1.0, 1.0]:
+        return rate_ratio(int(raw[0][0]), raw[0][1], int(raw[1][0]), raw[1][1], confidence=confidence)
+    (k_a, e_a), (k_b, e_b) = ((k / d, e / d) for (k, e), d in zip(raw, deff))
+    method = f"exact conditional on counts ÷ design effect (quasi-Poisson by item: A {deff[0]:.2f}, B {deff[1]:.2f})"
+    if e_a <= 0 or e_b <= 0 or k_a + k_b <= 0:
+        return Effect("rate", "rate ratio", None, None, None, None, method, 1.0, False, "no events or no exposure")
+    rr = mstats.rate_ratio(k_b, e_b, k_a, e_a, confidence=confidence)
+    total, share = k_a + k_b, e_b / (e_a + e_b)
+    upper = special.betainc(k_b, total - k_b + 1, share) if k_b > 0 else 1.0          # P(X ≥ k_B)
+    lower = 1 - special.betainc(k_b + 1, total - k_b, share) if k_b < total else 1.0  # P(X ≤ k_B)
+    p = float(min(1.0, 2 * min(upper, lower)))
+    ok = raw[0][1] >= MIN_RATE_EXPOSURE and raw[1][1] >= MIN_RATE_EXPOSURE and total >= MIN_RATE_EVENTS
+    reason = None if ok else f"fewer than {MIN_RATE_EVENTS} effective events (events ÷ design effect) or too little exposure"
     if rr.estimate is None:
         return Effect("rate", "rate ratio", None, None, None, p, method, 1.0, False, reason or "no events")
     return Effect("rate", "rate ratio", rr.estimate, rr.ci_low, rr.ci_high, p, method, 1.0, ok, reason)

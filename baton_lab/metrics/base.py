@@ -108,22 +108,31 @@ class Context:
             & (pl.col("last_verified_seq").is_null() | (pl.col("last_verified_seq") < pl.col("failed_seq"))),
         ).with_columns(duration=pl.col("event_seq") - pl.col("created_seq"))
 
+    _LOOP_PREVALENCE_CELLS = """
+            SELECT o.namespace, o.item_id, o.seq,
+                   o.status = 'stale'
+                       OR coalesce(o.ttl_days IS NOT NULL AND date_diff('day', TRY_CAST(left(o.created_at_raw, 10) AS DATE),
+                                                               CAST(s.written_at AS DATE)) > o.ttl_days, false)
+                       OR coalesce(o.stale_after_hours IS NOT NULL AND date_diff('hour', TRY_CAST(o.created_at_raw AS TIMESTAMPTZ),
+                                                                        s.written_at) > o.stale_after_hours, false) AS is_stale,
+                   o.ttl_days IS NULL AND o.stale_after_hours IS NULL AS no_ttl
+            FROM open_loops o JOIN _bl_sel USING (namespace)
+            JOIN snapshots s ON s.namespace = o.namespace AND s.seq = o.seq
+            WHERE o.status IN ('open', 'stale')"""
+
     @cached_property
     def loop_prevalence(self) -> pl.DataFrame:
         """Per (namespace, seq): open loops and those past their ttl (v1 days from created_at to the
         snapshot's claimed time; v2 hours) or marked `stale` — L7's point prevalence."""
-        return self.sql("""
-            SELECT o.namespace, o.seq, count(*) AS n_open,
-                   count(*) FILTER (WHERE o.status = 'stale'
-                       OR (o.ttl_days IS NOT NULL AND date_diff('day', TRY_CAST(left(o.created_at_raw, 10) AS DATE),
-                                                               CAST(s.written_at AS DATE)) > o.ttl_days)
-                       OR (o.stale_after_hours IS NOT NULL AND date_diff('hour', TRY_CAST(o.created_at_raw AS TIMESTAMPTZ),
-                                                                        s.written_at) > o.stale_after_hours)) AS n_stale,
-                   count(*) FILTER (WHERE o.ttl_days IS NULL AND o.stale_after_hours IS NULL) AS n_no_ttl
-            FROM open_loops o JOIN _bl_sel USING (namespace)
-            JOIN snapshots s ON s.namespace = o.namespace AND s.seq = o.seq
-            WHERE o.status IN ('open', 'stale')
-            GROUP BY ALL""")
+        return self.sql(f"""
+            SELECT namespace, seq, count(*) AS n_open, count(*) FILTER (WHERE is_stale) AS n_stale,
+                   count(*) FILTER (WHERE no_ttl) AS n_no_ttl
+            FROM ({self._LOOP_PREVALENCE_CELLS}) GROUP BY ALL""")
+
+    @cached_property
+    def loop_prevalence_cells(self) -> pl.DataFrame:
+        """`loop_prevalence` per open loop and snapshot (the loop-snapshot clusters baton_lab.compare needs)."""
+        return self.sql(self._LOOP_PREVALENCE_CELLS)
 
     # -- follow-ups --------------------------------------------------------------------------------
     @cached_property
@@ -289,13 +298,11 @@ class Context:
         return frame.with_columns(left_truncated=pl.col("created_seq") == pl.col("min_seq"))
 
     # -- whole-baton flow --------------------------------------------------------------------------
-    @cached_property
-    def flow(self) -> pl.DataFrame:
-        """Per (namespace, tier, seq ≥ 2): items open at the start of the session (present and not closed in
-        snapshot seq-1), how many of those were touched in it (B2) and how many acted on (a status change, or
-        a v1 follow-up leaving: B2 `acted`), items in seq-1 and how many were carried over unchanged to seq (B3)."""
+    def _flow_cells_sql(self) -> str:
+        """One row per (namespace, tier, item, seq ≥ 2) for every item present in snapshot seq-1, with its flags:
+        open at the start of session seq, touched (B2), acted on (B2 `acted`), carried over unchanged (B3)."""
         closed = _list(vocab.TERMINAL_STATUSES + vocab.FOLLOW_UP_CLOSED)
-        return self.sql(f"""
+        return f"""
             WITH obs AS (
                 SELECT namespace, 'open_loop' AS tier, item_id, seq, status FROM open_loops JOIN _bl_sel USING (namespace)
                 UNION ALL SELECT namespace, 'follow_up', item_id, seq, status FROM follow_ups JOIN _bl_sel USING (namespace)
@@ -313,16 +320,31 @@ class Context:
             ),
             b AS (SELECT namespace, max(seq) AS max_seq FROM snapshots JOIN _bl_sel USING (namespace) GROUP BY 1),
             nxt AS (SELECT *, lead(seq) OVER (PARTITION BY namespace, tier, item_id ORDER BY seq) AS next_seq FROM obs)
-            SELECT p.namespace, p.tier, p.seq + 1 AS seq,
-                   count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed}) AS n_open,
-                   count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed} AND coalesce(e.touched, false)) AS n_touched,
-                   count(*) FILTER (WHERE lower(coalesce(p.status, 'open')) NOT IN {closed} AND coalesce(e.acted, false)) AS n_acted,
-                   count(*) AS n_prev,
-                   count(*) FILTER (WHERE p.next_seq = p.seq + 1 AND NOT coalesce(e.changed, false)) AS n_carried
+            SELECT p.namespace, p.tier, p.item_id, p.seq + 1 AS seq,
+                   lower(coalesce(p.status, 'open')) NOT IN {closed} AS is_open,
+                   lower(coalesce(p.status, 'open')) NOT IN {closed} AND coalesce(e.touched, false) AS is_touched,
+                   lower(coalesce(p.status, 'open')) NOT IN {closed} AND coalesce(e.acted, false) AS is_acted,
+                   p.next_seq = p.seq + 1 AND NOT coalesce(e.changed, false) AS is_carried
             FROM nxt p JOIN b USING (namespace)
             LEFT JOIN ev e ON e.namespace = p.namespace AND e.tier = p.tier AND e.item_id = p.item_id AND e.seq = p.seq + 1
-            WHERE p.seq < b.max_seq
-            GROUP BY ALL""")
+            WHERE p.seq < b.max_seq"""
+
+    @cached_property
+    def flow(self) -> pl.DataFrame:
+        """Per (namespace, tier, seq ≥ 2): items open at the start of the session (present and not closed in
+        snapshot seq-1), how many of those were touched in it (B2) and how many acted on (a status change, or
+        a v1 follow-up leaving: B2 `acted`), items in seq-1 and how many were carried over unchanged to seq (B3)."""
+        return self.sql(f"""
+            SELECT namespace, tier, seq, count(*) FILTER (WHERE is_open) AS n_open,
+                   count(*) FILTER (WHERE is_touched) AS n_touched, count(*) FILTER (WHERE is_acted) AS n_acted,
+                   count(*) AS n_prev, count(*) FILTER (WHERE is_carried) AS n_carried
+            FROM ({self._flow_cells_sql()}) GROUP BY ALL""")
+
+    @cached_property
+    def flow_cells(self) -> pl.DataFrame:
+        """`flow` before it is summed over items: one row per item and session (the item-session clusters that
+        baton_lab.compare needs for B2/B3's between-arm effects; the suite itself only reads `flow`)."""
+        return self.sql(self._flow_cells_sql())
 
     @cached_property
     def inventory(self) -> pl.DataFrame:

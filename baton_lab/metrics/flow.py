@@ -41,6 +41,11 @@ def _flow(ctx: Context) -> pl.DataFrame:
     return pl.concat([f.with_columns(variant="tier"), f.with_columns(variant=pl.lit("all"))], how="diagonal_relaxed")
 
 
+def _item_cells(ctx: Context) -> pl.DataFrame:
+    """`ctx.flow_cells` with a cluster key per item (item ids are unique within a tier only)."""
+    return ctx.flow_cells.with_columns(item=pl.concat_str("tier", pl.lit(":"), "item_id"))
+
+
 @metric("B2", "touch_rate", family="flow", title="Open items acted on in the session", unit="share", direction="up",
         primary=True)
 def touch_rate(ctx: Context, m: Metric) -> Output:
@@ -61,6 +66,13 @@ def touch_rate(ctx: Context, m: Metric) -> Output:
         "namespace", "seq", variant=pl.lit("acted"), k="n_acted", n="n_open")
     df = fr.proportion(fr.windowed(ctx, pl.concat([contrib, acted]), ["k", "n"], variants=[*TIERS, "acted"]), "k", "n")
     trend = fr.trend_rows(df.filter(pl.col("variant") == "acted"), "acted_trend")
+    if getattr(ctx, "cluster_samples", None) is not None:
+        cells = _item_cells(ctx).filter(pl.col("is_open"))
+        for tier in TIERS:
+            sub = cells if tier == "all" else cells.filter(pl.col("tier") == tier)
+            fr.record_clusters(ctx, m, tier, sub.with_columns(k=pl.col("is_touched"), n=1))
+        fr.record_clusters(ctx, m, "acted", cells.filter(pl.col("tier").is_in(ACTIONABLE))
+                           .with_columns(k=pl.col("is_acted"), n=1))
     return Output(fr.finish(pl.concat([df, trend], how="diagonal_relaxed"), m, ctx,
                             note="denominator = open item-sessions (clustered by item)"))
 
@@ -70,6 +82,10 @@ def carryover_ratio(ctx: Context, m: Metric) -> Output:
     """Items present in snapshot s−1 that are present and unchanged (no event) in snapshot s / items in
     snapshot s−1, per tier and `all` (inertia). Wilson over item-sessions."""
     contrib = _flow(ctx).select("namespace", "seq", "variant", k="n_carried", n="n_prev")
+    if getattr(ctx, "cluster_samples", None) is not None:
+        cells = _item_cells(ctx).with_columns(k=pl.col("is_carried").fill_null(False), n=1)
+        for tier in TIERS:
+            fr.record_clusters(ctx, m, tier, cells if tier == "all" else cells.filter(pl.col("tier") == tier))
     return Output(fr.finish(fr.proportion(fr.windowed(ctx, contrib, ["k", "n"], variants=TIERS), "k", "n"), m, ctx))
 
 

@@ -85,5 +85,6 @@ def zombie_followups(ctx: Context, m: Metric) -> Output:
     deferred, priority or status change, reappearance) for ≥ 5 sessions / open follow-ups. Window rows pool
     follow-up-snapshots (Wilson; clustered by item, so optimistic)."""
     s = ctx.followup_sessions.select("namespace", "seq", k=pl.col("zombie").fill_null(False).cast(pl.Int64), n=pl.lit(1))
+    fr.record_clusters(ctx, m, "prevalence", s.with_columns(item=ctx.followup_sessions["item_id"]))
     return Output(fr.finish(fr.proportion(fr.windowed(ctx, s, ["k", "n"]), "k", "n")
                             .with_columns(variant=pl.lit("prevalence")), m, ctx))

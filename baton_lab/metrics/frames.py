@@ -78,6 +78,18 @@ def proportion(df: pl.DataFrame, k: str, n: str, *, method: str = "wilson") -> p
         ci_method=pl.lit(method), min_n_met=pl.col(n) >= stats.MIN_PROPORTION_N)
 
 
+def record_clusters(ctx: Context, m: Metric, variant: str, cells: pl.DataFrame) -> None:
+    """Keep a share's item-session cells (namespace, item, seq, k, n) when baton_lab.compare asks for them.
+
+    Shares pooled over item-sessions (B2, B3, F4) or over items dated by a session (L6) are not sums of
+    independent Bernoulli trials: one item is counted in every session it is open, and items of one session
+    share that session. The two-arm effect needs the cells to size that dependence (a design effect)."""
+    samples = getattr(ctx, "cluster_samples", None)
+    if samples is not None:
+        samples[(m.id, variant)] = cells.select("namespace", pl.col("item").cast(pl.String), pl.col("seq").cast(pl.Int64),
+                                                pl.col("k").cast(pl.Int64), pl.col("n").cast(pl.Int64))
+
+
 def rate(df: pl.DataFrame, k: str, exposure: str) -> pl.DataFrame:
     """Events per unit exposure with the Garwood interval; insufficient below stats.MIN_RATE_EXPOSURE."""
     kk, ee = df[k].to_numpy().astype(float), df[exposure].to_numpy().astype(float)

@@ -200,6 +200,7 @@ def silent_drop_rate(ctx: Context, m: Metric) -> Output:
     contrib = ctx.loops.select("namespace", seq="created_seq", k=(pl.col("outcome") == "dropped").cast(pl.Int64),
                                n=pl.lit(1))
     rows = fr.proportion(fr.windowed(ctx, contrib, ["k", "n"]), "k", "n").with_columns(variant=pl.lit("share"))
+    fr.record_clusters(ctx, m, "share", contrib.with_columns(item=ctx.loops["item_id"]))
     curve = fr.survival(ctx, m, _loop_outcomes(ctx), variant="dropped", cause_col="outcome", causes=_LOOP_CAUSES,
                         of_interest="dropped", cohort_seq="created_seq", windows=False).curves
     return Output(fr.finish(rows, m, ctx), curve)
@@ -212,6 +213,9 @@ def stale_share(ctx: Context, m: Metric) -> Output:
     write time) or `stale_after_hours` (v2), or marked `stale`, / open loops. Window rows pool loop-snapshots
     (Wilson; loop-snapshots are clustered by loop, so the interval is optimistic)."""
     prev = ctx.loop_prevalence.select("namespace", "seq", k="n_stale", n="n_open")
+    if getattr(ctx, "cluster_samples", None) is not None:
+        fr.record_clusters(ctx, m, "prevalence", ctx.loop_prevalence_cells.select("namespace", "seq", item="item_id",
+                                                                                  k="is_stale", n=pl.lit(1)))
     return Output(fr.finish(fr.proportion(fr.windowed(ctx, prev, ["k", "n"]), "k", "n")
                             .with_columns(variant=pl.lit("prevalence")), m, ctx,
                             note="denominator = open loop-snapshots (clustered by loop)"))

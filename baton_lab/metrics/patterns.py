@@ -59,6 +59,7 @@ def pattern_recurrence_rate(ctx: Context, m: Metric) -> Output:
     per = p.select("namespace", "item_id", e=(pl.col("end_seq") - pl.col("first_seq")).clip(0)).join(
         occ.group_by("namespace", "item_id").agg(k=pl.len()), on=["namespace", "item_id"], how="left"
     ).with_columns(pl.col("k").fill_null(0))
+    fr.record_clusters(ctx, m, "pooled", per.select("namespace", item="item_id", seq=pl.lit(None), k="k", n="e"))
     lo, hi = stats.garwood_ci(per["k"].to_numpy(), per["e"].to_numpy())
     items = per.with_columns(rate=pl.when(pl.col("e") > 0).then(pl.col("k") / pl.col("e")),
                              ci_low=pl.Series(lo).fill_nan(None), ci_high=pl.Series(hi).fill_nan(None))
