@@ -21,13 +21,13 @@ import polars as pl
 
 from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
 from ..errors import NamespaceRequired
-from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceReader, detect_format,
-                         get_format, iter_sources)
+from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceInfo, SourceReader,
+                         detect_format, get_format, iter_sources)
 from ..importers.containers import SOURCE_KINDS
 from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
 from ..redact import Redactor, might_contain_secret, redact, redact_text, using
 from .events import derive_events
-from .occurrences import rebuild_occurrences
+from .occurrences import derive_occurrences
 from .ordering import SnapshotMeta, order
 from .schemas import ITEM_TABLES
 from .._timeparse import parse_time
@@ -48,6 +48,7 @@ class ImportSummary:
     import_id: str
     sources: int = 0
     sources_unchanged: int = 0
+    lines_already_imported: int = 0   # lines of grown NDJSON files read in an earlier import, not read again
     read: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -73,7 +74,9 @@ class ImportSummary:
     def lines(self) -> list[str]:
         out = [
             f"read {self.read} documents from {self.sources} sources"
-            + (f" ({self.sources_unchanged} unchanged sources skipped)" if self.sources_unchanged else ""),
+            + (f" ({self.sources_unchanged} unchanged sources skipped)" if self.sources_unchanged else "")
+            + (f" ({self.lines_already_imported} lines imported earlier not read again)"
+               if self.lines_already_imported else ""),
             f"  stored {self.stored} · duplicates {self.duplicates} · proposals {self.proposals} · "
             f"empty reads {self.empty} · quarantined {self.quarantined}",
             f"  {self.items} item rows, {self.events} events, {self.occurrences} pattern occurrences",
@@ -118,9 +121,11 @@ class _Importer:
         self.on_source = on_source
         self.summary = ImportSummary(import_id=uuid.uuid4().hex[:12])
         self.now = datetime.now(UTC)
-        self.known_sources = {r[0] for r in con.execute("SELECT source_id FROM sources").fetchall()}
-        self.known_snapshots = {r[0] for r in con.execute("SELECT snapshot_id FROM snapshots").fetchall()}
-        self.known_proposals = {r[0] for r in con.execute("SELECT DISTINCT proposal_id FROM patch_proposals").fetchall()}
+        # What the store holds already is looked up where it can be (a source by its id, a snapshot within its
+        # namespace), so adding one snapshot to a long history does not load every id in the store.
+        self.known_sources = _KnownIds(con, "sources", "source_id")
+        self.known_snapshots: dict[str, set[str]] = {}
+        self.known_proposals = _KnownIds(con, "patch_proposals", "proposal_id")
         self.formats: Counter[str] = Counter()
         self.new_by_namespace: Counter[str] = Counter()
         self.findings: list[Finding] = []
@@ -145,8 +150,7 @@ class _Importer:
 
     def _source(self, reader: SourceReader) -> None:
         info = reader.info
-        key = info.sha256 if info.identity is None else f"{info.identity}\x1f{info.sha256}"
-        source_id = short_id(key, self.forced.name if self.forced else "", self.namespace or "")
+        source_id = self._source_id(info, info.sha256)
         uri = stored_path(info.uri, self.redactor)[0]
         if self.on_source:
             self.on_source(uri)
@@ -158,7 +162,7 @@ class _Importer:
         seen_formats: Counter[str] = Counter()
         before = (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined)
         reasons: Counter[str] = Counter()
-        for record in reader.records():
+        for record in self._records(reader, uri):
             self.summary.read += 1
             quarantined = self.summary.quarantined
             fmt = self._record(record, source_id)
@@ -187,6 +191,27 @@ class _Importer:
             "sha256": info.sha256, "size_bytes": info.size_bytes, "importer_version": IMPORTER_VERSION,
             "imported_at": self.now, "import_id": self.summary.import_id,
         })
+
+    def _records(self, reader: SourceReader, uri: str) -> Iterable[Record]:
+        """The source's records; for a grown NDJSON file whose earlier version this store imported with the same
+        options, only the lines after that version (the earlier lines are stored, duplicates or quarantined)."""
+        info = reader.info
+        if reader.tail is not None and info.size_bytes:
+            earlier = self.con.execute(
+                "SELECT source_id, sha256, size_bytes FROM sources WHERE uri = ? AND format = ? AND size_bytes < ? "
+                "ORDER BY size_bytes DESC LIMIT 4", [uri, info.container, info.size_bytes]).fetchall()
+            for source_id, sha256, size in earlier:
+                if source_id != self._source_id(info, sha256):
+                    continue  # imported with another --format or --namespace: its lines may have been read otherwise
+                resumed = reader.tail(size, sha256)
+                if resumed is not None:
+                    self.summary.lines_already_imported += resumed[0]
+                    return resumed[1]
+        return reader.records()
+
+    def _source_id(self, info: SourceInfo, sha256: str) -> str:
+        key = sha256 if info.identity is None else f"{info.identity}\x1f{sha256}"
+        return short_id(key, self.forced.name if self.forced else "", self.namespace or "")
 
     def _quarantine(self, record: Record, source_id: str, reason: str, json_path: str | None = None) -> None:
         self.summary.quarantined += 1
@@ -238,10 +263,14 @@ class _Importer:
         baton = doc.document
         content_sha = sha256_text(doc.document_json if doc.document_json is not None else canonical(baton))
         snapshot_id = short_id(namespace, content_sha)
-        if snapshot_id in self.known_snapshots:
+        known = self.known_snapshots.get(namespace)
+        if known is None:
+            known = self.known_snapshots[namespace] = {r[0] for r in self.con.execute(
+                "SELECT snapshot_id FROM snapshots WHERE namespace = ?", [namespace]).fetchall()}
+        if snapshot_id in known:
             self.summary.duplicates += 1
             return
-        self.known_snapshots.add(snapshot_id)
+        known.add(snapshot_id)
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
         observed_at, observed_kind, provenance = _observed(doc, record)
@@ -330,7 +359,7 @@ class _Importer:
             self._insert("sources", validate("sources", pl.DataFrame(self.source_rows), without=())[0])
         from_seq = self._sequence(sorted(self.new_by_namespace))
         self.summary.events = derive_events(self.con, from_seq)
-        self.summary.occurrences, jumps = rebuild_occurrences(self.con, sorted(from_seq))
+        self.summary.occurrences, jumps = derive_occurrences(self.con, from_seq)
         self.findings.extend(jumps)
         self._store_findings()
         self.summary.formats = dict(self.formats)
@@ -394,6 +423,33 @@ class _Importer:
             for f in self.findings
         ], infer_schema_length=None)
         self._insert("quarantine", validate("quarantine", rows, without=())[0])
+
+
+class _KnownIds:
+    """The ids of one column the store holds, plus those this import added. The first few are looked up one by one
+    (an import of one file pays for one id, not for the whole table); past that the column is loaded once."""
+
+    LOOKUPS = 64
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+        self.con, self.table, self.column = con, table, column
+        self.added: set[str] = set()
+        self.stored: set[str] | None = None
+        self.lookups = 0
+
+    def __contains__(self, value: str) -> bool:
+        if value in self.added:
+            return True
+        if self.stored is None and self.lookups < self.LOOKUPS:
+            self.lookups += 1
+            return bool(self.con.execute(f"SELECT 1 FROM {self.table} WHERE {self.column} = ? LIMIT 1",
+                                         [value]).fetchall())
+        if self.stored is None:
+            self.stored = {r[0] for r in self.con.execute(f"SELECT DISTINCT {self.column} FROM {self.table}").fetchall()}
+        return value in self.stored
+
+    def add(self, value: str) -> None:
+        self.added.add(value)
 
 
 class _LineRedactor:
