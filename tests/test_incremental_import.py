@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 import baton_lab as bl
+from baton_lab.store import ingest, ordering
 from builders import decision, follow_up, loop, pattern, v1, write
 
 TABLES = ("snapshots", "open_loops", "follow_ups", "patterns", "decisions", "events", "pattern_occurrences",
@@ -87,7 +88,15 @@ def batons() -> list[dict[str, Any]]:
     return history(7, 16, "inc")
 
 
-def test_session_by_session_equals_one_import(tmp_path: Path, batons: list[dict[str, Any]]) -> None:
+def test_session_by_session_equals_one_import(tmp_path: Path, batons: list[dict[str, Any]],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    appended = []
+
+    def spy(*args: Any) -> Any:
+        appended.append(ordering.append_order(*args))
+        return appended[-1]
+
+    monkeypatch.setattr(ingest, "append_order", spy)
     files = [write(tmp_path / "h" / f"{i:03d}.json", b) for i, b in enumerate(batons)]
     full = bl.open(tmp_path / "full.duckdb")
     full.import_(tmp_path / "h", namespace="inc")
@@ -95,6 +104,7 @@ def test_session_by_session_equals_one_import(tmp_path: Path, batons: list[dict[
     for path in files:
         assert inc.import_(path, namespace="inc").stored == 1
     assert_same(inc, full)
+    assert len(appended) == len(files) - 1 and all(appended)  # each later session took the append path
 
 
 def test_out_of_order_arrivals_equal_one_import(tmp_path: Path, batons: list[dict[str, Any]]) -> None:
@@ -107,6 +117,7 @@ def test_out_of_order_arrivals_equal_one_import(tmp_path: Path, batons: list[dic
     for path in order:
         inc.import_(path, namespace="inc")
     assert_same(inc, full)
+    assert "lineage" in tables(inc)["namespace_order"][0]["order_rule"]
 
 
 def test_appended_ndjson_lines_equal_one_import(tmp_path: Path, batons: list[dict[str, Any]]) -> None:

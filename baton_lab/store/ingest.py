@@ -28,7 +28,7 @@ from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
 from ..redact import Redactor, might_contain_secret, redact, redact_text, using
 from .events import derive_events
 from .occurrences import derive_occurrences
-from .ordering import SnapshotMeta, order
+from .ordering import SnapshotMeta, append_order, order, tail_facts
 from .schemas import ITEM_TABLES
 from .._timeparse import parse_time
 from .redaction import clean_record, redacted_fragment, store_redactor, stored_path
@@ -365,31 +365,36 @@ class _Importer:
         self.summary.formats = dict(self.formats)
 
     def _sequence(self, namespaces: list[str]) -> dict[str, int]:
-        """Put each touched namespace in history order; returns the first seq whose snapshot changed."""
+        """Put each touched namespace in history order; returns the first seq whose snapshot changed. New snapshots
+        that come after the stored history are numbered on from it (`append_order`); otherwise the namespace is
+        ordered again from its whole history."""
         if not namespaces:
             return {}
-        self.con.register("_ns", pl.DataFrame({"namespace": namespaces}))
-        meta = self.con.sql("""
-            SELECT s.namespace, s.snapshot_id, s.seq, s.session_id, s.parent_session, s.observed_at, s.observed_kind,
-                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name,
-                   TRY_CAST(json_extract_string(s.provenance, '$.graph_order') AS BIGINT) AS graph_order
-            FROM snapshots s JOIN _ns USING (namespace) LEFT JOIN sources src USING (source_id)
-        """).pl()
-        self.con.unregister("_ns")
+        new = self._metas(namespaces, "s.seq IS NULL")
+        appended: dict[str, tuple[list[str], str, int]] = {}
+        for namespace in namespaces:
+            metas = [meta for meta, _ in new.get(namespace, [])]
+            stored = tail_facts(self.con, namespace, metas)
+            fast = append_order(stored, metas) if stored is not None else None
+            if fast is not None:
+                appended[namespace] = (*fast, stored.count)
+        full = self._metas([ns for ns in namespaces if ns not in appended], "true")
         updates: list[pl.DataFrame] = []
         from_seq: dict[str, int] = {}
-        for (namespace,), group in meta.group_by(["namespace"], maintain_order=True):
-            rows = group.to_dicts()
-            metas = [SnapshotMeta(r["snapshot_id"], r["session_id"], r["parent_session"], r["observed_at"],
-                                  r["observed_kind"], r["written_at"], r["order_name"], r["graph_order"])
-                     for r in rows]
-            ordered, rule = order(metas)
-            old = {r["snapshot_id"]: r["seq"] for r in rows}
-            changed = [i + 1 for i, sid in enumerate(ordered) if old[sid] != i + 1]
-            from_seq[namespace] = min(changed) if changed else len(ordered) + 1
-            updates.append(pl.DataFrame({"snapshot_id": ordered, "new_seq": list(range(1, len(ordered) + 1))},
+        for namespace in namespaces:
+            if namespace in appended:
+                ordered, rule, offset = appended[namespace]
+                changed = {sid: offset + i + 1 for i, sid in enumerate(ordered)}
+                from_seq[namespace], total = offset + 1, offset + len(ordered)
+            else:
+                rows = full[namespace]
+                ordered, rule = order([meta for meta, _ in rows])
+                old = {meta.snapshot_id: seq for meta, seq in rows}
+                changed = {sid: i + 1 for i, sid in enumerate(ordered) if old[sid] != i + 1}
+                from_seq[namespace], total = min(changed.values(), default=len(ordered) + 1), len(ordered)
+            updates.append(pl.DataFrame({"snapshot_id": list(changed), "new_seq": list(changed.values())},
                                         schema={"snapshot_id": pl.String, "new_seq": pl.Int64}))
-            self.summary.namespaces[namespace] = {"new": self.new_by_namespace[namespace], "snapshots": len(ordered),
+            self.summary.namespaces[namespace] = {"new": self.new_by_namespace[namespace], "snapshots": total,
                                                   "order_rule": rule}
         self.con.register("_seq", pl.concat(updates))
         try:
@@ -409,6 +414,22 @@ class _Importer:
         self.con.execute("DELETE FROM namespace_order WHERE namespace IN (SELECT unnest(?::VARCHAR[]))", [namespaces])
         self._insert("namespace_order", validate("namespace_order", order_rows, without=())[0])
         return from_seq
+
+    def _metas(self, namespaces: list[str], where: str) -> dict[str, list[tuple[SnapshotMeta, int | None]]]:
+        """The ordering metadata of the namespaces' snapshots matching `where`, with their current seq."""
+        out: dict[str, list[tuple[SnapshotMeta, int | None]]] = {ns: [] for ns in namespaces}
+        if not namespaces:
+            return out
+        rows = self.con.execute(f"""
+            SELECT s.namespace, s.snapshot_id, s.seq, s.session_id, s.parent_session, s.observed_at, s.observed_kind,
+                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name,
+                   TRY_CAST(json_extract_string(s.provenance, '$.graph_order') AS BIGINT) AS graph_order
+            FROM snapshots s LEFT JOIN sources src USING (source_id)
+            WHERE s.namespace IN (SELECT unnest(?::VARCHAR[])) AND {where}
+        """, [namespaces]).fetchall()
+        for ns, sid, seq, session, parent, observed_at, observed_kind, written_at, name, graph in rows:
+            out[ns].append((SnapshotMeta(sid, session, parent, observed_at, observed_kind, written_at, name, graph), seq))
+        return out
 
     def _store_findings(self) -> None:
         if not self.findings:
