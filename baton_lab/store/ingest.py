@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 import polars as pl
@@ -38,6 +40,7 @@ IMPORTER_VERSION = "0.1.0"
 FLUSH_EVERY = 4000  # snapshots per columnar batch
 FLUSH_ITEMS = 50_000  # ... or item rows, or raw bytes: a long history of large tracker states stays in bounded memory
 FLUSH_BYTES = 64 << 20
+IMPORT_MEMORY_LIMIT = 1 << 30  # DuckDB's buffer pool during an import (`_memory_capped`)
 NO_NAMESPACE = f"no namespace: the document names none and none was given; hint: {NamespaceRequired.hint}"
 
 
@@ -538,16 +541,39 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
     writes rows that belong with the import (the capture log) in the same transaction.
     """
     importer = _Importer(con, format=format, namespace=namespace, on_source=on_source)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        summary = importer.run(readers(importer.summary.skipped_files))
-        if before_commit is not None:
-            before_commit(con, summary)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with _memory_capped(con):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            summary = importer.run(readers(importer.summary.skipped_files))
+            if before_commit is not None:
+                before_commit(con, summary)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     return summary
+
+
+_UNITS = {"bytes": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+          "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
+@contextmanager
+def _memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB keeps the blocks an import writes in its buffer pool until its limit (80 % of RAM) presses, so a long
+    replay (1,600 versions of a 1.5 MB tracker state) would hold gigabytes it never reads again. An import runs with
+    the limit at IMPORT_MEMORY_LIMIT (a lower one the user set stays) and restores it afterwards."""
+    current = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", str(current))
+    limit = float(match[1]) * _UNITS.get(match[2].lower(), 0) if match else 0
+    if not limit or limit <= IMPORT_MEMORY_LIMIT:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{current}'")
 
 
 def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,
