@@ -169,3 +169,49 @@ def test_several_namespaces_in_one_import_then_appends(tmp_path: Path) -> None:
     full.import_(tmp_path / "b", namespace="b")
     assert_same(inc, full)
     assert pl.DataFrame(tables(inc)["namespace_order"])["snapshots"].to_list() == [10, 10]
+
+
+def _chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "FLUSH_EVERY", 3)   # a chunk is committed every 3 snapshots
+
+
+def test_a_chunked_import_equals_one_transaction(tmp_path: Path, batons: list[dict[str, Any]],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    for i, doc in enumerate(batons):
+        write(tmp_path / "h" / f"{i:03d}.json", doc)
+    full = bl.open(tmp_path / "full.duckdb")
+    full.import_(tmp_path / "h", namespace="inc")
+    _chunked(monkeypatch)
+    chunked = bl.open(tmp_path / "chunked.duckdb")
+    chunked.import_(tmp_path / "h", namespace="inc")
+    assert_same(chunked, full)
+
+
+def test_a_failed_chunked_import_leaves_the_store_as_it_was(tmp_path: Path, batons: list[dict[str, Any]],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for i, doc in enumerate(batons):
+        write(tmp_path / ("early" if i < 4 else "late") / f"{i:03d}.json", doc)
+    lab = bl.open(tmp_path / "store.duckdb")
+    lab.import_(tmp_path / "early", namespace="inc")
+    before = tables(lab)
+    _chunked(monkeypatch)
+
+    def boom(*_args: Any) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ingest, "derive_events", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        lab.import_(tmp_path / "late", namespace="inc")
+    assert tables(lab) == before          # the committed chunks were removed again
+
+    # A killed import cannot clean up: its chunks stay unsequenced until the next import removes them.
+    monkeypatch.setattr(ingest._Importer, "remove_chunks", lambda self: None)
+    with pytest.raises(RuntimeError, match="boom"):
+        lab.import_(tmp_path / "late", namespace="inc")
+    assert lab.sql("SELECT count(*) AS n FROM snapshots WHERE seq IS NULL")["n"][0] > 0
+    monkeypatch.undo()
+    lab.import_(tmp_path / "late", namespace="inc")
+    full = bl.open(tmp_path / "full.duckdb")
+    full.import_(tmp_path / "early", namespace="inc")
+    full.import_(tmp_path / "late", namespace="inc")
+    assert_same(lab, full)

@@ -40,7 +40,7 @@ IMPORTER_VERSION = "0.1.0"
 FLUSH_EVERY = 4000  # snapshots per columnar batch
 FLUSH_ITEMS = 50_000  # ... or item rows, or raw bytes: a long history of large tracker states stays in bounded memory
 FLUSH_BYTES = 64 << 20
-IMPORT_MEMORY_LIMIT = 1 << 30  # DuckDB's buffer pool during an import (`_memory_capped`)
+IMPORT_MEMORY_LIMIT = 768 << 20  # DuckDB's buffer pool during an import (`_memory_capped`)
 NO_NAMESPACE = f"no namespace: the document names none and none was given; hint: {NamespaceRequired.hint}"
 
 
@@ -135,6 +135,8 @@ class _Importer:
         self.source_rows: list[dict[str, Any]] = []
         self.batch = _Batch()
         self.redactor = Redactor()  # replaced by the store's own in `run`, inside the import's transaction
+        self.stored_ids: list[str] = []   # snapshots and proposals flushed, for `remove_chunks`
+        self.chunks_committed = False
         self.lines = _LineRedactor()
 
     # -- reading -------------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class _Importer:
         # Every text the store keeps is redacted with the store's key; importers that redact on their own
         # (transcript fragments, commit subjects) use the same key through `redact.using`.
         self.redactor = store_redactor(self.con)
+        remove_unsequenced(self.con)
         with using(self.redactor):
             if self.namespace:
                 self.namespace = self.redactor.text(self.namespace)[0]
@@ -176,6 +179,7 @@ class _Importer:
             if (len(self.batch.snapshots) >= FLUSH_EVERY or len(self.batch.items) >= FLUSH_ITEMS
                     or self.batch.raw_bytes >= FLUSH_BYTES):
                 self._flush()
+                self._commit_chunk()
         self.formats.update(seen_formats)
         read, stored, duplicates, quarantined = (now - then for now, then in zip(
             (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined), before))
@@ -346,8 +350,35 @@ class _Importer:
         self._insert(table, clean)
         return clean.height
 
+    def _commit_chunk(self) -> None:
+        """Commit what is stored so far. A large import (a long git replay) would otherwise keep all of it in
+        DuckDB's transaction-local storage. Its rows stay unsequenced (seq NULL) until the last step orders the
+        history in the final transaction; if the import fails they are removed (`remove_chunks`), and rows a
+        killed import left are removed by the next import before it reads anything (`remove_unsequenced`)."""
+        self.con.execute("COMMIT")
+        self.con.execute("BEGIN TRANSACTION")
+        self.chunks_committed = True
+
+    def remove_chunks(self) -> None:
+        """Undo the chunks this import committed (after the failed rest was rolled back)."""
+        if not self.chunks_committed:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.register("_ids", pl.DataFrame({"id": self.stored_ids}, schema={"id": pl.String}))
+            for table in [*ITEM_TABLES, "session_bridge", "snapshots"]:
+                self.con.execute(f"DELETE FROM {table} WHERE snapshot_id IN (SELECT id FROM _ids)")
+            self.con.execute("DELETE FROM patch_proposals WHERE proposal_id IN (SELECT id FROM _ids)")
+            self.con.unregister("_ids")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
     def _flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
+        self.stored_ids += [row["snapshot_id"] for row in batch.snapshots]
+        self.stored_ids += [frame["proposal_id"][0] for frame in batch.proposals if frame.height]
         if batch.snapshots:
             self._store("snapshots", pl.DataFrame(batch.snapshots, infer_schema_length=None, strict=False))
             frames, findings = batch.items.frames()
@@ -550,8 +581,24 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
+            importer.remove_chunks()
             raise
     return summary
+
+
+def remove_unsequenced(con: duckdb.DuckDBPyConnection) -> int:
+    """Remove the snapshots (with their items) and proposals of chunks an import committed before it was killed:
+    snapshots without a seq, proposals whose source was never recorded. Returns how many snapshots."""
+    if not con.execute("SELECT count(*) FROM snapshots WHERE seq IS NULL").fetchall()[0][0]:
+        if not con.execute("SELECT count(*) FROM patch_proposals WHERE source_id NOT IN "
+                           "(SELECT source_id FROM sources)").fetchall()[0][0]:
+            return 0
+    left = con.execute("SELECT count(*) FROM snapshots WHERE seq IS NULL").fetchall()[0][0]
+    for table in [*ITEM_TABLES, "session_bridge"]:
+        con.execute(f"DELETE FROM {table} WHERE snapshot_id IN (SELECT snapshot_id FROM snapshots WHERE seq IS NULL)")
+    con.execute("DELETE FROM snapshots WHERE seq IS NULL")
+    con.execute("DELETE FROM patch_proposals WHERE source_id NOT IN (SELECT source_id FROM sources)")
+    return left
 
 
 _UNITS = {"bytes": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
