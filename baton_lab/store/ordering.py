@@ -7,6 +7,10 @@ then by name (source path and line, natural order). Versions replayed from git c
 commit graph (`graph_order`, parents first): among themselves they follow the graph, not the commit clock,
 which runs in the same second and steps backwards after rebases; they keep the places the time order gave
 the git versions as a group, so other snapshots of the namespace interleave as before.
+
+Sessions that come after the stored history (the usual case: one more session's state) are numbered on from it
+without loading that history (`tail_facts` reads what is needed in SQL, `append_order` decides); anything else
+orders the namespace again.
 """
 
 from __future__ import annotations
