@@ -9,7 +9,7 @@ same (page-cached) file, times:
   grep:      grep -c '/v1/baton/' FILE        (the floor: a fixed-string scan that parses nothing)
   baton_lab: the transcript reader — find candidate lines, parse them, pair calls with results, extract
              payloads, build records — everything up to (not including) the store write
-Prints medians over --repeat runs as MB/s and the ratio (target: baton_lab within 3x of grep).
+Prints medians over --repeat runs as MB/s and the ratio (target: baton_lab within 2.5x of grep, medians of 5).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def time_scan(path: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=220)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="write the transcript here and keep it")
     args = parser.parse_args()
 
@@ -139,7 +139,7 @@ def main() -> None:
               + ", ".join(f"{s:.3f}" for s in grep_runs) + ")")
         print(f"baton_lab scan        median {scan_s:6.3f} s  {mb / scan_s:8.1f} MB/s  ({records} records; runs: "
               + ", ".join(f"{s:.3f}" for s in scan_runs) + ")")
-        print(f"ratio baton_lab / grep time = {scan_s / grep_s:.2f}x (target <= 3x)")
+        print(f"ratio baton_lab / grep time = {scan_s / grep_s:.2f}x (target <= 2.5x)")
 
 
 if __name__ == "__main__":

@@ -136,8 +136,11 @@ def test_latex_escaping():
 
 def test_cli_report_and_export(tmp_path: Path):
     store = tmp_path / "s.duckdb"
-    res = runner.invoke(app, ["report", "--demo", "--db", str(store), "--out", str(tmp_path / "r"), "--json"])
+    res = runner.invoke(app, ["report", "--demo", "--db", str(store), "--out", str(tmp_path / "r"), "--json",
+                              "--no-png"])
     assert res.exit_code == 0, res.output
+    assert list((tmp_path / "r" / "figures").glob("*.svg")) and not list((tmp_path / "r" / "figures").glob("*.png"))
+    assert ".png" not in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     payload = json.loads(res.stdout)
     assert [a["question"] for a in payload["answers"]] == ["spiral", "graduation", "regressions"]
     crit = payload["answers"][0]["criteria"][0]      # each criterion: its rule, holds, estimate and interval
@@ -151,6 +154,32 @@ def test_cli_report_and_export(tmp_path: Path):
     assert (tmp_path / "x" / "headline.md").is_file() and not (tmp_path / "x" / "index.html").exists()
     assert pl.read_parquet(tmp_path / "x" / "tables" / "metrics.parquet")["namespace"].unique().to_list() in (
         ["healthy-loop-001", "(pooled)"], ["(pooled)", "healthy-loop-001"])
+
+
+def test_vega_bundle_is_built_once_per_version_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import vl_convert
+
+    from baton_lab.report import _html
+
+    built: list[str] = []
+
+    def bundle(vl_version: str) -> str:
+        built.append(vl_version)
+        return f"/* vega {vl_version} */ let s = '</script>';"
+
+    monkeypatch.setattr(vl_convert, "javascript_bundle", bundle)
+    monkeypatch.setenv("BATON_LAB_CACHE_DIR", str(tmp_path / "cache"))
+    try:
+        for _ in range(2):   # a second process (the in-memory cache cleared) reads the file
+            _html.vega_bundle.cache_clear()
+            assert _html.vega_bundle().endswith("let s = '<\\/script>';")
+        assert len(built) == 1 and len(list((tmp_path / "cache" / "vega-bundle").glob("*.js"))) == 1
+        (tmp_path / "not-a-folder").write_text("x")
+        monkeypatch.setenv("BATON_LAB_CACHE_DIR", str(tmp_path / "not-a-folder"))   # unwritable: built, not cached
+        _html.vega_bundle.cache_clear()
+        assert "vega" in _html.vega_bundle() and len(built) == 2
+    finally:
+        _html.vega_bundle.cache_clear()
 
 
 def test_cli_report_unknown_namespace_is_one_line(tmp_path: Path):

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import baton_lab as bl
@@ -273,3 +275,21 @@ def test_cli_import_and_formats_list_transcripts(tmp_path: Path) -> None:
     names = {row["name"]: row["kind"] for row in formats}
     assert names["claude-code-transcript"] == names["codex-rollout"] == "transcript"
     assert names["git-history"] == "history" and names["capture-http"] == "capture"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["curl", "-d", " ", "\t", "\r", "\n", ";", "&", "|", ">", "<", "'", '"', "\\", "#",
+                                 "a", "é", "实", "{", "}", ":", ",", "$T", "=", "-"]), max_size=30).map("".join))
+def test_the_fast_tokenizer_splits_commands_as_shlex_does(command: str) -> None:
+    """The regular-expression split of shell commands agrees with shlex's on every input (falling back to it)."""
+    from baton_lab.importers.transcripts.curl import _shlex_tokens, _tokens
+
+    try:
+        want: object = _shlex_tokens(command)
+    except ValueError as exc:
+        want = str(exc)
+    try:
+        got: object = _tokens(command)
+    except ValueError as exc:
+        got = str(exc)
+    assert got == want

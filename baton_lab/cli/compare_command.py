@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -47,6 +46,8 @@ def compare_command(
                         f"(Benjamini–Hochberg, q = 0.05); adjusted intervals at {100 * result.fcr_confidence:.1f}%")
     for col in ("metric", "A", "B", "effect B vs A [95% CI]", "adjusted CI", "p", "BH p", "reading"):
         table.add_column(col, overflow="fold")
+    import polars as pl  # here, not at the top: `baton-lab --help` must not pay for importing polars
+
     for r in shown.sort(pl.col("p_adjusted").fill_null(2.0), maintain_order=True).iter_rows(named=True):
         table.add_row(f"{r['code']} {r['metric_id']}:{r['variant']}", arm_text(r, "a"), arm_text(r, "b"),
                       effect_text(r), adjusted_text(r), p_text(r["p_value"]), p_text(r["p_adjusted"]), r["reading"])

@@ -47,8 +47,9 @@ def _print(written: Written, json: bool) -> None:
         console.print(f"[bold]{escape(q.title)}[/]\n  {VERDICT_LABEL[q.verdict]}: {escape(q.answer)}", highlight=False,
                       soft_wrap=True)
     figures = sum(1 for p in written.files if p.suffix == ".svg")
+    kinds = "SVG + PNG" if any(p.suffix == ".png" for p in written.files) else "SVG"
     tables = sum(1 for p in written.files if p.suffix == ".parquet")
-    console.print(f"\nwrote {written} ({figures} figures as SVG + PNG, {tables} tables as Parquet + CSV, "
+    console.print(f"\nwrote {written} ({figures} figures as {kinds}, {tables} tables as Parquet + CSV, "
                   f"{len(written.files)} files in {written.out})", markup=False, soft_wrap=True)
     if store["temporary"]:
         console.print("the temporary demo store was removed (pass --db FILE to keep one)", markup=False)
@@ -66,6 +67,8 @@ def report_command(
     namespace: NamespaceOption = None,
     window: WindowOption = 10,
     compare: Annotated[Optional[str], typer.Option("--compare", help="Add a Comparisons section: \"NS1,NS2 vs NS3\" (loop vs loop) or a split: DATE, session:N, format:NAME, rule:NAME, event:NAME.")] = None,
+    png: Annotated[bool, typer.Option("--png/--no-png", help="Also write each figure as PNG (--no-png: SVG only, "
+                                                             "about half the export time).")] = True,
     db: DbOption = None,
     output: OutputOption = None,
     json: JsonOption = False,
@@ -79,7 +82,7 @@ def report_command(
         from ..report import run_report
 
         written = run_report(db, out, demo=demo, namespace=namespace, window=window, on_step=step,
-                             compare=compare)
+                             compare=compare, png=png)
     _print(written, json)
 
 

@@ -49,3 +49,7 @@ class SourceReader:
 
     info: SourceInfo
     records: Callable[[], Iterator[Record]]
+    # For a source that only grows (an NDJSON history): given the size and SHA-256 of an earlier version already
+    # imported, how many lines that version had and the records after it — or None when the source does not start
+    # with those bytes.
+    tail: Callable[[int, str], tuple[int, Iterator[Record]] | None] | None = None

@@ -5,6 +5,7 @@ never held in memory whole."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from datetime import datetime
@@ -16,7 +17,7 @@ from ..errors import InputNotFound
 from . import memhall_entries, memhall_sqlite, transcripts
 from .base import Record, SourceInfo, SourceReader
 from .contract import Format
-from .files import hash_file, head, mtime, natural_key
+from .files import hash_file, head, mtime, natural_key, prefix_lines
 from .registry import sniff_whole_file
 
 JSON_SUFFIXES = (".json",)
@@ -76,8 +77,9 @@ def _whole_file_records(path: Path, info: SourceInfo, fmt: Format) -> Iterator[R
                  format=fmt.name)
 
 
-def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, observed: datetime) -> Iterator[Record]:
-    for number, line in enumerate(lines, start=1):
+def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, observed: datetime, start: int = 1
+                  ) -> Iterator[Record]:
+    for number, line in enumerate(lines, start=start):
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
         if not line.strip():
@@ -91,10 +93,19 @@ def _ndjson_lines(lines: Iterator[str] | list[str], info: SourceInfo, observed: 
         yield Record(info, f"line {number}", line, doc=doc, error=error, observed_at=None, observed_kind=None)
 
 
-def _ndjson_file_records(path: Path, info: SourceInfo) -> Iterator[Record]:
+def _ndjson_file_records(path: Path, info: SourceInfo, offset: int = 0, start: int = 1) -> Iterator[Record]:
     observed = mtime(path)
-    with path.open("r", encoding="utf-8", errors="replace", newline=None) as handle:
-        yield from _ndjson_lines((line.rstrip("\n") for line in handle), info, observed)
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None) as handle:
+            yield from _ndjson_lines((line.rstrip("\n") for line in handle), info, observed, start)
+
+
+def _ndjson_tail(path: Path, info: SourceInfo, size: int, sha256: str) -> tuple[int, Iterator[Record]] | None:
+    """The lines after an earlier version of this file (its first `size` bytes, hashing to `sha256`): an appended
+    line costs one line, numbered as a full read numbers it."""
+    lines = prefix_lines(path, size, sha256)
+    return None if lines is None else (lines, _ndjson_file_records(path, info, size, lines + 1))
 
 
 def _file_reader(path: Path, kind: str | None = None, whole: Format | None = None) -> SourceReader:
@@ -114,7 +125,8 @@ def _file_reader(path: Path, kind: str | None = None, whole: Format | None = Non
         return SourceReader(info, lambda: _whole_file_records(path, info, fmt))
     info = SourceInfo(uri=str(path), sha256=sha, size_bytes=size, container="ndjson" if is_ndjson else "json-file")
     if is_ndjson:
-        return SourceReader(info, lambda: _ndjson_file_records(path, info))
+        return SourceReader(info, lambda: _ndjson_file_records(path, info),
+                            tail=lambda size, sha256: _ndjson_tail(path, info, size, sha256))
     return SourceReader(info, lambda: _json_file_records(path, info))
 
 

@@ -25,6 +25,27 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def prefix_lines(path: Path, size: int, sha256: str) -> int | None:
+    """The number of lines in the first `size` bytes of `path` when those bytes hash to `sha256` and end a line
+    (`\n`, no `\r` anywhere, so line numbers match a full read); else None."""
+    digest = hashlib.sha256()
+    lines = 0
+    last = b""
+    with path.open("rb") as handle:
+        left = size
+        while left > 0:
+            chunk = handle.read(min(1 << 20, left))
+            if not chunk or b"\r" in chunk:
+                return None
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            left -= len(chunk)
+            last = chunk
+    if size == 0 or not last.endswith(b"\n") or digest.hexdigest() != sha256:
+        return None
+    return lines
+
+
 def mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 

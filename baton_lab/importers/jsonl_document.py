@@ -32,10 +32,16 @@ class Lines:
                     extra: dict[str, Any] | None = None) -> Observation:
         """The file as one snapshot. It claims no time of its own: the latest of its records' times (`claimed`,
         as written) is when it last changed."""
-        times = [(t, raw) for raw in claimed if (t := parse_time(raw))]
+        times = [(t, raw) for raw in claimed if (t := _time(raw))]
         return Observation(document=self.raw, schema_version=schema_version,
                            written_at_raw=max(times)[1] if times else None, extra=extra, sections=sections,
                            unreadable=self.unreadable, document_json=self.json)
+
+
+@lru_cache(maxsize=1 << 14)
+def _time(raw: Any) -> Any:
+    """`parse_time`, remembered: the records of consecutive versions repeat most of their times."""
+    return parse_time(raw) if isinstance(raw, str) else None
 
 
 @lru_cache(maxsize=1 << 13)

@@ -67,14 +67,15 @@ def _writable(out: str | os.PathLike[str]) -> Path:
 
 def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
                namespace: str | None = None, window: int = 10, on_step: Step | None = None,
-               compare: str | None = None) -> Written:
+               compare: str | None = None, png: bool = True) -> Written:
     """Build and write the report of a store (or, with `demo`, of the bundled demo data in a new store);
-    `compare` adds a "Comparisons" section (baton_lab.compare.parse_spec: "ns1 vs ns2", or a split)."""
+    `compare` adds a "Comparisons" section (baton_lab.compare.parse_spec: "ns1 vs ns2", or a split); `png=False`
+    writes the figures as SVG only."""
     out = _writable(out)
     with _lab(db, demo, on_step) as lab:
         report = build(lab, namespace=namespace, window=window, on_step=on_step,
                        title="baton_lab report: bundled demo data" if demo else None, compare=compare)
-        return write(report, out, on_step=on_step)
+        return write(report, out, png=png, on_step=on_step)
 
 
 def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,

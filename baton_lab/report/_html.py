@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
@@ -18,13 +21,40 @@ if TYPE_CHECKING:
 
 @functools.cache
 def vega_bundle() -> str:
-    """vega, vega-lite and vega-embed as one script, matching the Vega-Lite version altair writes."""
+    """vega, vega-lite and vega-embed as one script, matching the Vega-Lite version altair writes.
+
+    Bundling takes seconds and depends only on the library versions, so it is kept in the user's cache folder
+    (`bundle_cache_path`), one file per version pair; a cache that cannot be read or written is built around."""
     import vl_convert
     from altair.utils._importers import vl_version_for_vl_convert
 
-    bundle = vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert())
+    vl_version = vl_version_for_vl_convert()
+    cached = bundle_cache_path(vl_convert.__version__, vl_version)
+    try:
+        return cached.read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        pass
+    bundle = vl_convert.javascript_bundle(vl_version=vl_version)
     # an inline script ends at the first "</script", wherever it appears
-    return bundle.replace("</script", "<\\/script")
+    bundle = bundle.replace("</script", "<\\/script")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
+        partial.write_text(bundle, encoding="utf-8")
+        partial.replace(cached)   # whole or not at all, also with two reports writing at once
+    except OSError:
+        pass
+    return bundle
+
+
+def bundle_cache_path(vl_convert_version: str, vl_version: str) -> Path:
+    """Where the Vega bundle of these versions is cached: $BATON_LAB_CACHE_DIR, else the platform's user cache
+    folder (XDG_CACHE_HOME or ~/.cache/baton-lab on Linux)."""
+    import platformdirs
+
+    root = os.environ.get("BATON_LAB_CACHE_DIR") or platformdirs.user_cache_dir("baton-lab", appauthor=False)
+    safe = re.sub(r"[^0-9A-Za-z._-]", "_", f"vl-convert-{vl_convert_version}-vega-lite-{vl_version}")
+    return Path(root) / "vega-bundle" / f"{safe}.js"
 
 
 def _finite(value: Any) -> Any:

@@ -63,9 +63,6 @@ _DERIVE = f"""
 WITH all_obs AS (
     SELECT o.* FROM ({_OBSERVATIONS}) o JOIN derive_from d USING (namespace)
 ),
-firsts AS (
-    SELECT namespace, tier, item_id, min(seq) AS first_seq FROM all_obs GROUP BY ALL
-),
 obs AS (
     SELECT o.* FROM all_obs o JOIN derive_from d USING (namespace) WHERE o.seq >= d.from_seq - 1
     UNION ALL
@@ -96,8 +93,10 @@ w AS (
 changes AS (
     SELECT w.namespace, w.tier, w.item_id, w.seq, 'created' AS event, NULL AS from_value, w.status AS to_value,
            NULL::BIGINT AS delta, NULL AS disposition, w.seq = b.min_seq AS left_truncated
-    FROM w JOIN firsts f USING (namespace, tier, item_id) JOIN bounds b USING (namespace)
-    WHERE w.seq = f.first_seq
+    FROM w JOIN bounds b USING (namespace)
+    -- no observation before it in the window, which holds the latest one before from_seq - 1: the first ever
+    -- (rows before from_seq are not kept below)
+    WHERE w.prev_seq IS NULL
   UNION ALL
     SELECT w.namespace, w.tier, w.item_id, w.seq, 'reappeared', w.prev_status, w.status, NULL, NULL, false
     FROM w JOIN snaps s ON s.namespace = w.namespace AND s.seq = w.seq

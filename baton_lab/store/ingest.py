@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 import polars as pl
 
 from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
 from ..errors import NamespaceRequired
-from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceReader, detect_format,
-                         get_format, iter_sources)
+from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceInfo, SourceReader,
+                         detect_format, get_format, iter_sources)
 from ..importers.containers import SOURCE_KINDS
 from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
 from ..redact import Redactor, might_contain_secret, redact, redact_text, using
 from .events import derive_events
-from .occurrences import rebuild_occurrences
-from .ordering import SnapshotMeta, order
+from .occurrences import derive_occurrences
+from .ordering import SnapshotMeta, append_order, order, tail_facts
 from .prose_identity import resolve_identity
 from .schemas import ITEM_TABLES
 from .._timeparse import parse_time
@@ -39,6 +41,7 @@ IMPORTER_VERSION = "0.1.0"
 FLUSH_EVERY = 4000  # snapshots per columnar batch
 FLUSH_ITEMS = 50_000  # ... or item rows, or raw bytes: a long history of large tracker states stays in bounded memory
 FLUSH_BYTES = 64 << 20
+IMPORT_MEMORY_LIMIT = 768 << 20  # DuckDB's buffer pool during an import (`_memory_capped`)
 NO_NAMESPACE = f"no namespace: the document names none and none was given; hint: {NamespaceRequired.hint}"
 
 
@@ -49,6 +52,7 @@ class ImportSummary:
     import_id: str
     sources: int = 0
     sources_unchanged: int = 0
+    lines_already_imported: int = 0   # lines of grown NDJSON files read in an earlier import, not read again
     read: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -76,7 +80,9 @@ class ImportSummary:
     def lines(self) -> list[str]:
         out = [
             f"read {self.read} documents from {self.sources} sources"
-            + (f" ({self.sources_unchanged} unchanged sources skipped)" if self.sources_unchanged else ""),
+            + (f" ({self.sources_unchanged} unchanged sources skipped)" if self.sources_unchanged else "")
+            + (f" ({self.lines_already_imported} lines imported earlier not read again)"
+               if self.lines_already_imported else ""),
             f"  stored {self.stored} · duplicates {self.duplicates} · proposals {self.proposals} · "
             f"empty reads {self.empty} · quarantined {self.quarantined}",
             f"  {self.items} item rows, {self.events} events, {self.occurrences} pattern occurrences",
@@ -127,15 +133,19 @@ class _Importer:
         self.on_source = on_source
         self.summary = ImportSummary(import_id=uuid.uuid4().hex[:12])
         self.now = datetime.now(UTC)
-        self.known_sources = {r[0] for r in con.execute("SELECT source_id FROM sources").fetchall()}
-        self.known_snapshots = {r[0] for r in con.execute("SELECT snapshot_id FROM snapshots").fetchall()}
-        self.known_proposals = {r[0] for r in con.execute("SELECT DISTINCT proposal_id FROM patch_proposals").fetchall()}
+        # What the store holds already is looked up where it can be (a source by its id, a snapshot within its
+        # namespace), so adding one snapshot to a long history does not load every id in the store.
+        self.known_sources = _KnownIds(con, "sources", "source_id")
+        self.known_snapshots: dict[str, set[str]] = {}
+        self.known_proposals = _KnownIds(con, "patch_proposals", "proposal_id")
         self.formats: Counter[str] = Counter()
         self.new_by_namespace: Counter[str] = Counter()
         self.findings: list[Finding] = []
         self.source_rows: list[dict[str, Any]] = []
         self.batch = _Batch()
         self.redactor = Redactor()  # replaced by the store's own in `run`, inside the import's transaction
+        self.stored_ids: list[str] = []   # snapshots and proposals flushed, for `remove_chunks`
+        self.chunks_committed = False
         self.lines = _LineRedactor()
 
     # -- reading -------------------------------------------------------------------------------
@@ -143,6 +153,7 @@ class _Importer:
         # Every text the store keeps is redacted with the store's key; importers that redact on their own
         # (transcript fragments, commit subjects) use the same key through `redact.using`.
         self.redactor = store_redactor(self.con)
+        remove_unsequenced(self.con)
         with using(self.redactor):
             if self.namespace:
                 self.namespace = self.redactor.text(self.namespace)[0]
@@ -154,8 +165,7 @@ class _Importer:
 
     def _source(self, reader: SourceReader) -> None:
         info = reader.info
-        key = info.sha256 if info.identity is None else f"{info.identity}\x1f{info.sha256}"
-        source_id = short_id(key, self.forced.name if self.forced else "", self.namespace or "")
+        source_id = self._source_id(info, info.sha256)
         uri = stored_path(info.uri, self.redactor)[0]
         if self.on_source:
             self.on_source(uri)
@@ -167,7 +177,7 @@ class _Importer:
         seen_formats: Counter[str] = Counter()
         before = (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined)
         reasons: Counter[str] = Counter()
-        for record in reader.records():
+        for record in self._records(reader, uri):
             self.summary.read += 1
             quarantined = self.summary.quarantined
             fmt = self._record(record, source_id)
@@ -178,6 +188,7 @@ class _Importer:
             if (len(self.batch.snapshots) >= FLUSH_EVERY or len(self.batch.items) >= FLUSH_ITEMS
                     or self.batch.raw_bytes >= FLUSH_BYTES):
                 self._flush()
+                self._commit_chunk()
         self.formats.update(seen_formats)
         read, stored, duplicates, quarantined = (now - then for now, then in zip(
             (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined), before))
@@ -196,6 +207,27 @@ class _Importer:
             "sha256": info.sha256, "size_bytes": info.size_bytes, "importer_version": IMPORTER_VERSION,
             "imported_at": self.now, "import_id": self.summary.import_id,
         })
+
+    def _records(self, reader: SourceReader, uri: str) -> Iterable[Record]:
+        """The source's records; for a grown NDJSON file whose earlier version this store imported with the same
+        options, only the lines after that version (the earlier lines are stored, duplicates or quarantined)."""
+        info = reader.info
+        if reader.tail is not None and info.size_bytes:
+            earlier = self.con.execute(
+                "SELECT source_id, sha256, size_bytes FROM sources WHERE uri = ? AND format = ? AND size_bytes < ? "
+                "ORDER BY size_bytes DESC LIMIT 4", [uri, info.container, info.size_bytes]).fetchall()
+            for source_id, sha256, size in earlier:
+                if source_id != self._source_id(info, sha256):
+                    continue  # imported with another --format or --namespace: its lines may have been read otherwise
+                resumed = reader.tail(size, sha256)
+                if resumed is not None:
+                    self.summary.lines_already_imported += resumed[0]
+                    return resumed[1]
+        return reader.records()
+
+    def _source_id(self, info: SourceInfo, sha256: str) -> str:
+        key = sha256 if info.identity is None else f"{info.identity}\x1f{sha256}"
+        return short_id(key, self.forced.name if self.forced else "", self.namespace or "")
 
     def _quarantine(self, record: Record, source_id: str, reason: str, json_path: str | None = None) -> None:
         self.summary.quarantined += 1
@@ -258,10 +290,14 @@ class _Importer:
         baton = doc.document
         content_sha = sha256_text(doc.document_json if doc.document_json is not None else canonical(baton))
         snapshot_id = short_id(namespace, content_sha)
-        if snapshot_id in self.known_snapshots:
+        known = self.known_snapshots.get(namespace)
+        if known is None:
+            known = self.known_snapshots[namespace] = {r[0] for r in self.con.execute(
+                "SELECT snapshot_id FROM snapshots WHERE namespace = ?", [namespace]).fetchall()}
+        if snapshot_id in known:
             self.summary.duplicates += 1
             return
-        self.known_snapshots.add(snapshot_id)
+        known.add(snapshot_id)
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
         observed_at, observed_kind, provenance = _observed(doc, record)
@@ -337,8 +373,35 @@ class _Importer:
         self._insert(table, clean)
         return clean.height
 
+    def _commit_chunk(self) -> None:
+        """Commit what is stored so far. A large import (a long git replay) would otherwise keep all of it in
+        DuckDB's transaction-local storage. Its rows stay unsequenced (seq NULL) until the last step orders the
+        history in the final transaction; if the import fails they are removed (`remove_chunks`), and rows a
+        killed import left are removed by the next import before it reads anything (`remove_unsequenced`)."""
+        self.con.execute("COMMIT")
+        self.con.execute("BEGIN TRANSACTION")
+        self.chunks_committed = True
+
+    def remove_chunks(self) -> None:
+        """Undo the chunks this import committed (after the failed rest was rolled back)."""
+        if not self.chunks_committed:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.register("_ids", pl.DataFrame({"id": self.stored_ids}, schema={"id": pl.String}))
+            for table in [*ITEM_TABLES, "session_bridge", "snapshots"]:
+                self.con.execute(f"DELETE FROM {table} WHERE snapshot_id IN (SELECT id FROM _ids)")
+            self.con.execute("DELETE FROM patch_proposals WHERE proposal_id IN (SELECT id FROM _ids)")
+            self.con.unregister("_ids")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
     def _flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
+        self.stored_ids += [row["snapshot_id"] for row in batch.snapshots]
+        self.stored_ids += [frame["proposal_id"][0] for frame in batch.proposals if frame.height]
         if batch.snapshots:
             self._store("snapshots", pl.DataFrame(batch.snapshots, infer_schema_length=None, strict=False))
             frames, findings = batch.items.frames()
@@ -354,37 +417,42 @@ class _Importer:
         from_seq = self._sequence(sorted(self.new_by_namespace))
         resolve_identity(self.con, sorted(from_seq))
         self.summary.events = derive_events(self.con, from_seq)
-        self.summary.occurrences, jumps = rebuild_occurrences(self.con, sorted(from_seq))
+        self.summary.occurrences, jumps = derive_occurrences(self.con, from_seq)
         self.findings.extend(jumps)
         self._store_findings()
         self.summary.formats = dict(self.formats)
 
     def _sequence(self, namespaces: list[str]) -> dict[str, int]:
-        """Put each touched namespace in history order; returns the first seq whose snapshot changed."""
+        """Put each touched namespace in history order; returns the first seq whose snapshot changed. New snapshots
+        that come after the stored history are numbered on from it (`append_order`); otherwise the namespace is
+        ordered again from its whole history."""
         if not namespaces:
             return {}
-        self.con.register("_ns", pl.DataFrame({"namespace": namespaces}))
-        meta = self.con.sql("""
-            SELECT s.namespace, s.snapshot_id, s.seq, s.session_id, s.parent_session, s.observed_at, s.observed_kind,
-                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name,
-                   TRY_CAST(json_extract_string(s.provenance, '$.graph_order') AS BIGINT) AS graph_order
-            FROM snapshots s JOIN _ns USING (namespace) LEFT JOIN sources src USING (source_id)
-        """).pl()
-        self.con.unregister("_ns")
+        new = self._metas(namespaces, "s.seq IS NULL")
+        appended: dict[str, tuple[list[str], str, int]] = {}
+        for namespace in namespaces:
+            metas = [meta for meta, _ in new.get(namespace, [])]
+            stored = tail_facts(self.con, namespace, metas)
+            fast = append_order(stored, metas) if stored is not None else None
+            if fast is not None:
+                appended[namespace] = (*fast, stored.count)
+        full = self._metas([ns for ns in namespaces if ns not in appended], "true")
         updates: list[pl.DataFrame] = []
         from_seq: dict[str, int] = {}
-        for (namespace,), group in meta.group_by(["namespace"], maintain_order=True):
-            rows = group.to_dicts()
-            metas = [SnapshotMeta(r["snapshot_id"], r["session_id"], r["parent_session"], r["observed_at"],
-                                  r["observed_kind"], r["written_at"], r["order_name"], r["graph_order"])
-                     for r in rows]
-            ordered, rule = order(metas)
-            old = {r["snapshot_id"]: r["seq"] for r in rows}
-            changed = [i + 1 for i, sid in enumerate(ordered) if old[sid] != i + 1]
-            from_seq[namespace] = min(changed) if changed else len(ordered) + 1
-            updates.append(pl.DataFrame({"snapshot_id": ordered, "new_seq": list(range(1, len(ordered) + 1))},
+        for namespace in namespaces:
+            if namespace in appended:
+                ordered, rule, offset = appended[namespace]
+                changed = {sid: offset + i + 1 for i, sid in enumerate(ordered)}
+                from_seq[namespace], total = offset + 1, offset + len(ordered)
+            else:
+                rows = full[namespace]
+                ordered, rule = order([meta for meta, _ in rows])
+                old = {meta.snapshot_id: seq for meta, seq in rows}
+                changed = {sid: i + 1 for i, sid in enumerate(ordered) if old[sid] != i + 1}
+                from_seq[namespace], total = min(changed.values(), default=len(ordered) + 1), len(ordered)
+            updates.append(pl.DataFrame({"snapshot_id": list(changed), "new_seq": list(changed.values())},
                                         schema={"snapshot_id": pl.String, "new_seq": pl.Int64}))
-            self.summary.namespaces[namespace] = {"new": self.new_by_namespace[namespace], "snapshots": len(ordered),
+            self.summary.namespaces[namespace] = {"new": self.new_by_namespace[namespace], "snapshots": total,
                                                   "order_rule": rule}
         self.con.register("_seq", pl.concat(updates))
         try:
@@ -405,6 +473,22 @@ class _Importer:
         self._insert("namespace_order", validate("namespace_order", order_rows, without=())[0])
         return from_seq
 
+    def _metas(self, namespaces: list[str], where: str) -> dict[str, list[tuple[SnapshotMeta, int | None]]]:
+        """The ordering metadata of the namespaces' snapshots matching `where`, with their current seq."""
+        out: dict[str, list[tuple[SnapshotMeta, int | None]]] = {ns: [] for ns in namespaces}
+        if not namespaces:
+            return out
+        rows = self.con.execute(f"""
+            SELECT s.namespace, s.snapshot_id, s.seq, s.session_id, s.parent_session, s.observed_at, s.observed_kind,
+                   s.written_at, coalesce(src.uri, '') || chr(0) || coalesce(s.location, '') AS order_name,
+                   TRY_CAST(json_extract_string(s.provenance, '$.graph_order') AS BIGINT) AS graph_order
+            FROM snapshots s LEFT JOIN sources src USING (source_id)
+            WHERE s.namespace IN (SELECT unnest(?::VARCHAR[])) AND {where}
+        """, [namespaces]).fetchall()
+        for ns, sid, seq, session, parent, observed_at, observed_kind, written_at, name, graph in rows:
+            out[ns].append((SnapshotMeta(sid, session, parent, observed_at, observed_kind, written_at, name, graph), seq))
+        return out
+
     def _store_findings(self) -> None:
         if not self.findings:
             return
@@ -418,6 +502,33 @@ class _Importer:
             for f in self.findings
         ], infer_schema_length=None)
         self._insert("quarantine", validate("quarantine", rows, without=())[0])
+
+
+class _KnownIds:
+    """The ids of one column the store holds, plus those this import added. The first few are looked up one by one
+    (an import of one file pays for one id, not for the whole table); past that the column is loaded once."""
+
+    LOOKUPS = 64
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+        self.con, self.table, self.column = con, table, column
+        self.added: set[str] = set()
+        self.stored: set[str] | None = None
+        self.lookups = 0
+
+    def __contains__(self, value: str) -> bool:
+        if value in self.added:
+            return True
+        if self.stored is None and self.lookups < self.LOOKUPS:
+            self.lookups += 1
+            return bool(self.con.execute(f"SELECT 1 FROM {self.table} WHERE {self.column} = ? LIMIT 1",
+                                         [value]).fetchall())
+        if self.stored is None:
+            self.stored = {r[0] for r in self.con.execute(f"SELECT DISTINCT {self.column} FROM {self.table}").fetchall()}
+        return value in self.stored
+
+    def add(self, value: str) -> None:
+        self.added.add(value)
 
 
 class _LineRedactor:
@@ -490,16 +601,55 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
     writes rows that belong with the import (the capture log) in the same transaction.
     """
     importer = _Importer(con, format=format, namespace=namespace, on_source=on_source)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        summary = importer.run(readers(importer.summary.skipped_files))
-        if before_commit is not None:
-            before_commit(con, summary)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with _memory_capped(con):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            summary = importer.run(readers(importer.summary.skipped_files))
+            if before_commit is not None:
+                before_commit(con, summary)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            importer.remove_chunks()
+            raise
     return summary
+
+
+def remove_unsequenced(con: duckdb.DuckDBPyConnection) -> int:
+    """Remove the snapshots (with their items) and proposals of chunks an import committed before it was killed:
+    snapshots without a seq, proposals whose source was never recorded. Returns how many snapshots."""
+    if not con.execute("SELECT count(*) FROM snapshots WHERE seq IS NULL").fetchall()[0][0]:
+        if not con.execute("SELECT count(*) FROM patch_proposals WHERE source_id NOT IN "
+                           "(SELECT source_id FROM sources)").fetchall()[0][0]:
+            return 0
+    left = con.execute("SELECT count(*) FROM snapshots WHERE seq IS NULL").fetchall()[0][0]
+    for table in [*ITEM_TABLES, "session_bridge"]:
+        con.execute(f"DELETE FROM {table} WHERE snapshot_id IN (SELECT snapshot_id FROM snapshots WHERE seq IS NULL)")
+    con.execute("DELETE FROM snapshots WHERE seq IS NULL")
+    con.execute("DELETE FROM patch_proposals WHERE source_id NOT IN (SELECT source_id FROM sources)")
+    return left
+
+
+_UNITS = {"bytes": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+          "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
+@contextmanager
+def _memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB keeps the blocks an import writes in its buffer pool until its limit (80 % of RAM) presses, so a long
+    replay (1,600 versions of a 1.5 MB tracker state) would hold gigabytes it never reads again. An import runs with
+    the limit at IMPORT_MEMORY_LIMIT (a lower one the user set stays) and restores it afterwards."""
+    current = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", str(current))
+    limit = float(match[1]) * _UNITS.get(match[2].lower(), 0) if match else 0
+    if not limit or limit <= IMPORT_MEMORY_LIMIT:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{current}'")
 
 
 def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,

@@ -5,6 +5,10 @@ occurrence listed in any snapshot becomes one row (first snapshot that shows it)
 the listed occurrences do not explain (more than 5 between snapshots, v2 anti-patterns, snapshots
 missing) become `inferred` rows: they happened after `after_seq` and by `first_seen_seq`, session unknown.
 
+Incremental: only rows first seen at seq >= from_seq (the first snapshot that changed) are recomputed; an
+occurrence listed again later is recognised by the rows already stored, and counts are differenced with each
+pattern's latest earlier observation.
+
 Inference is bounded: a count that jumps by more than `MAX_INFERRED_PER_STEP` unexplained occurrences
 between two snapshots (a typo, a corrupted counter, a hostile input: 1 → 2,000,000) infers nothing for
 that step and is flagged as a `value` finding in `quarantine` instead of being expanded into millions
@@ -22,11 +26,20 @@ MAX_INFERRED_PER_STEP = 1000
 JUMP_REASON = "implausible count jump"
 
 _CTES = """
-WITH obs AS (
-    SELECT p.namespace, p.item_id, p.seq, p.snapshot_id, p.count, p.recent_occurrences,
-           lag(p.seq) OVER item AS prev_seq, lag(p.count) OVER item AS prev_count
-    FROM patterns p JOIN rebuild USING (namespace)
-    WINDOW item AS (PARTITION BY p.namespace, p.item_id ORDER BY p.seq)
+WITH win AS (
+    -- the observations from from_seq on, plus each pattern's latest one before (its count, and the seq an
+    -- occurrence first listed later happened after)
+    SELECT p.namespace, p.item_id, p.seq, p.snapshot_id, p.count, p.recent_occurrences
+    FROM patterns p JOIN rebuild r USING (namespace) WHERE p.seq >= r.from_seq
+    UNION ALL
+    SELECT p.namespace, p.item_id, p.seq, p.snapshot_id, p.count, NULL
+    FROM patterns p JOIN rebuild r USING (namespace) WHERE p.seq < r.from_seq
+    QUALIFY row_number() OVER (PARTITION BY p.namespace, p.item_id ORDER BY p.seq DESC) = 1
+),
+obs AS (
+    SELECT w.*, lag(w.seq) OVER item AS prev_seq, lag(w.count) OVER item AS prev_count
+    FROM win w
+    WINDOW item AS (PARTITION BY w.namespace, w.item_id ORDER BY w.seq)
 ),
 listed AS (
     SELECT namespace, item_id, seq, occ.session AS session_id, occ.context AS context
@@ -37,8 +50,14 @@ listed AS (
     )
 ),
 distinct_listed AS (
-    SELECT namespace, item_id, session_id, context, min(seq) AS first_seen_seq
-    FROM listed GROUP BY ALL
+    -- occurrences listed from from_seq on that no earlier snapshot listed (those are stored already)
+    SELECT l.namespace, l.item_id, l.session_id, l.context, min(l.seq) AS first_seen_seq
+    FROM listed l
+    WHERE NOT EXISTS (
+        SELECT 1 FROM pattern_occurrences po
+        WHERE NOT po.inferred AND po.namespace = l.namespace AND po.item_id = l.item_id
+          AND po.session_id IS NOT DISTINCT FROM l.session_id AND po.context IS NOT DISTINCT FROM l.context)
+    GROUP BY ALL
 ),
 new_per_obs AS (
     SELECT namespace, item_id, first_seen_seq AS seq, count(*) AS listed_new
@@ -47,8 +66,8 @@ new_per_obs AS (
 unexplained AS (
     SELECT o.namespace, o.item_id, o.seq, o.prev_seq, o.count, o.prev_count, o.snapshot_id,
            greatest(o.count::HUGEINT - coalesce(o.prev_count, 0)::HUGEINT - coalesce(n.listed_new, 0), 0) AS n_inferred
-    FROM obs o LEFT JOIN new_per_obs n USING (namespace, item_id, seq)
-    WHERE o.count IS NOT NULL
+    FROM obs o JOIN rebuild r USING (namespace) LEFT JOIN new_per_obs n USING (namespace, item_id, seq)
+    WHERE o.count IS NOT NULL AND o.seq >= r.from_seq
 )
 """
 
@@ -70,21 +89,26 @@ ORDER BY u.namespace, u.item_id, u.seq
 """.replace("{cap}", str(MAX_INFERRED_PER_STEP))
 
 
-def rebuild_occurrences(con: duckdb.DuckDBPyConnection, namespaces: list[str]) -> tuple[int, list[Finding]]:
-    """Recompute `pattern_occurrences` for the given namespaces; returns the row count written and the
-    implausible jumps (flags from an earlier rebuild of these namespaces are removed: the caller stores these)."""
-    if not namespaces:
+def derive_occurrences(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int]) -> tuple[int, list[Finding]]:
+    """Recompute `pattern_occurrences` of each namespace from its `from_seq` on (the first seq whose snapshot
+    changed: earlier rows stand, so adding a session costs that session); returns the namespaces' row count and
+    the implausible jumps from `from_seq` on (their flags from an earlier derivation are removed: the caller
+    stores these)."""
+    if not from_seq:
         return 0, []
-    rebuild = pl.DataFrame({"namespace": namespaces}, schema={"namespace": pl.String})
+    rebuild = pl.DataFrame({"namespace": list(from_seq), "from_seq": list(from_seq.values())},
+                           schema={"namespace": pl.String, "from_seq": pl.Int64})
     con.register("rebuild", rebuild)
     try:
-        con.execute("DELETE FROM pattern_occurrences WHERE namespace IN (SELECT namespace FROM rebuild)")
+        con.execute("DELETE FROM pattern_occurrences USING rebuild r "
+                    "WHERE pattern_occurrences.namespace = r.namespace AND pattern_occurrences.first_seen_seq >= r.from_seq")
         con.execute(f"INSERT INTO pattern_occurrences BY NAME {_RECONSTRUCT}")
         rows = con.execute(
             "SELECT count(*) FROM pattern_occurrences WHERE namespace IN (SELECT namespace FROM rebuild)"
         ).fetchall()[0][0]
-        con.execute("DELETE FROM quarantine WHERE kind = 'value' AND namespace IN (SELECT namespace FROM rebuild) "
-                    "AND starts_with(reason, ?)", [JUMP_REASON])
+        con.execute("DELETE FROM quarantine WHERE kind = 'value' AND starts_with(reason, ?) AND snapshot_id IN "
+                    "(SELECT s.snapshot_id FROM snapshots s JOIN rebuild r USING (namespace) WHERE s.seq >= r.from_seq)",
+                    [JUMP_REASON])
         jumps = con.execute(_JUMPS).fetchall()
     finally:
         con.unregister("rebuild")

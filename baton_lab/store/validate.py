@@ -7,6 +7,7 @@ cannot be stored and becomes an `item` finding.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from typing import Any
@@ -51,6 +52,7 @@ def out_of_range(table: str, frame: pl.DataFrame) -> list[tuple[int, str, Any]]:
     return found
 
 
+@functools.cache  # building a model's schema (and copying it without a column) costs more than checking a few rows
 def _schema(table: str, without: tuple[str, ...]) -> pa.DataFrameSchema:
     schema = TABLES[table].to_schema()
     return schema.remove_columns([c for c in without if c in schema.columns]) if without else schema

@@ -84,10 +84,36 @@ def _extract_heredocs(command: str) -> tuple[str, list[str]]:
 
 
 def _tokens(command: str) -> list[str]:
+    """POSIX shell words and operator runs, as `shlex` splits them (`_shlex_tokens`). Commands made of plain words,
+    single-quoted text and double-quoted text without backslashes — nearly every curl call, whose JSON payload is
+    single-quoted — are split by one regular expression (shlex reads a character at a time: ~1 ms per KB);
+    anything else (backslashes outside single quotes, `#`, an unclosed quote) goes to shlex."""
+    tokens: list[str] = []
+    for match in _FAST_TOKEN.finditer(command):
+        kind = match.lastgroup
+        if kind == "word":
+            tokens.append(_QUOTED.sub(_unquote, match.group()))
+        elif kind == "punct":
+            tokens.append(match.group())
+        elif kind == "other":
+            return _shlex_tokens(command)
+    return tokens
+
+
+def _shlex_tokens(command: str) -> list[str]:
     lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>\n")
     lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
     return list(lexer)
+
+
+_FAST_TOKEN = re.compile(r"""(?P<space>[ \t\r]+)|(?P<punct>[;&|<>\n]+)"""
+                         r"""|(?P<word>(?:[^ \t\r;&|<>\n'"\\#]|'[^']*'|"[^"\\]*")+)|(?P<other>.)""", re.S)
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def _unquote(match: re.Match[str]) -> str:
+    return match.group(1) if match.group(1) is not None else match.group(2)
 
 
 def _segments(tokens: list[str]) -> list[tuple[list[str], str | None]]:
