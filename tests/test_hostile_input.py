@@ -127,6 +127,45 @@ def test_a_pattern_count_jump_is_flagged_not_expanded(lab: bl.Lab, tmp_path: Pat
     assert lab.quarantine().filter(bl_col("reason").str.starts_with("implausible count jump")).height == 3
 
 
+def test_a_patch_proposal_with_non_text_submitter_is_stored(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer (bench/fuzz_bench.py): `submitted_by: [1.5, 2.0]` crashed the whole call
+    (polars cannot cast a list to the text column)."""
+    for i, (by, at) in enumerate([([1.5, 2.0], 17), ({"agent": "gpt"}, None), (7, ["2026-06-18"])]):
+        write(tmp_path / "in" / f"p{i}.json", {"_patch_proposal": {"namespace": "ns", "submitted_by": by, "submitted_at": at,
+                                                                   "patches": [{"op": "increment", "path": "a.b", "by": 1}]}})
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.stored, summary.proposals) == (1, 3)
+    rows = lab.table("patch_proposals").sort("submitted_by")
+    assert rows["submitted_by"].to_list() == ["7", "[1.5, 2.0]", "{'agent': 'gpt'}"]
+    assert rows["submitted_at_raw"].to_list() == ["['2026-06-18']", "17", None]
+
+
+def test_a_jsonl_file_whose_type_field_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a first line `{"type": [...]}` crashed transcript sniffing (unhashable list)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"type": ["user"], "sessionId": "x", "uuid": "u"}\n'
+                                             '{"type": {"k": 1}, "timestamp": "t", "payload": {}}\n')
+    (tmp_path / "in" / "b.jsonl").write_text('{"timestamp": "t", "type": ["session_meta"], "payload": {}}\n')
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.stored == 1 and summary.read == summary.stored + summary.quarantined == 4
+
+
+def test_a_beads_line_with_a_secret_and_a_lone_surrogate_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: redacting the line re-wrote `\\udfff` as a character, which the quarantine
+    fragment could not store as UTF-8 (UnicodeEncodeError took the whole call down)."""
+    line = {"id": "bd-1", "title": "x\udfff " + GH, "status": "open", "priority": 2, "issue_type": "task",
+            "created_at": "2026-03-01T10:00:00Z", "updated_at": "2026-03-01T10:00:00Z"}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "issues.jsonl").write_text(json.dumps(line) + "\n")
+    summary = lab.import_(tmp_path / "in")  # no namespace: quarantined whole, with its fragment
+    assert (summary.read, summary.quarantined) == (1, 1)
+    fragment = lab.quarantine()["fragment"][0]
+    assert "\\udfff" in fragment and "[REDACTED:" in fragment
+    _assert_no_leak(lab, GH)
+
+
 # -- secrets stored ----------------------------------------------------------------------------------
 
 def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp_path: Path) -> None:

@@ -82,7 +82,9 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
 def redacted_fragment(text: str, redactor: Redactor) -> str:
     """The quarantine excerpt of a document's raw text, secrets redacted — also those written with JSON
     escapes (the text could not be parsed, so escapes are resolved on the excerpt itself)."""
-    window = text[:_FRAGMENT_WINDOW]
+    # A record's text can hold lone surrogates itself (a whole-file format re-serialising decoded lines):
+    # they cannot be stored as UTF-8, so the excerpt shows U+FFFD in their place.
+    window = without_surrogates(text[:_FRAGMENT_WINDOW])
     clean, n = redactor.text(window)
     if "\\" in window:
         decoded = unescaped(window)

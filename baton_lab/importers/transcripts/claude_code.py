@@ -30,7 +30,7 @@ PROVENANCE_KEYS = ("sessionId", "cwd", "gitBranch", "version", "isSidechain", "a
 
 def looks_like(record: Any) -> bool:
     """A first record of a Claude Code transcript."""
-    return (isinstance(record, dict) and record.get("type") in RECORD_TYPES
+    return (isinstance(record, dict) and isinstance(record.get("type"), str) and record["type"] in RECORD_TYPES
             and any(key in record for key in ("sessionId", "uuid", "leafUuid")))
 
 

@@ -30,7 +30,7 @@ OUTPUT_TYPES = {"function_call_output", "custom_tool_call_output", "local_shell_
 
 def looks_like(record: Any) -> bool:
     return (isinstance(record, dict) and {"timestamp", "type", "payload"} <= set(record)
-            and record.get("type") in RECORD_TYPES)
+            and isinstance(record["type"], str) and record["type"] in RECORD_TYPES)
 
 
 def _script(command: Any) -> str | None:
