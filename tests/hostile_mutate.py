@@ -43,18 +43,23 @@ class Seed:
     name: str
     value: Any
     jsonl: bool
+    group: str  # the format it was written in (a golden case's folder name, baton-v1, transcript, …)
 
 
-def _seed_files() -> Iterator[Path]:
+def _seed_files() -> Iterator[tuple[str, Path]]:
+    """(format group, path) of every seed document."""
     demo = ROOT / "baton_lab" / "data" / "demo"
-    for folder in ("v1", "v2", "cache"):
-        yield from sorted((demo / folder).rglob("*.json"))
+    for folder, group in (("v1", "baton-v1"), ("v2", "baton-v2"), ("cache", "local-cache")):
+        yield from ((group, path) for path in sorted((demo / folder).rglob("*.json")))
     for path in sorted((ROOT / "tests" / "golden").rglob("input/**/*")):
         if path.suffix in (".json", ".jsonl") and path.is_file():
-            yield path
-    yield from sorted((ROOT / "tests" / "fixtures" / "real").glob("*.json*"))  # handoff, Beads, two transcripts
+            yield path.relative_to(ROOT / "tests" / "golden").parts[0], path
+    real = ROOT / "tests" / "fixtures" / "real"
+    yield "beads-issues", real / "beads-issues-head15.jsonl"
+    yield "other", real / "Aycrith__gemDirect1__agent__.state__session-handoff.json"
+    yield from (("transcript", path) for path in sorted(set(real.glob("*transcript*.jsonl")) | set(real.glob("*session.jsonl"))))
     # The demo's three smallest Claude Code transcripts (baton reads and writes through curl and MCP).
-    yield from sorted((demo / "transcripts").rglob("*.jsonl"), key=lambda p: p.stat().st_size)[:3]
+    yield from (("transcript", path) for path in sorted((demo / "transcripts").rglob("*.jsonl"), key=lambda p: p.stat().st_size)[:3])
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,15 @@ def _line(line: str) -> Any:
 
 def load_seeds() -> list[Seed]:
     seeds = []
-    for path in _seed_files():
+    for group, path in _seed_files():
         text = path.read_text(encoding="utf-8-sig")
         if path.suffix == ".jsonl":
-            seeds.append(Seed(path.stem, [_line(line) for line in text.splitlines() if line.strip()], True))
+            seeds.append(Seed(path.stem, [_line(line) for line in text.splitlines() if line.strip()], True, group))
         else:
             # A demo loop's sessions share their folder's name, so mutated sessions of one loop meet in one
             # namespace (history-wide derivation — events, occurrences — runs over hostile values too).
             name = path.parent.name if path.parent.parent.name == "v1" else path.stem
-            seeds.append(Seed(name, json.loads(text), False))
+            seeds.append(Seed(name, json.loads(text), False, group))
     return seeds
 
 
@@ -243,10 +248,11 @@ def _addressed(rng: random.Random, seed: Seed) -> Any:
     return doc
 
 
-def document(mutator: Mutator, seeds: list[Seed], index: int) -> Document:
-    """One hostile document made from a random realistic one."""
+def document(mutator: Mutator, seeds: dict[str, list[Seed]], index: int) -> Document:
+    """One hostile document made from a random realistic one: a format first (each as likely, so the few small
+    golden cases weigh as much as the 150 demo batons), then one of its seeds."""
     rng = mutator.rng
-    seed = rng.choice(seeds)
+    seed = rng.choice(seeds[rng.choice(sorted(seeds))])
     planted = Planted()
     rate = rng.choice([0.02, 0.05, 0.1, 0.25])
     name_part = seed.name
@@ -270,12 +276,14 @@ def document(mutator: Mutator, seeds: list[Seed], index: int) -> Document:
     suffix = ".jsonl" if seed.jsonl else ".json"
     # One folder per document: the file name stays the seed's (a cache file's namespace) without clashing.
     name = f"{index:05d}/" + name_part.replace("/", "_").replace("\n", "_")[:150] + suffix
-    return Document(name, data, "jsonl" if seed.jsonl else "json", planted)
+    return Document(name, data, seed.group, planted)
 
 
 def documents(seed: int, n: int, start: int = 0) -> Iterator[Document]:
     """`n` hostile documents from `random.Random(seed)`, named from index `start` on."""
     mutator = Mutator(random.Random(seed))
-    seeds = load_seeds()
+    seeds: dict[str, list[Seed]] = {}
+    for s in load_seeds():
+        seeds.setdefault(s.group, []).append(s)
     for i in range(start, start + n):
         yield document(mutator, seeds, i)

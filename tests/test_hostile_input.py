@@ -166,6 +166,22 @@ def test_a_beads_line_with_a_secret_and_a_lone_surrogate_is_not_a_crash(lab: bl.
     _assert_no_leak(lab, GH)
 
 
+def test_a_beads_decision_whose_id_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a decision issue with `"id": [...]` crashed the supersession lookup."""
+    base = {"status": "open", "priority": 2, "created_at": "2026-03-01T10:00:00Z", "updated_at": "2026-03-01T10:00:00Z"}
+    lines = [{**base, "id": "bd-4", "title": "g", "issue_type": "decision"},  # three good lines: sniffed as Beads
+             {**base, "id": "bd-3", "title": "f", "issue_type": "decision",
+              "dependencies": [{"type": "supersedes", "depends_on_id": "bd-4"}]},
+             {**base, "id": "bd-5", "title": "h", "issue_type": "task"},
+             {**base, "id": ["bd-1"], "title": "d", "issue_type": "decision"},
+             {**base, "id": {"k": 1}, "title": "e", "issue_type": "decision"}]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "issues.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.stored == 1 and summary.read == 1
+    assert lab.decisions().filter(bl_col("item_id") == "bd-4")["status"].to_list() == ["superseded"]
+
+
 # -- secrets stored ----------------------------------------------------------------------------------
 
 def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp_path: Path) -> None:
