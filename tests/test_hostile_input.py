@@ -182,6 +182,22 @@ def test_a_beads_decision_whose_id_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_p
     assert lab.decisions().filter(bl_col("item_id") == "bd-4")["status"].to_list() == ["superseded"]
 
 
+def test_transcript_tool_ids_with_lone_surrogates_or_non_ascii_are_paired(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a tool_use id holding `\\udfff` crashed the line scanner (it watches for the
+    pending ids' bytes, and a lone surrogate has no UTF-8 form); a non-ASCII id written escaped was never found."""
+    from transcript_builders import ClaudeTranscript, compact, curl_read
+
+    t = ClaudeTranscript()
+    for i, tool_id in enumerate(["toolu_\udfff", "toolu_é"]):
+        t.bash(tool_id, curl_read(f"ns{i}"), compact({"baton": v1(f"s{i}", loops=[loop("L")]), "namespace": f"ns{i}",
+                                                       "updated_at": "2026-06-17T09:05:00Z"}))
+    path = tmp_path / "proj" / "session.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(line) + "\n" for line in t.lines))  # ASCII: ids written as escapes
+    summary = lab.import_(path)
+    assert summary.stored == 2 and set(lab.snapshots()["namespace"]) == {"ns0", "ns1"}
+
+
 # -- secrets stored ----------------------------------------------------------------------------------
 
 def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp_path: Path) -> None:

@@ -56,20 +56,27 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
     uri, total = stored_path(record.source.uri, redactor)
     if uri != record.source.uri:
         record.source = dataclasses.replace(record.source, uri=uri)
-    if record.provenance:
-        record.provenance, n = redactor.value(record.provenance)
-        total += n
     findings: list[Finding] = []
+
+    def flag(repairs: list[tuple[str, str]]) -> None:
+        for path, original in repairs:
+            path, _ = redactor.text(path)
+            shown, _ = redactor.text(original)
+            findings.append(Finding(record.where, path, "value", "text holds a lone surrogate (\\ud800-\\udfff: not "
+                                    "valid Unicode); stored with U+FFFD in its place", fragment(shown), source_id))
+
+    if record.provenance:
+        # Provenance is read from the input too (a transcript's tool call id, cwd, branch).
+        provenance, repairs = repair_surrogates(record.provenance, "provenance")
+        flag(repairs)
+        record.provenance, n = redactor.value(provenance)
+        total += n
     if record.doc is not None:
         raw = record.text or None
         doc = record.doc
         if raw is None or has_lone_surrogate_escape(raw):
             doc, repairs = repair_surrogates(doc)
-            for path, original in repairs:
-                path, _ = redactor.text(path)
-                shown, _ = redactor.text(original)
-                findings.append(Finding(record.where, path, "value", "text holds a lone surrogate (\\ud800-\\udfff: not "
-                                        "valid Unicode); stored with U+FFFD in its place", fragment(shown), source_id))
+            flag(repairs)
         if raw is None:
             doc, n = redactor.value(doc)
         else:

@@ -116,8 +116,14 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
                     if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("tool_use_id") in pairing.pending:
                         result = _result(block, record, number)
                         yield from pairing.result(block["tool_use_id"], result)
-            watching = STATIC_MARKERS + tuple(key.encode() for key in pairing.pending)
+            watching = STATIC_MARKERS + tuple(marker for key in pairing.pending for marker in _id_markers(key))
     yield from pairing.finish()
+
+
+def _id_markers(call_id: str) -> tuple[bytes, ...]:
+    """How a tool call id can appear in the file's bytes: as UTF-8, or JSON-escaped (`\\u00e9`, `\\ud800`: a
+    lone surrogate has no UTF-8 form at all)."""
+    return tuple(sorted({call_id.encode("utf-8", "surrogatepass"), json.dumps(call_id)[1:-1].encode()}))
 
 
 def _tool_use(block: dict[str, Any], record: dict[str, Any], number: int, pairing: Pairing, files: Mapping[str, str]) -> None:
