@@ -21,7 +21,7 @@ import polars as pl
 from ..redact import redact_text
 from ..store.schemas import TABLES
 from ..store.validate import conform
-from . import attribution, conflicts, gitread, lineage, rework
+from . import attribution, conflicts, gitread, issue_links, lineage, rework
 from .conflicts import Rules
 
 ORG_TABLES = ("repositories", "changes", "change_files", "conflicts", "rework", "line_fates")
@@ -163,7 +163,7 @@ TRANSCRIPT_WINDOW_H = 6   # a commit links to the latest transcript snapshot of 
 
 def _linked_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame, checkout: str, branch: str) -> pl.DataFrame:
     """Link a change to the baton session that made it: by the session id its message names (`trailer`), else by
-    a transcript snapshot of the same checkout (cwd's last directory), on the change's branch, by the same tool, in
+    the session that closed the Beads issue it names (`closed_by_session`, see issue_links), else by a transcript snapshot of the same checkout (cwd's last directory), on the change's branch, by the same tool, in
     the hours before the commit (`transcript`; the branch is the merged branch's name, else the imported branch)."""
     ids = changes.filter(pl.col("session_id").is_not_null()).select("session_id").unique()
     # a Claude Code transcript can only have made a Claude (or Gas Town) change, a Codex rollout a Codex one
@@ -189,14 +189,39 @@ def _linked_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame, chec
     finally:
         con.unregister("_bl_session_ids")
         con.unregister("_bl_change_probe")
-    out = changes.join(by_id, on="session_id", how="left").join(by_transcript, on="commit", how="left")
-    via_transcript = pl.col("session_namespace").is_null() & pl.col("t_namespace").is_not_null()
+    by_issue = _closing_sessions(con, changes)
+    out = (changes.join(by_id, on="session_id", how="left").join(by_issue, on="commit", how="left")
+           .join(by_transcript, on="commit", how="left"))
+    # strongest evidence first: the message names the session, then the issue it closed, then time and place
+    via_issue = pl.col("session_namespace").is_null() & pl.col("closed_by_session").is_not_null()
+    via_transcript = pl.col("session_namespace").is_null() & ~via_issue & pl.col("t_namespace").is_not_null()
     return out.with_columns(
         session_link=pl.when(pl.col("session_namespace").is_not_null()).then(pl.lit("trailer"))
+        .when(via_issue).then(pl.lit("closed_by_session"))
         .when(via_transcript).then(pl.lit("transcript")),
-        session_id=pl.when(via_transcript).then(pl.col("t_session")).otherwise(pl.col("session_id")),
-        session_namespace=pl.coalesce("session_namespace", "t_namespace"),
-    ).drop("t_session", "t_namespace")
+        session_id=pl.when(via_issue).then(pl.col("closed_by_session"))
+        .when(via_transcript).then(pl.col("t_session")).otherwise(pl.col("session_id")),
+        session_namespace=pl.when(via_issue).then(pl.col("issue_session_namespace"))
+        .otherwise(pl.coalesce("session_namespace", "t_namespace")),
+    ).drop("t_session", "t_namespace", "closed_by_session", "issue_session_namespace")
+
+
+def _closing_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame) -> pl.DataFrame:
+    """commit, closed_by_session, issue_session_namespace: the session that closed the Beads issue a change names
+    (issue_links), and the namespace it is known in — a baton or transcript snapshot of that session, else the
+    Beads tracker's own namespace."""
+    linked = issue_links.link(changes, issue_links.closures(con))
+    con.register("_bl_closing", linked.select("closed_by_session").unique())
+    try:
+        known = con.sql("""
+            SELECT c.closed_by_session, min(s.namespace) AS known_namespace
+            FROM _bl_closing c JOIN snapshots s
+              ON s.session_id = c.closed_by_session OR s.provenance->>'sessionId' = c.closed_by_session
+            GROUP BY 1""").pl()
+    finally:
+        con.unregister("_bl_closing")
+    return linked.join(known, on="closed_by_session", how="left").select(
+        "commit", "closed_by_session", issue_session_namespace=pl.coalesce("known_namespace", "issue_namespace"))
 
 
 def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

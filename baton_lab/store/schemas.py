@@ -330,7 +330,7 @@ class Changes(_Table):
     branch: str = _text("Merged branch that brought the commit in (from merge subjects).")
     session_id: str = _text("Agent session named by the message (Claude-Session:, claude.ai/code/session_, Amp-Thread-ID:).")
     session_namespace: str = _text("Baton namespace of the session that made it (the link to the loop's baton).")
-    session_link: str = _text("How the session was found: trailer (session id in the message) or transcript (same checkout and branch, in the hours before the commit).", isin=["trailer", "transcript"])
+    session_link: str = _text("How the session was found: trailer (session id in the message), closed_by_session (the session that closed the Beads issue the message names) or transcript (same checkout and branch, in the hours before the commit).", isin=["trailer", "closed_by_session", "transcript"])
     check_status: str = _text("failed / passed when the repository records a check: a CI-Status: trailer or a git note under refs/notes/ci, checks, ...", isin=["failed", "passed"])
     check_note: str = _text("The check note(s) as recorded (git notes).")
     files_changed: pl.Int64 = pa.Field(nullable=False, ge=0, description="Files changed (renames count once).")
