@@ -21,7 +21,7 @@ import polars as pl
 from ..redact import redact_text
 from ..store.schemas import TABLES
 from ..store.validate import conform
-from . import attribution, conflicts, gitread, issue_links, lineage, rework
+from . import attribution, conflicts, gitread, issue_links, lineage, rework, test_failures
 from .conflicts import Rules
 
 ORG_TABLES = ("repositories", "changes", "change_files", "conflicts", "rework", "line_fates")
@@ -224,6 +224,20 @@ def _closing_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame) -> 
         "commit", "closed_by_session", issue_session_namespace=pl.coalesce("known_namespace", "issue_namespace"))
 
 
+def _with_test_failures(con: duckdb.DuckDBPyConnection, result: Analysis, checkout: str,
+                        transcripts: list[str | os.PathLike[str]] | None) -> pl.DataFrame:
+    """The rework chains with those triggered by failing test runs in the loops' transcripts folded in (see
+    test_failures): the given transcript files, else the transcripts the store has imported that are still on disk."""
+    if transcripts is None:
+        uris = con.sql("SELECT DISTINCT uri FROM sources WHERE format IN ('claude-code-transcript', 'codex-rollout')").pl()
+        transcripts = [uri for uri in uris["uri"] if Path(uri).is_file()]
+    failed = test_failures.failures(transcripts)
+    triggered = test_failures.chains(failed, result.changes, result.change_files, checkout)
+    order = dict(zip(result.changes["commit"], result.changes["position"]))
+    times = dict(zip(result.changes["commit"], result.changes["committed_s"]))
+    return test_failures.merge(result.rework, triggered, order, times)
+
+
 def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     data = conform(table, frame)
     TABLES[table].validate(data, lazy=True)
@@ -236,8 +250,11 @@ def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
 
 def import_repository(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], *, name: str | None = None,
                       ref: str | None = None, mapping: str | os.PathLike[str] | None = None, rules: Rules = Rules(),
-                      rework_window_s: int = 3 * 86400) -> RepositoryImport:
-    """Read a repository through git and store its changes, conflicts, rework chains and line fates."""
+                      rework_window_s: int = 3 * 86400,
+                      transcripts: list[str | os.PathLike[str]] | None = None) -> RepositoryImport:
+    """Read a repository through git and store its changes, conflicts, rework chains and line fates. `transcripts`
+    (Claude Code / Codex .jsonl files) are read for failing test runs that trigger rework; by default, the
+    transcripts the store has imported."""
     start = time.perf_counter()
     head = gitread.resolve(path, ref)
     mapping_rules = attribution.read_mapping(mapping)
@@ -246,6 +263,7 @@ def import_repository(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[st
     import_id = uuid.uuid4().hex[:12]
     now = datetime.now(timezone.utc)
     changes = _linked_sessions(con, result.changes, Path(path).resolve().name, head.branch)
+    result.rework = _with_test_failures(con, result, Path(path).resolve().name, transcripts)
     settings = {**asdict(rules), "rework_window_s": rework_window_s, "mapping": mapping_rules}
     with_repo = pl.lit(repo).alias("repo")
     frames = {

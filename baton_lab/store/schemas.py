@@ -286,7 +286,7 @@ ORG_KINDS = ("explicit", "identity", "line_undo")
 ORG_CONTEXTS = ("self", "dependency_bump", "formatting", "other")
 LOOP_RULES = ("user_mapping", "agent_account", "orchestrator_role", "co_author_trailer", "footer", "branch_name",
               "bot_account", "none")
-REWORK_TRIGGERS = ("ci_status", "failing_check", "fix_subject", "self_undo")
+REWORK_TRIGGERS = ("ci_status", "test_failure", "failing_check", "fix_subject", "self_undo")
 
 
 class Repositories(_Table):
@@ -386,7 +386,7 @@ class Rework(_Table):
     last_commit: str = _text("Last change of the chain.", nullable=False)
     length: pl.Int64 = pa.Field(nullable=False, ge=2, description="Changes in the chain.")
     duration_s: pl.Int64 = pa.Field(nullable=False, ge=0, description="First to last committer time (time to green).")
-    trigger: str = _text("Evidence of a failing check: ci_status, failing_check, fix_subject or self_undo.", nullable=False, isin=list(REWORK_TRIGGERS))
+    trigger: str = _text("Evidence of a failing check: ci_status, test_failure (a failing test run in the loop's transcript), failing_check, fix_subject or self_undo.", nullable=False, isin=list(REWORK_TRIGGERS))
     commits: str = _json("The chain's commit ids in history order.", nullable=False)
 
 
