@@ -198,6 +198,30 @@ def test_transcript_tool_ids_with_lone_surrogates_or_non_ascii_are_paired(lab: b
     assert summary.stored == 2 and set(lab.snapshots()["namespace"]) == {"ns0", "ns1"}
 
 
+def test_transcript_tool_ids_that_are_objects_are_not_crashes_or_leaks(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a tool_use id written as an object was stored as its Python repr in the
+    quarantine fragment of an unanswered read, where `'cookie': '…'` escaped redaction; as a tool_result's
+    tool_use_id it was unhashable."""
+    from transcript_builders import ClaudeTranscript, compact, curl_read
+
+    t = ClaudeTranscript()
+    t.bash("ID-1", curl_read("ns1"), None)                       # a read without a result: quarantined
+    t.bash("ID-2", curl_read("ns2"), compact({"baton": v1("s2", loops=[loop("L")]), "namespace": "ns2",
+                                              "updated_at": "2026-06-17T09:05:00Z"}))
+    secret = "Vpis9gJPkgI%AMo1mSci3"
+    for line in t.lines:
+        for block in line["message"]["content"] if isinstance(line["message"]["content"], list) else []:
+            for key in ("id", "tool_use_id"):
+                if block.get(key) in ("ID-1", "ID-2"):
+                    block[key] = {"cookie": secret, "n": block[key]}
+    path = tmp_path / "proj" / "session.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(line) + "\n" for line in t.lines))
+    summary = lab.import_(path)
+    assert summary.stored == 1 and summary.quarantined == 1     # the answered read pairs with its result
+    _assert_no_leak(lab, secret)
+
+
 # -- secrets stored ----------------------------------------------------------------------------------
 
 def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Iterator
 
 from ..base import Record, SourceInfo
-from .calls import BatonCall, CallResult, Pairing
+from .calls import BatonCall, CallResult, Pairing, call_id, id_markers
 from .curl import parse_command
 from .scan import candidate_lines, find_lines
 
@@ -113,21 +113,16 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
                         _tool_use(block, record, number, pairing, files)
             elif kind == "user" and isinstance(content, list) and pairing.pending:
                 for block in content:
-                    if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("tool_use_id") in pairing.pending:
+                    if isinstance(block, dict) and block.get("type") == "tool_result" \
+                            and call_id(block.get("tool_use_id")) in pairing.pending:
                         result = _result(block, record, number)
-                        yield from pairing.result(block["tool_use_id"], result)
-            watching = STATIC_MARKERS + tuple(marker for key in pairing.pending for marker in _id_markers(key))
+                        yield from pairing.result(call_id(block["tool_use_id"]), result)
+            watching = STATIC_MARKERS + tuple(marker for key in pairing.pending for marker in id_markers(key))
     yield from pairing.finish()
 
 
-def _id_markers(call_id: str) -> tuple[bytes, ...]:
-    """How a tool call id can appear in the file's bytes: as UTF-8, or JSON-escaped (`\\u00e9`, `\\ud800`: a
-    lone surrogate has no UTF-8 form at all)."""
-    return tuple(sorted({call_id.encode("utf-8", "surrogatepass"), json.dumps(call_id)[1:-1].encode()}))
-
-
 def _tool_use(block: dict[str, Any], record: dict[str, Any], number: int, pairing: Pairing, files: Mapping[str, str]) -> None:
-    name, tool_id = str(block.get("name", "")), str(block.get("id", ""))
+    name, tool_id = call_id(block.get("name")), call_id(block.get("id"))
     args = block.get("input") if isinstance(block.get("input"), dict) else {}
     provenance = {key: record[key] for key in PROVENANCE_KEYS if record.get(key) is not None}
     stamp = record.get("timestamp")
