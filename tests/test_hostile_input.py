@@ -326,3 +326,17 @@ def test_reports_and_exports_of_hostile_stores_leak_and_inject_nothing(docs: lis
     assert any(name.endswith(".html") for name in texts) and any(name.endswith(".tex") for name in texts)
     assert hostile.leaks([c for d in docs for c in d.planted.cores], texts) == []
     assert hostile.unescaped_markup(texts) == []
+
+
+def test_mutated_realistic_documents_import_without_crash_loss_or_leak(tmp_path: Path) -> None:
+    """A seeded sample of the long fuzz run's generator (tests/hostile_mutate.py: realistic documents of every JSON
+    format, mutated with the same hostile value families); bench/fuzz_bench.py runs 100,000 of them."""
+    import hostile_mutate
+
+    docs = list(hostile_mutate.documents(seed=20261203, n=40))
+    assert {d.format for d in docs} >= {"baton-v1", "baton-v2", "beads-issues", "transcript", "patch-proposal"}
+    outcome = hostile.import_batch(docs, tmp_path)
+    assert outcome.crash is None, outcome.crash
+    assert outcome.lost == 0 and outcome.leaks == []
+    assert sum(len(d.planted.cores) for d in docs) > 100
+
