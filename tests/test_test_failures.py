@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import polars as pl
 import pytest
 
 import baton_lab as bl
@@ -107,6 +108,27 @@ def test_follow_up_commits_after_a_failing_run_are_rework(scenario):
     ("1 failed, 3 passed", True), ("FAILED tests/test_a.py::test_b", True), ("--- FAIL: TestX", True),
     ("Tests:       2 failed, 10 passed", True), ("test result: FAILED. 3 passed; 1 failed", True), ("2/8 FAIL", True),
     ("4 passed in 0.12s", False), ("0 failed, 5 passed", False), ("ok  \tshop/pay\t0.01s", False),
+    ("0 failed, 1 error", True),
 ])
 def test_failure_wording(words: str, failed: bool) -> None:
     assert test_failures._failed(words, False) is failed
+
+
+def test_test_failure_chains_fold_into_the_self_undo_chains_they_share_a_commit_with() -> None:
+    schema = {"loop": pl.String, "first_commit": pl.String, "last_commit": pl.String, "length": pl.Int64,
+              "duration_s": pl.Int64, "trigger": pl.String, "commits": pl.List(pl.String)}
+
+    def chain(loop: str, commits: list[str], trigger: str) -> dict:
+        return {"loop": loop, "first_commit": commits[0], "last_commit": commits[-1], "length": len(commits),
+                "duration_s": 0, "trigger": trigger, "commits": commits}
+
+    existing = pl.DataFrame([chain("L", ["a", "b"], "self_undo"), chain("L", ["e", "f"], "ci_status"),
+                             chain("M", ["x", "y"], "fix_subject")], schema=schema)
+    triggered = pl.DataFrame([chain("L", ["b", "c"], "test_failure"), chain("L", ["f", "g"], "test_failure")], schema=schema)
+    order = {c: i for i, c in enumerate("abcdefgxy")}
+    times = {c: 60 * i for i, c in enumerate("abcdefgxy")}
+    merged = {tuple(r["commits"]): (r["trigger"], r["length"], r["duration_s"])
+              for r in test_failures.merge(existing, triggered, order, times).iter_rows(named=True)}
+    assert merged == {("a", "b", "c"): ("test_failure", 3, 120), ("e", "f", "g"): ("ci_status", 3, 120),
+                      ("x", "y"): ("fix_subject", 2, 0)}
+

@@ -163,8 +163,9 @@ TRANSCRIPT_WINDOW_H = 6   # a commit links to the latest transcript snapshot of 
 
 def _linked_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame, checkout: str, branch: str) -> pl.DataFrame:
     """Link a change to the baton session that made it: by the session id its message names (`trailer`), else by
-    the session that closed the Beads issue it names (`closed_by_session`, see issue_links), else by a transcript snapshot of the same checkout (cwd's last directory), on the change's branch, by the same tool, in
-    the hours before the commit (`transcript`; the branch is the merged branch's name, else the imported branch)."""
+    the session that closed the Beads issue it names (`closed_by_session`, see issue_links), else by a transcript
+    snapshot of the same checkout (cwd's last directory), on the change's branch, by the same tool, in the hours
+    before the commit (`transcript`; the branch is the merged branch's name, else the imported branch)."""
     ids = changes.filter(pl.col("session_id").is_not_null()).select("session_id").unique()
     # a Claude Code transcript can only have made a Claude (or Gas Town) change, a Codex rollout a Codex one
     tool = pl.col("agent_class").replace_strict({"claude": "claude", "gastown": "claude", "codex": "codex"}, default=None)

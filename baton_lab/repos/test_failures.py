@@ -39,7 +39,7 @@ TEST_COMMAND = re.compile(
     r"(npm|yarn|pnpm|bun)( run)? test|deno test|go test|cargo (test|nextest)|mvn( -\S+)* test|gradle\w* test|"
     r"make (test|check)|dotnet test|unittest)(?![\w-])")
 FAILED_OUTPUT = re.compile(
-    r"(?im)\b\d+ (failed|failing|failures?|errors?)\b|^FAILED\b|\bFAILED\b|^FAIL\b|--- FAIL|Tests:\s+\d+ failed|"
+    r"(?im)\b\d+ (failed|failing|failures?|errors?)\b|\bFAILED\b|^FAIL\b|--- FAIL|Tests:\s+\d+ failed|"
     r"test result: FAILED|\b\d+/\d+ (FAIL|failed)\b|\bAssertionError\b")
 ZERO_FAILURES = re.compile(r"(?i)\b0 (failed|failing|failures?|errors?)\b")
 SOURCE_PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w.-]+\.(?:py|pyi|ts|tsx|js|jsx|mjs|cjs|go|rs|java|kt|rb|php|cs|"
@@ -72,14 +72,13 @@ def _text(value: Any) -> str:
 def _failed(output: str, error: bool) -> bool:
     if error:
         return True
-    found = FAILED_OUTPUT.search(output)
-    return bool(found) and not ZERO_FAILURES.fullmatch(found.group(0))
+    return any(not ZERO_FAILURES.fullmatch(found.group(0)) for found in FAILED_OUTPUT.finditer(output))
 
 
 def _relative(path: str, cwd: str | None) -> str:
     if cwd and path.startswith(cwd.rstrip("/") + "/"):
         return path[len(cwd.rstrip("/")) + 1:]
-    return path.lstrip("./") if path.startswith("./") else path
+    return path[2:] if path.startswith("./") else path
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
@@ -252,4 +251,4 @@ def merge(existing: pl.DataFrame, triggered: pl.DataFrame, order: dict[str, int]
         chains_.append({**new, "commits": ordered, "first_commit": ordered[0], "last_commit": ordered[-1],
                         "length": len(ordered), "duration_s": times[ordered[-1]] - times[ordered[0]],
                         "trigger": "ci_status" if ci else "test_failure"})
-    return pl.DataFrame(chains_, schema=existing.schema)
+    return pl.DataFrame(sorted(chains_, key=lambda c: order[c["first_commit"]]), schema=existing.schema)
