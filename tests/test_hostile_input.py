@@ -238,6 +238,21 @@ def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp
     _assert_no_leak(lab, GH, SK, "hunter2hunter2", "Wv7Wv7Wv7")
 
 
+def test_an_escaped_key_without_end_in_a_quarantined_fragment_is_redacted(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: in a torn document written with `\\u` escapes, an END-less private key hidden
+    by the escapes swallowed a later URL password when decoded, so the decoded view had no more matches than the
+    raw one and the raw fragment — key included — was kept."""
+    key = "QraAdYRY5Ly4UhMaydudkcE2FC4yGEtI9mAsH9FDlSPvYz2"
+    text = json.dumps({"a": "https://deploy:Zp4pass9@git.example.com/repo", "monkey -----BEGIN PRIVATE KEY-----\n"
+                       + key + "\n": True, "b": "https://deploy:Zp5pass9@git.example.com/repo"})
+    text = text.replace("BEGIN", "\\u0042E\\u0047IN").replace("Q", "\\u0051")[:-3]   # escaped letters, torn
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "torn.json").write_text(text)
+    _ok_file(tmp_path / "in")
+    assert lab.import_(tmp_path / "in", namespace="ns").quarantined == 1
+    _assert_no_leak(lab, key, "Zp4pass9", "Zp5pass9")
+
+
 def test_no_secret_in_metadata_keys_or_private_keys(lab: bl.Lab, tmp_path: Path) -> None:
     pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7BFUAkGmLcz\nVyW0mW9tPXdLbZP1rn6h"
     doc = v2(f"team-{GH}", 3, written_at=f"2026-06-18T10:30:00Z {SK}", session_id=f"sess-{GH}")

@@ -96,8 +96,10 @@ def redacted_fragment(text: str, redactor: Redactor) -> str:
     if "\\" in window:
         decoded = unescaped(window)
         decoded_clean, m = redactor.text(decoded)
-        if m > n:
-            # A secret hidden behind escapes: show the decoded, redacted excerpt (lone surrogates made U+FFFD).
+        if m:
+            # Secrets in the decoded text: show the decoded, redacted excerpt (lone surrogates made U+FFFD). Counting
+            # matches cannot tell whether escapes hid one: an END-less private key redacts to the end of the text
+            # and swallows later matches, so the decoded view can find a new secret with no more matches.
             clean = repair_surrogates(decoded_clean)[0]
     excerpt = fragment(clean)
     if len(text) > _FRAGMENT_WINDOW and len(clean) <= 2000:
