@@ -81,9 +81,15 @@ def _relative(path: str, cwd: str | None) -> str:
     return path[2:] if path.startswith("./") else path
 
 
+# Only lines holding one of these are parsed: transcripts are large and mostly prose.
+LINE_MARKERS = ("tool_use", "tool_result", "function_call", "session_meta")
+
+
 def _records(path: Path) -> Iterator[dict[str, Any]]:
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
+            if not any(marker in line for marker in LINE_MARKERS):
+                continue
             try:
                 record = json.loads(line)
             except (ValueError, RecursionError):
