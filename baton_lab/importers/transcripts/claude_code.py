@@ -116,7 +116,7 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
                     if isinstance(block, dict) and block.get("type") == "tool_result" \
                             and call_id(block.get("tool_use_id")) in pairing.pending:
                         result = _result(block, record, number)
-                        yield from pairing.result(call_id(block["tool_use_id"]), result)
+                        yield from pairing.result(call_id(block.get("tool_use_id")), result)
             watching = STATIC_MARKERS + tuple(marker for key in pairing.pending for marker in id_markers(key))
     yield from pairing.finish()
 

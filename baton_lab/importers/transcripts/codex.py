@@ -108,7 +108,7 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
                 elif item in OUTPUT_TYPES and call_id(payload.get("call_id")) in pairing.pending:
                     text, code = _output(payload.get("output"))
                     result = CallResult(text, False, number, stamp, exit_code=code)
-                    yield from pairing.result(call_id(payload["call_id"]), result)
+                    yield from pairing.result(call_id(payload.get("call_id")), result)
             watching = STATIC_MARKERS + tuple(marker for key in pairing.pending for marker in id_markers(key))
     yield from pairing.finish()
 
