@@ -1,26 +1,35 @@
 """Long fuzz run: hostile documents of every format, imported in batches; counts crashes, lost records,
 stored secrets and unescaped markup, and times redaction against the previous implementation.
 
-    python bench/fuzz_bench.py [--inputs 100000] [--batch 250] [--reports 3] [--log fuzz.jsonl]
+    python bench/fuzz_bench.py [--generator random] [--inputs 100000] [--batch 500] [--seed 1]
+                               [--workers 2] [--report-every 25] [--log fuzz.jsonl]
 
-The documents come from the same hypothesis strategies as tests/test_hostile_input.py (tests/hostile.py):
-v1/v2 batons, API envelopes, cache files, patch proposals and torn writes, with huge and negative numbers,
-NaN/Infinity, deep nesting, lone surrogates, BOMs, NUL bytes, secrets of every shape in every field and key
-(also split by JSON escapes), and HTML/Markdown/LaTeX/jinja text. Each batch is one `import_` call into a
-fresh store; every table is scanned for the planted secrets. The first --reports batches also get a report
-and export (HTML, Markdown, SVG, LaTeX, tables), scanned for secrets and unescaped markup.
-Redaction throughput: the old pre-check + walk (bench/_redact_before.py) and `Redactor.document` over the
-same parsed documents, in the same process. Progress goes to --log as JSON lines.
+Two generators of the same hostile value families (huge and negative numbers, NaN/Infinity, deep nesting,
+lone surrogates, BOMs, NUL bytes, secrets of every shape in every field and key — also split by JSON
+escapes —, HTML/Markdown/LaTeX/jinja text, torn writes):
+- `random` (default, a few ms per input): realistic documents of every JSON format the importer reads
+  (demo batons and cache files, golden cases, Beads and lessons JSONL, transcripts) mutated with seeded
+  `random` (tests/hostile_mutate.py). Batch k is `documents(seed * 1_000_003 + k, batch)`, so a run is
+  reproducible whatever --workers is; batches run in --workers processes.
+- `hypothesis` (~0.7 s per input): tests/hostile.py's strategies, as the property-based tests use them.
+Each batch is one `import_` call into a fresh store; every table is scanned for the planted secrets.
+Every --report-every'th batch (the first included) also gets a report and export (HTML, Markdown, SVG,
+LaTeX, tables), every file scanned for secrets and unescaped markup, and its redaction timed: the old
+pre-check + walk (bench/_redact_before.py) against `Redactor.document` over the same parsed documents.
+Progress goes to --log as JSON lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -28,7 +37,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import _redact_before as before  # noqa: E402
 import hostile  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from baton_lab._jsonutil import decode_text  # noqa: E402
 from baton_lab.redact import Redactor  # noqa: E402
@@ -64,77 +72,119 @@ def report_check(db: Path, root: Path, docs: list[hostile.Document]) -> tuple[in
     return len(hostile.leaks([c for d in docs for c in d.planted.cores], texts)), len(hostile.unescaped_markup(texts))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--inputs", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=250)
-    parser.add_argument("--reports", type=int, default=3)
-    parser.add_argument("--log", type=Path, default=None)
-    args = parser.parse_args()
-    totals = {"inputs": 0, "batches": 0, "crashes": 0, "crashed_inputs": 0, "lost": 0, "secrets": 0,
-              "report_batches": 0, "report_secrets": 0, "unescaped": 0, "planted": 0,
-              "stored": 0, "duplicates": 0, "proposals": 0, "empty": 0, "quarantined": 0, "unchanged": 0,
-              "redact_old_s": 0.0, "redact_new_s": 0.0, "redacted_docs": 0}
-    pending: list[hostile.Document] = []
-    started = time.perf_counter()
+TOTALS = ("inputs", "batches", "crashes", "crashed_inputs", "lost", "secrets", "report_batches", "report_secrets",
+          "unescaped", "planted", "stored", "duplicates", "proposals", "empty", "quarantined", "unchanged",
+          "redact_old_s", "redact_new_s", "redacted_docs")
 
-    def flush() -> None:
-        docs = pending[:]
-        pending.clear()
-        for i, doc in enumerate(docs):
-            doc.name = f"{i:05d}-{doc.name.split('-', 1)[1]}"[:200]
-        with tempfile.TemporaryDirectory(prefix="baton-lab-fuzz-") as tmp:
-            outcome = hostile.import_batch(docs, Path(tmp))
-            totals["batches"] += 1
-            totals["inputs"] += len(docs)
-            totals["planted"] += sum(len(d.planted.cores) for d in docs)
-            if outcome.crash:
-                totals["crashes"] += 1
-                totals["crashed_inputs"] += len(docs)
-                print(outcome.crash, file=sys.stderr)
-            else:
-                s = outcome.summary
-                for key, value in (("stored", s.stored), ("duplicates", s.duplicates), ("proposals", s.proposals),
-                                   ("empty", s.empty), ("quarantined", s.quarantined), ("unchanged", s.sources_unchanged)):
-                    totals[key] += value
-                totals["lost"] += outcome.lost
-                totals["secrets"] += len(outcome.leaks)
-                if outcome.leaks:
-                    print("leak:", outcome.leaks[:5], file=sys.stderr)
-                if totals["report_batches"] < args.reports:
-                    leaked, unescaped = report_check(outcome.db, Path(tmp), docs)
-                    totals["report_batches"] += 1
-                    totals["report_secrets"] += leaked
-                    totals["unescaped"] += unescaped
+
+def run_batch(docs: list[hostile.Document], report: bool) -> dict[str, Any]:
+    """Import one batch into a fresh store and count what happened; with `report`, also render and scan a report
+    and export of the store and time redaction over the batch."""
+    counts: dict[str, Any] = {"inputs": len(docs), "batches": 1,
+                              "planted": sum(len(d.planted.cores) for d in docs)}
+    with tempfile.TemporaryDirectory(prefix="baton-lab-fuzz-") as tmp:
+        outcome = hostile.import_batch(docs, Path(tmp))
+        if outcome.crash:
+            counts |= {"crashes": 1, "crashed_inputs": len(docs), "crash": outcome.crash[-3000:]}
+            return counts
+        s = outcome.summary
+        counts |= {"stored": s.stored, "duplicates": s.duplicates, "proposals": s.proposals, "empty": s.empty,
+                   "quarantined": s.quarantined, "unchanged": s.sources_unchanged, "lost": outcome.lost,
+                   "secrets": len(outcome.leaks)}
+        if outcome.leaks:
+            counts["leaks"] = outcome.leaks[:5]
+        if report:
+            leaked, unescaped = report_check(outcome.db, Path(tmp), docs)
+            counts |= {"report_batches": 1, "report_secrets": leaked, "unescaped": unescaped}
+    if report:
         old, new, n = redaction_times(docs)
-        totals["redact_old_s"] += old
-        totals["redact_new_s"] += new
-        totals["redacted_docs"] += n
-        totals["elapsed_s"] = round(time.perf_counter() - started, 1)
-        if args.log:
-            with args.log.open("a") as log:
-                log.write(json.dumps(totals) + "\n")
+        counts |= {"redact_old_s": old, "redact_new_s": new, "redacted_docs": n}
+    return counts
 
-    @settings(max_examples=args.inputs, deadline=None, database=None, phases=[Phase.generate],
+
+def random_batch(job: tuple[int, int, int, bool]) -> dict[str, Any]:
+    """Batch k of a seeded run (tests/hostile_mutate.py), in a worker process."""
+    import hostile_mutate
+
+    seed, k, size, report = job
+    docs = list(hostile_mutate.documents(seed * 1_000_003 + k, size))
+    return run_batch(docs, report) | {"batch_index": k}
+
+
+def hypothesis_batches(inputs: int, batch: int) -> Iterator[list[hostile.Document]]:
+    """Batches of tests/hostile.py documents, drawn by hypothesis in this process."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    pending: list[hostile.Document] = []
+    out: list[list[hostile.Document]] = []
+
+    @settings(max_examples=inputs, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(hostile.hostile_document())
     def generate(doc: hostile.Document) -> None:
+        doc.name = f"{len(pending):05d}-{doc.name.split('-', 1)[1]}"[:200]
         pending.append(doc)
-        if len(pending) >= args.batch:
-            flush()
+        if len(pending) >= batch:
+            out.append(pending[:])
+            pending.clear()
 
-    generate()
+    generate()  # hypothesis drives the loop, so batches are collected, then yielded
     if pending:
-        flush()
+        out.append(pending[:])
+    yield from out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generator", choices=("random", "hypothesis"), default="random")
+    parser.add_argument("--inputs", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=1, help="random generator: the run's seed")
+    parser.add_argument("--workers", type=int, default=2, help="random generator: processes importing batches")
+    parser.add_argument("--report-every", type=int, default=25, help="report + export every N-th batch (the first too)")
+    parser.add_argument("--log", type=Path, default=None)
+    args = parser.parse_args()
+    totals: dict[str, Any] = dict.fromkeys(TOTALS, 0)
+    started = time.perf_counter()
+
+    def add(counts: dict[str, Any]) -> None:
+        for key in TOTALS:
+            totals[key] += counts.get(key, 0)
+        totals["elapsed_s"] = round(time.perf_counter() - started, 1)
+        for key in ("crash", "leaks"):
+            if key in counts:
+                print(f"batch {counts.get('batch_index', totals['batches'] - 1)} {key}:", counts[key], file=sys.stderr)
+        if args.log:
+            with args.log.open("a") as log:
+                log.write(json.dumps(totals | {k: counts[k] for k in ("batch_index", "crash", "leaks") if k in counts},
+                                     default=str) + "\n")
+
+    if args.generator == "random":
+        n_batches = -(-args.inputs // args.batch)
+        jobs = [(args.seed, k, min(args.batch, args.inputs - k * args.batch), k % args.report_every == 0)
+                for k in range(n_batches)]
+        if args.workers > 1:
+            with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+                for counts in pool.imap_unordered(random_batch, jobs):
+                    add(counts)
+        else:
+            for job in jobs:
+                add(random_batch(job))
+    else:
+        for k, docs in enumerate(hypothesis_batches(args.inputs, args.batch)):
+            add(run_batch(docs, k % args.report_every == 0))
     ratio = totals["redact_old_s"] / totals["redact_new_s"] if totals["redact_new_s"] else float("nan")
-    print(f"{totals['inputs']} inputs in {totals['batches']} batches ({totals['elapsed_s']} s): "
+    print(f"{totals['inputs']} inputs ({args.generator}) in {totals['batches']} batches ({totals['elapsed_s']} s, "
+          f"{totals['elapsed_s'] / max(1, totals['inputs']) * 1000:.1f} ms per input): "
           f"{totals['crashes']} crashed batches, {totals['lost']} lost, {totals['secrets']} secrets stored "
           f"(of {totals['planted']} planted), {totals['report_secrets']} secrets and {totals['unescaped']} unescaped "
           f"in {totals['report_batches']} reports+exports")
     print(f"  stored {totals['stored']} · duplicates {totals['duplicates']} · proposals {totals['proposals']} · "
           f"empty {totals['empty']} · quarantined {totals['quarantined']} · identical files {totals['unchanged']}")
-    print(f"  redaction over {totals['redacted_docs']} parsed documents: before {totals['redact_old_s']:.1f} s, "
-          f"after {totals['redact_new_s']:.1f} s ({ratio:.1f}x)")
+    print(f"  redaction over {totals['redacted_docs']} parsed documents of the report batches: before "
+          f"{totals['redact_old_s']:.1f} s, after {totals['redact_new_s']:.1f} s ({ratio:.1f}x)")
+    sys.exit(1 if totals["crashes"] or totals["lost"] or totals["secrets"] or totals["report_secrets"]
+             or totals["unescaped"] else 0)
 
 
 if __name__ == "__main__":

@@ -47,44 +47,59 @@ def _fixed(prefixes: list[str]) -> Any:
     return lambda core: st.sampled_from(prefixes).map(lambda p: p + core)
 
 
+# Shapes written as a kept prefix + a random core: (prefixes, core alphabet, minimum core length). The
+# hypothesis strategies below and tests/hostile_mutate.py's plain `random` generator both draw from these.
+PREFIXED_SHAPES: dict[str, tuple[list[str], str, int]] = {
+    "bearer": (["Bearer ", "bearer\t", "BEARER  "], ALNUM + "._-", 16),
+    "basic": (["Basic ", "Basic\t", "basic "], B64, 16),
+    "github": (["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"], ALNUM, 30),
+    "openai": (["sk-", "sk-ant-", "sk-proj-"], ALNUM, 24),
+    "stripe": (["sk_live_", "sk_test_", "rk_live_"], ALNUM, 20),
+    "slack": (["xoxb-", "xoxp-", "xoxa-"], ALNUM, 16),
+    "google": (["AIza"], ALNUM + "_-", 34),
+    "gitlab": (["glpat-"], ALNUM, 22),
+    "huggingface": (["hf_"], ALNUM, 32),
+    "assignment": (["api_key=", "API-KEY: ", "token=", "MY_AUTH_TOKEN=", "client_secret: ", "authorization: ",
+                    "private_key="], ALNUM, 12),
+    "password": (["password=", "Passwd: ", "passphrase="], ALNUM, 10),
+}
+# The other shapes, as templates around the core (same strings in both generators).
+AWS_PREFIXES = ["AKIA", "ASIA"]
+JWT_HEADER = "eyJhbGciOiJIUzI1NiJ9."
+PEM_KINDS = ["RSA ", "OPENSSH ", "EC ", ""]
+URL_WITH_PASSWORD = "https://deploy:{core}@git.example.com/repo"
+
+
+def pem(kind: str, core: str, with_end: bool) -> str:
+    return f"-----BEGIN {kind}PRIVATE KEY-----\n{core}\n" + (f"-----END {kind}PRIVATE KEY-----" if with_end else "")
+
+
 # One strategy per shape redact.py knows (tests/test_redact.py checks the list is complete).
 SECRET_SHAPES: dict[str, st.SearchStrategy[Secret]] = {
-    "bearer": _shape("bearer", _core(ALNUM + "._-", 16), lambda c: st.sampled_from(["Bearer ", "bearer\t", "BEARER  "]).map(lambda p: p + c)),
-    "basic": _shape("basic", _core(B64, 16), lambda c: st.sampled_from(["Basic ", "Basic\t", "basic "]).map(lambda p: p + c)),
-    "github": _shape("github", _core(ALNUM, 30), _fixed(["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"])),
-    "openai": _shape("openai", _core(ALNUM, 24), _fixed(["sk-", "sk-ant-", "sk-proj-"])),
-    "stripe": _shape("stripe", _core(ALNUM, 20), _fixed(["sk_live_", "sk_test_", "rk_live_"])),
-    "slack": _shape("slack", _core(ALNUM, 16), _fixed(["xoxb-", "xoxp-", "xoxa-"])),
-    "aws": _shape("aws", _chars(UPPER_DIGITS, 14, 14).map(lambda c: "Q7" + c), _fixed(["AKIA", "ASIA"])),
-    "google": _shape("google", _core(ALNUM + "_-", 34), _fixed(["AIza"])),
-    "gitlab": _shape("gitlab", _core(ALNUM, 22), _fixed(["glpat-"])),
-    "huggingface": _shape("huggingface", _core(ALNUM, 32), _fixed(["hf_"])),
+    **{name: _shape(name, _core(alphabet, n), _fixed(prefixes)) for name, (prefixes, alphabet, n) in PREFIXED_SHAPES.items()},
+    "aws": _shape("aws", _chars(UPPER_DIGITS, 14, 14).map(lambda c: "Q7" + c), _fixed(AWS_PREFIXES)),
     "jwt": _shape("jwt", st.tuples(_core(ALNUM, 16), _core(ALNUM, 16)).map(lambda t: f"{t[0]}.{t[1]}"),
-                  lambda c: st.just("eyJhbGciOiJIUzI1NiJ9." + c)),
+                  lambda c: st.just(JWT_HEADER + c)),
     "private_key": _shape("private_key", _core(B64, 40, 80),
-                          lambda c: st.tuples(st.sampled_from(["RSA ", "OPENSSH ", "EC ", ""]), st.booleans()).map(
-                              lambda t: f"-----BEGIN {t[0]}PRIVATE KEY-----\n{c}\n"
-                                        + (f"-----END {t[0]}PRIVATE KEY-----" if t[1] else ""))),
-    "url_password": _shape("url_password", _core(ALNUM, 12), lambda c: st.just(f"https://deploy:{c}@git.example.com/repo")),
-    "assignment": _shape("assignment", _core(ALNUM, 12),
-                         lambda c: st.sampled_from(["api_key=", "API-KEY: ", "token=", "MY_AUTH_TOKEN=", "client_secret: ",
-                                                    "authorization: ", "private_key="]).map(lambda p: p + c)),
-    "password": _shape("password", _core(ALNUM, 10), lambda c: st.sampled_from(["password=", "Passwd: ", "passphrase="]).map(lambda p: p + c)),
+                          lambda c: st.tuples(st.sampled_from(PEM_KINDS), st.booleans()).map(lambda t: pem(t[0], c, t[1]))),
+    "url_password": _shape("url_password", _core(ALNUM, 12), lambda c: st.just(URL_WITH_PASSWORD.format(core=c))),
 }
 SECRET_KEYS = ["password", "authorization", "token", "api_key", "apiKey", "X-Api-Key", "GITHUB_TOKEN", "client_secret",
                "db.password", "secretKey", "credentials", "cookie"]
 
 secret = st.one_of(*SECRET_SHAPES.values())
 # Shapes that fit in a file name (a namespace named by a cache file's name).
-name_secret = st.one_of(*(SECRET_SHAPES[k] for k in ("github", "openai", "stripe", "slack", "aws", "google", "gitlab")))
+NAME_SHAPES = ("github", "openai", "stripe", "slack", "aws", "google", "gitlab")
+name_secret = st.one_of(*(SECRET_SHAPES[k] for k in NAME_SHAPES))
 
 CJK = "令牌密钥是的了在我們日本語の문자열한국어"
 words = st.text(string.ascii_letters + " .,-", max_size=20)
 cjk = st.text(CJK, min_size=1, max_size=8)
 # Text that looks like a secret marker but is not one: the old pre-check's false positives.
-near_misses = st.sampled_from(["task-scope", "keychain", "monkey", "the token expired", "tokens: 1200", "api keys rotate",
-                               "Basic Authentication", "secret santa", "password reset flow", "$MH_API_TOKEN",
-                               "Bearer $TOKEN", "private key rotation", "ghp_short", "sk-short", "https://example.com/x"])
+NEAR_MISSES = ["task-scope", "keychain", "monkey", "the token expired", "tokens: 1200", "api keys rotate",
+               "Basic Authentication", "secret santa", "password reset flow", "$MH_API_TOKEN",
+               "Bearer $TOKEN", "private key rotation", "ghp_short", "sk-short", "https://example.com/x"]
+near_misses = st.sampled_from(NEAR_MISSES)
 MARKUP = ["<script>alert('xss')</script>", "<img src=x onerror=alert(1)>", "**bold** [link](javascript:alert(1))",
           "\\input{/etc/passwd} $\\alpha$ \\end{document}", "{{ 7*1913 }}", "{% raw %}{% endraw %}", "| a | b |\n|---|---|",
           "&amp; &lt; \"quoted\" 'single'", "%s %d {0} ${HOME}", "# heading\n- item"]
@@ -93,7 +108,8 @@ UNESCAPED = {".html": ["<script>alert('xss')", "<img src=x onerror"], ".svg": ["
              ".md": ["<script>alert('xss')", "<img src=x onerror"], ".tex": ["\\input{/etc/passwd}", "\\end{document}"],
              "*": ["13391"]}  # jinja evaluation of {{ 7*1913 }}
 markup = st.sampled_from(MARKUP)
-weird = st.sampled_from(["\ufeff", "\x00", "\ud800", "\udfff", "\u202e", "\u0301", "\n\r\t", "\\", "\"", "İ", "\U0001f600"])
+WEIRD = ["\ufeff", "\x00", "\ud800", "\udfff", "\u202e", "\u0301", "\n\r\t", "\\", "\"", "İ", "\U0001f600"]
+weird = st.sampled_from(WEIRD)
 
 
 @dataclass
@@ -259,12 +275,16 @@ class Document:
 _SAFE_TO_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)|[bcdghkmopwxzBCDGHKOPWXZ]")
 
 
-def _render(draw: st.DrawFn, doc: Any) -> str:
-    """JSON text, sometimes ASCII-escaped, sometimes with letters written as \\u escapes (secrets split by escapes)."""
-    text = json.dumps(doc, ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, 2])))
-    if draw(st.booleans()):
+def render_json(doc: Any, ensure_ascii: bool, indent: int | None, escape_letters: bool) -> str:
+    """JSON text, maybe ASCII-escaped, maybe with letters written as \\u escapes (secrets split by escapes)."""
+    text = json.dumps(doc, ensure_ascii=ensure_ascii, indent=indent)
+    if escape_letters:
         text = _SAFE_TO_ESCAPE.sub(lambda m: m.group() if len(m.group()) > 1 else f"\\u{ord(m.group()):04x}", text)
     return text
+
+
+def _render(draw: st.DrawFn, doc: Any) -> str:
+    return render_json(doc, draw(st.booleans()), draw(st.sampled_from([None, 2])), draw(st.booleans()))
 
 
 @st.composite
@@ -333,16 +353,22 @@ def file_texts(folder: Path) -> dict[str, str]:
 
 
 def leaks(cores: list[str], texts: dict[str, str]) -> list[tuple[str, str]]:
-    """(where, core) for every planted secret found, in the text as stored or with its JSON escapes resolved."""
+    """(where, core) for every planted secret found, in the text as stored or with its JSON escapes resolved.
+
+    All cores are searched at once (polars' Aho-Corasick `extract_many`), so a batch's thousands of cores
+    cost one pass over each text, not one pass per core."""
+    import polars as pl
+
     from baton_lab.redact import unescaped
 
-    found = []
-    for where, text in texts.items():
-        views = (text, unescaped(text))
-        for core in set(cores):
-            if any(core in view for view in views):
-                found.append((where, core))
-    return found
+    patterns = sorted(set(cores))
+    where = list(texts)
+    if not patterns or not where:
+        return []
+    # Lone surrogates (from resolved \\ud800 escapes) cannot enter polars; cores are ASCII, so nothing is hidden.
+    views = [view.encode("utf-8", "replace").decode() for w in where for view in (texts[w], unescaped(texts[w]))]
+    found = pl.Series(views, dtype=pl.String).str.extract_many(patterns, overlapping=True).to_list()
+    return sorted({(where[i // 2], core) for i, matches in enumerate(found) for core in matches or []})
 
 
 def unescaped_markup(texts: dict[str, str]) -> list[tuple[str, str]]:
@@ -351,7 +377,8 @@ def unescaped_markup(texts: dict[str, str]) -> list[tuple[str, str]]:
     for where, text in texts.items():
         suffix = Path(where).suffix
         for needle in UNESCAPED.get(suffix, []) + UNESCAPED["*"]:
-            if needle in text:
+            # A number is only evidence as a whole number (0.8133910… in a report is not 7*1913 evaluated).
+            if (re.search(rf"(?<![0-9.]){needle}(?![0-9])", text) if needle.isdigit() else needle in text):
                 found.append((where, needle))
     return found
 
@@ -377,6 +404,7 @@ def import_batch(docs: list[Document], root: Path) -> Outcome:
     names = set()
     for doc in docs:
         path = folder / doc.name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(doc.data)
         names.add(path)
     db = root / "store.duckdb"
@@ -390,7 +418,10 @@ def import_batch(docs: list[Document], root: Path) -> Outcome:
     accounted = summary.stored + summary.duplicates + summary.proposals + summary.empty + summary.quarantined
     # Files with identical bytes are one source (skipped as unchanged): every distinct file is read once.
     distinct = len({doc.data for doc in docs})
-    outcome.lost = abs(summary.read - accounted) + abs(summary.read + summary.sources_unchanged - outcome.files) + \
-        abs(summary.sources - distinct)
+    # A .jsonl file may hold one record per line: every such file is read as at least one.
+    unread = summary.read + summary.sources_unchanged - outcome.files
+    if any(doc.name.endswith(".jsonl") for doc in docs):
+        unread = min(0, unread)
+    outcome.lost = abs(summary.read - accounted) + abs(unread) + abs(summary.sources - distinct)
     outcome.leaks = leaks([c for doc in docs for c in doc.planted.cores], store_texts(db))
     return outcome

@@ -127,6 +127,101 @@ def test_a_pattern_count_jump_is_flagged_not_expanded(lab: bl.Lab, tmp_path: Pat
     assert lab.quarantine().filter(bl_col("reason").str.starts_with("implausible count jump")).height == 3
 
 
+def test_a_patch_proposal_with_non_text_submitter_is_stored(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer (bench/fuzz_bench.py): `submitted_by: [1.5, 2.0]` crashed the whole call
+    (polars cannot cast a list to the text column)."""
+    for i, (by, at) in enumerate([([1.5, 2.0], 17), ({"agent": "gpt"}, None), (7, ["2026-06-18"])]):
+        write(tmp_path / "in" / f"p{i}.json", {"_patch_proposal": {"namespace": "ns", "submitted_by": by, "submitted_at": at,
+                                                                   "patches": [{"op": "increment", "path": "a.b", "by": 1}]}})
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.stored, summary.proposals) == (1, 3)
+    rows = lab.table("patch_proposals").sort("submitted_by")
+    assert rows["submitted_by"].to_list() == ["7", "[1.5, 2.0]", "{'agent': 'gpt'}"]
+    assert rows["submitted_at_raw"].to_list() == ["['2026-06-18']", "17", None]
+
+
+def test_a_jsonl_file_whose_type_field_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a first line `{"type": [...]}` crashed transcript sniffing (unhashable list)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"type": ["user"], "sessionId": "x", "uuid": "u"}\n'
+                                             '{"type": {"k": 1}, "timestamp": "t", "payload": {}}\n')
+    (tmp_path / "in" / "b.jsonl").write_text('{"timestamp": "t", "type": ["session_meta"], "payload": {}}\n')
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.stored == 1 and summary.read == summary.stored + summary.quarantined == 4
+
+
+def test_a_beads_line_with_a_secret_and_a_lone_surrogate_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: redacting the line re-wrote `\\udfff` as a character, which the quarantine
+    fragment could not store as UTF-8 (UnicodeEncodeError took the whole call down)."""
+    line = {"id": "bd-1", "title": "x\udfff " + GH, "status": "open", "priority": 2, "issue_type": "task",
+            "created_at": "2026-03-01T10:00:00Z", "updated_at": "2026-03-01T10:00:00Z"}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "issues.jsonl").write_text(json.dumps(line) + "\n")
+    summary = lab.import_(tmp_path / "in")  # no namespace: quarantined whole, with its fragment
+    assert (summary.read, summary.quarantined) == (1, 1)
+    fragment = lab.quarantine()["fragment"][0]
+    assert "\\udfff" in fragment and "[REDACTED:" in fragment
+    _assert_no_leak(lab, GH)
+
+
+def test_a_beads_decision_whose_id_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a decision issue with `"id": [...]` crashed the supersession lookup."""
+    base = {"status": "open", "priority": 2, "created_at": "2026-03-01T10:00:00Z", "updated_at": "2026-03-01T10:00:00Z"}
+    lines = [{**base, "id": "bd-4", "title": "g", "issue_type": "decision"},  # three good lines: sniffed as Beads
+             {**base, "id": "bd-3", "title": "f", "issue_type": "decision",
+              "dependencies": [{"type": "supersedes", "depends_on_id": "bd-4"}]},
+             {**base, "id": "bd-5", "title": "h", "issue_type": "task"},
+             {**base, "id": ["bd-1"], "title": "d", "issue_type": "decision"},
+             {**base, "id": {"k": 1}, "title": "e", "issue_type": "decision"}]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "issues.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.stored == 1 and summary.read == 1
+    assert lab.decisions().filter(bl_col("item_id") == "bd-4")["status"].to_list() == ["superseded"]
+
+
+def test_transcript_tool_ids_with_lone_surrogates_or_non_ascii_are_paired(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a tool_use id holding `\\udfff` crashed the line scanner (it watches for the
+    pending ids' bytes, and a lone surrogate has no UTF-8 form); a non-ASCII id written escaped was never found."""
+    from transcript_builders import ClaudeTranscript, compact, curl_read
+
+    t = ClaudeTranscript()
+    for i, tool_id in enumerate(["toolu_\udfff", "toolu_é"]):
+        t.bash(tool_id, curl_read(f"ns{i}"), compact({"baton": v1(f"s{i}", loops=[loop("L")]), "namespace": f"ns{i}",
+                                                       "updated_at": "2026-06-17T09:05:00Z"}))
+    path = tmp_path / "proj" / "session.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(line) + "\n" for line in t.lines))  # ASCII: ids written as escapes
+    summary = lab.import_(path)
+    assert summary.stored == 2 and set(lab.snapshots()["namespace"]) == {"ns0", "ns1"}
+
+
+def test_transcript_tool_ids_that_are_objects_are_not_crashes_or_leaks(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: a tool_use id written as an object was stored as its Python repr in the
+    quarantine fragment of an unanswered read, where `'cookie': '…'` escaped redaction; as a tool_result's
+    tool_use_id it was unhashable."""
+    from transcript_builders import ClaudeTranscript, compact, curl_read
+
+    t = ClaudeTranscript()
+    t.bash("ID-1", curl_read("ns1"), None)                       # a read without a result: quarantined
+    t.bash("ID-2", curl_read("ns2"), compact({"baton": v1("s2", loops=[loop("L")]), "namespace": "ns2",
+                                              "updated_at": "2026-06-17T09:05:00Z"}))
+    secret = "Vpis9gJPkgI%AMo1mSci3"
+    for line in t.lines:
+        for block in line["message"]["content"] if isinstance(line["message"]["content"], list) else []:
+            for key in ("id", "tool_use_id"):
+                if block.get(key) in ("ID-1", "ID-2"):
+                    block[key] = {"cookie": secret, "n": block[key]}
+    path = tmp_path / "proj" / "session.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(line) + "\n" for line in t.lines))
+    summary = lab.import_(path)
+    assert summary.stored == 1 and summary.quarantined == 1     # the answered read pairs with its result
+    _assert_no_leak(lab, secret)
+
+
 # -- secrets stored ----------------------------------------------------------------------------------
 
 def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp_path: Path) -> None:
@@ -141,6 +236,21 @@ def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp
     fragments = "".join(lab.quarantine()["fragment"].drop_nulls())
     assert "[REDACTED:" in fragments and "deploy with" in fragments
     _assert_no_leak(lab, GH, SK, "hunter2hunter2", "Wv7Wv7Wv7")
+
+
+def test_an_escaped_key_without_end_in_a_quarantined_fragment_is_redacted(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the mutation fuzzer: in a torn document written with `\\u` escapes, an END-less private key hidden
+    by the escapes swallowed a later URL password when decoded, so the decoded view had no more matches than the
+    raw one and the raw fragment — key included — was kept."""
+    key = "QraAdYRY5Ly4UhMaydudkcE2FC4yGEtI9mAsH9FDlSPvYz2"
+    text = json.dumps({"a": "https://deploy:Zp4pass9@git.example.com/repo", "monkey -----BEGIN PRIVATE KEY-----\n"
+                       + key + "\n": True, "b": "https://deploy:Zp5pass9@git.example.com/repo"})
+    text = text.replace("BEGIN", "\\u0042E\\u0047IN").replace("Q", "\\u0051")[:-3]   # escaped letters, torn
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "torn.json").write_text(text)
+    _ok_file(tmp_path / "in")
+    assert lab.import_(tmp_path / "in", namespace="ns").quarantined == 1
+    _assert_no_leak(lab, key, "Zp4pass9", "Zp5pass9")
 
 
 def test_no_secret_in_metadata_keys_or_private_keys(lab: bl.Lab, tmp_path: Path) -> None:
@@ -231,3 +341,17 @@ def test_reports_and_exports_of_hostile_stores_leak_and_inject_nothing(docs: lis
     assert any(name.endswith(".html") for name in texts) and any(name.endswith(".tex") for name in texts)
     assert hostile.leaks([c for d in docs for c in d.planted.cores], texts) == []
     assert hostile.unescaped_markup(texts) == []
+
+
+def test_mutated_realistic_documents_import_without_crash_loss_or_leak(tmp_path: Path) -> None:
+    """A seeded sample of the long fuzz run's generator (tests/hostile_mutate.py: realistic documents of every JSON
+    format, mutated with the same hostile value families); bench/fuzz_bench.py runs 100,000 of them."""
+    import hostile_mutate
+
+    docs = list(hostile_mutate.documents(seed=20261203, n=40))
+    assert {d.format for d in docs} >= {"baton-v1", "baton-v2", "beads-issues", "transcript", "patch-proposal"}
+    outcome = hostile.import_batch(docs, tmp_path)
+    assert outcome.crash is None, outcome.crash
+    assert outcome.lost == 0 and outcome.leaks == []
+    assert sum(len(d.planted.cores) for d in docs) > 100
+

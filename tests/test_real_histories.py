@@ -91,6 +91,9 @@ def test_beads_history_of_239_versions(tmp_path: Path) -> None:
     issues = [[r for r in rows if "status" in r and r.get("issue_type") != "decision"] for rows in versions]
     states = [_first_per_id(rows, lambda r: r["status"]) for rows in issues]
     assert summary.read == 239 and summary.stored == len(versions) == lab.snapshots().height
+    # no secret in this history: the old pattern set redacted 168 strings here ("Tier 1 (30+ days): Basic
+    # summarization" read as Basic credentials); every one was a false positive
+    assert summary.redactions == 0
     last = lab.follow_ups().filter(pl.col("seq") == pl.col("seq").max())
     assert last.height == len(states[-1])
     assert dict(zip(last["item_id"], last["status"])) == states[-1]
@@ -116,7 +119,7 @@ def test_lessons_history_of_48_versions(tmp_path: Path) -> None:
 
     status = lambda r: "dismissed" if r.get("invalidatedAt") or r.get("deleted") else "observing"  # noqa: E731
     states = [_last_per_id([r for r in rows if isinstance(r.get("id"), str)], status) for rows in versions]
-    assert summary.stored == len(versions) == lab.snapshots().height
+    assert summary.stored == len(versions) == lab.snapshots().height and summary.redactions == 0
     last = lab.patterns().filter(pl.col("seq") == pl.col("seq").max())
     assert dict(zip(last["item_id"], last["status"])) == states[-1]
     assert _store_transitions(lab, "pattern") == _transitions(states)

@@ -100,3 +100,12 @@ def test_secret_named_keys_and_secrets_used_as_keys() -> None:
     assert n == 5
     assert doc["tokens"] == 1200 and doc["keychain"] == "login" and doc["token_count"] == 7 and doc["secret"] is True
     assert not any(k.startswith("sk-proj") for k in doc) and any(k.startswith("[REDACTED:") for k in doc)
+
+
+def test_prose_after_basic_is_not_a_credential() -> None:
+    """The real Beads history's 168 false positives under the old patterns (bench/_redact_before.py): "Basic" followed
+    by an ordinary word. Base64 credentials after "Basic" are still caught."""
+    text = "Archive strategy:\n- Tier 1 (30+ days): Basic summarization\n- Tier 2 (90+ days): Basic compression"
+    assert redact_text(text) == (text, 0)
+    assert redact_text("Authorization: Basic dXNlcjpwYXNzd29yZA==")[1] == 1
+    assert redact_text("basic QmFzaWNhbGx5U2VjcmV0")[1] == 1   # mixed case steps: base64, not a word

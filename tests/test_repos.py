@@ -5,7 +5,9 @@ repositories built here (expectations written from the scenario) and on the real
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -18,7 +20,7 @@ from typer.testing import CliRunner
 
 import baton_lab as bl
 from baton_lab.cli import app
-from baton_lab.repos import import_repository
+from baton_lab.repos import import_repository, issue_links
 
 ANN = ("Ann Human", "ann@example.com")
 BOB = ("Bob Dev", "bob@example.com")
@@ -285,6 +287,33 @@ def test_real_history_counts_agree_with_git_log(real):
     assert (changes["lines_added"].sum(), changes["lines_removed"].sum()) == (added, removed)
     authors = _git(path, "log", "--format=%an%x1f%cn", "main").splitlines()
     assert int((changes["author"] != changes["committer"]).sum()) == sum(a != c for a, c in (x.split("\x1f") for x in authors))
+
+
+def test_real_history_commits_link_to_the_sessions_closing_the_issues_they_name(real):
+    """The issue ids the messages name are found with `git log` and a plain regex; each is given a closing session
+    at the time of the first commit naming it (a tracker built here: the bundles hold no readable Beads export)."""
+    if "real-beads" not in str(real["path"]):
+        pytest.skip("capi-tests names no Beads issues")
+    log = _git(real["path"], "log", "--format=%H%x00%ct%x00%B%x1e", "main")
+    commits = [entry.strip("\n").split("\x00", 2) for entry in log.split("\x1e") if entry.strip()]
+    # whole tokens: a token runs over word characters, dots and hyphens; dots that end it end a sentence
+    token = r"(?<![A-Za-z0-9_.-])(bd-[A-Za-z0-9]+(?:\.[0-9]+)*)\.*(?![A-Za-z0-9_.-])"
+    named = {sha: set(re.findall(token, body)) for sha, _, body in commits}
+    when = {sha: int(t) for sha, t, _ in commits}
+    first = {i: min(when[sha] for sha, found in named.items() if i in found) for found in named.values() for i in found}
+    assert len(first) >= 20
+    closed = pl.DataFrame({"namespace": "beads-tracker", "issue_id": list(first),
+                           "closed_by_session": [f"sess-{i}" for i in first],
+                           "closed_at": [datetime.fromtimestamp(t, timezone.utc) for t in first.values()]},
+                          schema_overrides={"closed_at": pl.Datetime("us", "UTC")})
+    changes = real["lab"].table("changes")
+    got = dict(issue_links.link(changes, closed).select("commit", "closed_by_session").iter_rows())
+    expected = {}   # within 24 h before to 6 h after the closure; the nearest closure wins
+    for sha, found in named.items():
+        near = sorted((abs(when[sha] - first[i]), i) for i in found if -24 * 3600 <= when[sha] - first[i] <= 6 * 3600)
+        if near:
+            expected[sha] = f"sess-{near[0][1]}"
+    assert len(expected) >= 20 and got == expected
 
 
 def test_real_history_classes_match_the_measured_index(real):

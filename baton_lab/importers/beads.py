@@ -100,7 +100,8 @@ def read(doc: Any, record: Record) -> Observation:
         else:
             issues.append(item)
             issue_at.append(f"line {number}")
-    decisions = [{**d, "_superseded_by": superseded_by[d["id"]]} if d.get("id") in superseded_by else d for d in decisions]
+    decisions = [{**d, "_superseded_by": superseded_by[d["id"]]}
+                 if isinstance(d.get("id"), str) and d["id"] in superseded_by else d for d in decisions]
     return lines.observation(
         SCHEMA_VERSION,
         [Section("follow_ups", NAME, FOLLOW_UP_COLUMNS, issues, "", issue_at),

@@ -21,7 +21,7 @@ import polars as pl
 from ..redact import redact_text
 from ..store.schemas import TABLES
 from ..store.validate import conform
-from . import attribution, conflicts, gitread, lineage, rework
+from . import attribution, conflicts, gitread, issue_links, lineage, rework, test_failures
 from .conflicts import Rules
 
 ORG_TABLES = ("repositories", "changes", "change_files", "conflicts", "rework", "line_fates")
@@ -163,8 +163,9 @@ TRANSCRIPT_WINDOW_H = 6   # a commit links to the latest transcript snapshot of 
 
 def _linked_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame, checkout: str, branch: str) -> pl.DataFrame:
     """Link a change to the baton session that made it: by the session id its message names (`trailer`), else by
-    a transcript snapshot of the same checkout (cwd's last directory), on the change's branch, by the same tool, in
-    the hours before the commit (`transcript`; the branch is the merged branch's name, else the imported branch)."""
+    the session that closed the Beads issue it names (`closed_by_session`, see issue_links), else by a transcript
+    snapshot of the same checkout (cwd's last directory), on the change's branch, by the same tool, in the hours
+    before the commit (`transcript`; the branch is the merged branch's name, else the imported branch)."""
     ids = changes.filter(pl.col("session_id").is_not_null()).select("session_id").unique()
     # a Claude Code transcript can only have made a Claude (or Gas Town) change, a Codex rollout a Codex one
     tool = pl.col("agent_class").replace_strict({"claude": "claude", "gastown": "claude", "codex": "codex"}, default=None)
@@ -189,14 +190,53 @@ def _linked_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame, chec
     finally:
         con.unregister("_bl_session_ids")
         con.unregister("_bl_change_probe")
-    out = changes.join(by_id, on="session_id", how="left").join(by_transcript, on="commit", how="left")
-    via_transcript = pl.col("session_namespace").is_null() & pl.col("t_namespace").is_not_null()
+    by_issue = _closing_sessions(con, changes)
+    out = (changes.join(by_id, on="session_id", how="left").join(by_issue, on="commit", how="left")
+           .join(by_transcript, on="commit", how="left"))
+    # strongest evidence first: the message names the session, then the issue it closed, then time and place
+    via_issue = pl.col("session_namespace").is_null() & pl.col("closed_by_session").is_not_null()
+    via_transcript = pl.col("session_namespace").is_null() & ~via_issue & pl.col("t_namespace").is_not_null()
     return out.with_columns(
         session_link=pl.when(pl.col("session_namespace").is_not_null()).then(pl.lit("trailer"))
+        .when(via_issue).then(pl.lit("closed_by_session"))
         .when(via_transcript).then(pl.lit("transcript")),
-        session_id=pl.when(via_transcript).then(pl.col("t_session")).otherwise(pl.col("session_id")),
-        session_namespace=pl.coalesce("session_namespace", "t_namespace"),
-    ).drop("t_session", "t_namespace")
+        session_id=pl.when(via_issue).then(pl.col("closed_by_session"))
+        .when(via_transcript).then(pl.col("t_session")).otherwise(pl.col("session_id")),
+        session_namespace=pl.when(via_issue).then(pl.col("issue_session_namespace"))
+        .otherwise(pl.coalesce("session_namespace", "t_namespace")),
+    ).drop("t_session", "t_namespace", "closed_by_session", "issue_session_namespace")
+
+
+def _closing_sessions(con: duckdb.DuckDBPyConnection, changes: pl.DataFrame) -> pl.DataFrame:
+    """commit, closed_by_session, issue_session_namespace: the session that closed the Beads issue a change names
+    (issue_links), and the namespace it is known in — a baton or transcript snapshot of that session, else the
+    Beads tracker's own namespace."""
+    linked = issue_links.link(changes, issue_links.closures(con))
+    con.register("_bl_closing", linked.select("closed_by_session").unique())
+    try:
+        known = con.sql("""
+            SELECT c.closed_by_session, min(s.namespace) AS known_namespace
+            FROM _bl_closing c JOIN snapshots s
+              ON s.session_id = c.closed_by_session OR s.provenance->>'sessionId' = c.closed_by_session
+            GROUP BY 1""").pl()
+    finally:
+        con.unregister("_bl_closing")
+    return linked.join(known, on="closed_by_session", how="left").select(
+        "commit", "closed_by_session", issue_session_namespace=pl.coalesce("known_namespace", "issue_namespace"))
+
+
+def _with_test_failures(con: duckdb.DuckDBPyConnection, result: Analysis, checkout: str,
+                        transcripts: list[str | os.PathLike[str]] | None) -> pl.DataFrame:
+    """The rework chains with those triggered by failing test runs in the loops' transcripts folded in (see
+    test_failures): the given transcript files, else the transcripts the store has imported that are still on disk."""
+    if transcripts is None:
+        uris = con.sql("SELECT DISTINCT uri FROM sources WHERE format IN ('claude-code-transcript', 'codex-rollout')").pl()
+        transcripts = [uri for uri in uris["uri"] if Path(uri).is_file()]
+    failed = test_failures.failures(transcripts)
+    triggered = test_failures.chains(failed, result.changes, result.change_files, checkout)
+    order = dict(zip(result.changes["commit"], result.changes["position"]))
+    times = dict(zip(result.changes["commit"], result.changes["committed_s"]))
+    return test_failures.merge(result.rework, triggered, order, times)
 
 
 def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -211,8 +251,11 @@ def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
 
 def import_repository(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], *, name: str | None = None,
                       ref: str | None = None, mapping: str | os.PathLike[str] | None = None, rules: Rules = Rules(),
-                      rework_window_s: int = 3 * 86400) -> RepositoryImport:
-    """Read a repository through git and store its changes, conflicts, rework chains and line fates."""
+                      rework_window_s: int = 3 * 86400,
+                      transcripts: list[str | os.PathLike[str]] | None = None) -> RepositoryImport:
+    """Read a repository through git and store its changes, conflicts, rework chains and line fates. `transcripts`
+    (Claude Code / Codex .jsonl files) are read for failing test runs that trigger rework; by default, the
+    transcripts the store has imported."""
     start = time.perf_counter()
     head = gitread.resolve(path, ref)
     mapping_rules = attribution.read_mapping(mapping)
@@ -221,6 +264,7 @@ def import_repository(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[st
     import_id = uuid.uuid4().hex[:12]
     now = datetime.now(timezone.utc)
     changes = _linked_sessions(con, result.changes, Path(path).resolve().name, head.branch)
+    result.rework = _with_test_failures(con, result, Path(path).resolve().name, transcripts)
     settings = {**asdict(rules), "rework_window_s": rework_window_s, "mapping": mapping_rules}
     with_repo = pl.lit(repo).alias("repo")
     frames = {

@@ -21,10 +21,11 @@ from typing import Any, Callable, Iterable, Iterator
 import duckdb
 import polars as pl
 
-from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
+from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id, without_surrogates
 from ..errors import NamespaceRequired
 from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceInfo, SourceReader,
                          detect_format, get_format, iter_sources)
+from ..importers._shape import text_or_none
 from ..importers.containers import SOURCE_KINDS
 from ..normalize import Finding, ItemCollector, SnapshotContext, patch_ops
 from ..redact import Redactor, might_contain_secret, redact, redact_text, using
@@ -351,7 +352,8 @@ class _Importer:
         self.batch.proposals.append(pl.DataFrame({
             "proposal_id": [proposal_id] * n, "source_id": [source_id] * n,
             "namespace": [self.namespace or doc.namespace] * n,
-            "submitted_by": [proposal.get("submitted_by")] * n, "submitted_at_raw": [proposal.get("submitted_at")] * n,
+            "submitted_by": [text_or_none(proposal.get("submitted_by"))] * n,
+            "submitted_at_raw": [text_or_none(proposal.get("submitted_at"))] * n,
             "op_index": list(range(n)), **columns, "extra": extras,
             "_path": [f"$._patch_proposal.patches[{i}]" for i in range(n)], "_uri": [record.where] * n,
             "_source_id": [source_id] * n,
@@ -564,7 +566,11 @@ class _LineRedactor:
                 doc = None
             if doc is not None:
                 clean, n = redact(doc)
-                return (json.dumps(clean, ensure_ascii=False) if n else line), n
+                if not n:
+                    return line, 0
+                out = json.dumps(clean, ensure_ascii=False)
+                # A lone surrogate must stay a `\ud800` escape: as a character it cannot be stored as UTF-8.
+                return (out if without_surrogates(out) == out else json.dumps(clean)), n
         return redact_text(line)
 
 

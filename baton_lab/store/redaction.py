@@ -56,20 +56,27 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
     uri, total = stored_path(record.source.uri, redactor)
     if uri != record.source.uri:
         record.source = dataclasses.replace(record.source, uri=uri)
-    if record.provenance:
-        record.provenance, n = redactor.value(record.provenance)
-        total += n
     findings: list[Finding] = []
+
+    def flag(repairs: list[tuple[str, str]]) -> None:
+        for path, original in repairs:
+            path, _ = redactor.text(path)
+            shown, _ = redactor.text(original)
+            findings.append(Finding(record.where, path, "value", "text holds a lone surrogate (\\ud800-\\udfff: not "
+                                    "valid Unicode); stored with U+FFFD in its place", fragment(shown), source_id))
+
+    if record.provenance:
+        # Provenance is read from the input too (a transcript's tool call id, cwd, branch).
+        provenance, repairs = repair_surrogates(record.provenance, "provenance")
+        flag(repairs)
+        record.provenance, n = redactor.value(provenance)
+        total += n
     if record.doc is not None:
         raw = record.text or None
         doc = record.doc
         if raw is None or has_lone_surrogate_escape(raw):
             doc, repairs = repair_surrogates(doc)
-            for path, original in repairs:
-                path, _ = redactor.text(path)
-                shown, _ = redactor.text(original)
-                findings.append(Finding(record.where, path, "value", "text holds a lone surrogate (\\ud800-\\udfff: not "
-                                        "valid Unicode); stored with U+FFFD in its place", fragment(shown), source_id))
+            flag(repairs)
         if raw is None:
             doc, n = redactor.value(doc)
         else:
@@ -82,13 +89,17 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
 def redacted_fragment(text: str, redactor: Redactor) -> str:
     """The quarantine excerpt of a document's raw text, secrets redacted — also those written with JSON
     escapes (the text could not be parsed, so escapes are resolved on the excerpt itself)."""
-    window = text[:_FRAGMENT_WINDOW]
+    # A record's text can hold lone surrogates itself (a whole-file format re-serialising decoded lines):
+    # they cannot be stored as UTF-8, so the excerpt shows U+FFFD in their place.
+    window = without_surrogates(text[:_FRAGMENT_WINDOW])
     clean, n = redactor.text(window)
     if "\\" in window:
         decoded = unescaped(window)
         decoded_clean, m = redactor.text(decoded)
-        if m > n:
-            # A secret hidden behind escapes: show the decoded, redacted excerpt (lone surrogates made U+FFFD).
+        if m:
+            # Secrets in the decoded text: show the decoded, redacted excerpt (lone surrogates made U+FFFD). Counting
+            # matches cannot tell whether escapes hid one: an END-less private key redacts to the end of the text
+            # and swallows later matches, so the decoded view can find a new secret with no more matches.
             clean = repair_surrogates(decoded_clean)[0]
     excerpt = fragment(clean)
     if len(text) > _FRAGMENT_WINDOW and len(clean) <= 2000:

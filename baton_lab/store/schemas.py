@@ -286,7 +286,7 @@ ORG_KINDS = ("explicit", "identity", "line_undo")
 ORG_CONTEXTS = ("self", "dependency_bump", "formatting", "other")
 LOOP_RULES = ("user_mapping", "agent_account", "orchestrator_role", "co_author_trailer", "footer", "branch_name",
               "bot_account", "none")
-REWORK_TRIGGERS = ("ci_status", "failing_check", "fix_subject", "self_undo")
+REWORK_TRIGGERS = ("ci_status", "test_failure", "failing_check", "fix_subject", "self_undo")
 
 
 class Repositories(_Table):
@@ -330,7 +330,7 @@ class Changes(_Table):
     branch: str = _text("Merged branch that brought the commit in (from merge subjects).")
     session_id: str = _text("Agent session named by the message (Claude-Session:, claude.ai/code/session_, Amp-Thread-ID:).")
     session_namespace: str = _text("Baton namespace of the session that made it (the link to the loop's baton).")
-    session_link: str = _text("How the session was found: trailer (session id in the message) or transcript (same checkout and branch, in the hours before the commit).", isin=["trailer", "transcript"])
+    session_link: str = _text("How the session was found: trailer (session id in the message), closed_by_session (the session that closed the Beads issue the message names) or transcript (same checkout and branch, in the hours before the commit).", isin=["trailer", "closed_by_session", "transcript"])
     check_status: str = _text("failed / passed when the repository records a check: a CI-Status: trailer or a git note under refs/notes/ci, checks, ...", isin=["failed", "passed"])
     check_note: str = _text("The check note(s) as recorded (git notes).")
     files_changed: pl.Int64 = pa.Field(nullable=False, ge=0, description="Files changed (renames count once).")
@@ -386,7 +386,7 @@ class Rework(_Table):
     last_commit: str = _text("Last change of the chain.", nullable=False)
     length: pl.Int64 = pa.Field(nullable=False, ge=2, description="Changes in the chain.")
     duration_s: pl.Int64 = pa.Field(nullable=False, ge=0, description="First to last committer time (time to green).")
-    trigger: str = _text("Evidence of a failing check: ci_status, failing_check, fix_subject or self_undo.", nullable=False, isin=list(REWORK_TRIGGERS))
+    trigger: str = _text("Evidence of a failing check: ci_status, test_failure (a failing test run in the loop's transcript), failing_check, fix_subject or self_undo.", nullable=False, isin=list(REWORK_TRIGGERS))
     commits: str = _json("The chain's commit ids in history order.", nullable=False)
 
 

@@ -21,6 +21,20 @@ from .._shape import is_baton
 from ..base import Record, SourceInfo
 
 
+def call_id(value: Any) -> str:
+    """A tool call id as text. Ids are strings in real transcripts; anything else (a number, an object) is written
+    as JSON, so a secret-named key inside it is still redacted and the id can be looked up (a dict is unhashable)."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def id_markers(call_id: str) -> tuple[bytes, ...]:
+    """How a tool call id can appear in a transcript's bytes: as UTF-8, or JSON-escaped (`\\u00e9`, `\\ud800`: a
+    lone surrogate has no UTF-8 form at all)."""
+    return tuple(sorted({call_id.encode("utf-8", "surrogatepass"), json.dumps(call_id)[1:-1].encode()}))
+
+
 @dataclass(slots=True)
 class BatonCall:
     """A baton read or write found in a transcript, waiting for its result."""

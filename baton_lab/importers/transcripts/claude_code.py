@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Iterator
 
 from ..base import Record, SourceInfo
-from .calls import BatonCall, CallResult, Pairing
+from .calls import BatonCall, CallResult, Pairing, call_id, id_markers
 from .curl import parse_command
 from .scan import candidate_lines, find_lines
 
@@ -30,7 +30,7 @@ PROVENANCE_KEYS = ("sessionId", "cwd", "gitBranch", "version", "isSidechain", "a
 
 def looks_like(record: Any) -> bool:
     """A first record of a Claude Code transcript."""
-    return (isinstance(record, dict) and record.get("type") in RECORD_TYPES
+    return (isinstance(record, dict) and isinstance(record.get("type"), str) and record["type"] in RECORD_TYPES
             and any(key in record for key in ("sessionId", "uuid", "leafUuid")))
 
 
@@ -113,15 +113,16 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
                         _tool_use(block, record, number, pairing, files)
             elif kind == "user" and isinstance(content, list) and pairing.pending:
                 for block in content:
-                    if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("tool_use_id") in pairing.pending:
+                    if isinstance(block, dict) and block.get("type") == "tool_result" \
+                            and call_id(block.get("tool_use_id")) in pairing.pending:
                         result = _result(block, record, number)
-                        yield from pairing.result(block["tool_use_id"], result)
-            watching = STATIC_MARKERS + tuple(key.encode() for key in pairing.pending)
+                        yield from pairing.result(call_id(block.get("tool_use_id")), result)
+            watching = STATIC_MARKERS + tuple(marker for key in pairing.pending for marker in id_markers(key))
     yield from pairing.finish()
 
 
 def _tool_use(block: dict[str, Any], record: dict[str, Any], number: int, pairing: Pairing, files: Mapping[str, str]) -> None:
-    name, tool_id = str(block.get("name", "")), str(block.get("id", ""))
+    name, tool_id = call_id(block.get("name")), call_id(block.get("id"))
     args = block.get("input") if isinstance(block.get("input"), dict) else {}
     provenance = {key: record[key] for key in PROVENANCE_KEYS if record.get(key) is not None}
     stamp = record.get("timestamp")

@@ -15,7 +15,7 @@ import shlex
 from typing import Any, Iterator
 
 from ..base import Record, SourceInfo
-from .calls import BatonCall, CallResult, Pairing
+from .calls import BatonCall, CallResult, Pairing, call_id, id_markers
 from .curl import parse_command
 from .scan import candidate_lines
 
@@ -30,7 +30,7 @@ OUTPUT_TYPES = {"function_call_output", "custom_tool_call_output", "local_shell_
 
 def looks_like(record: Any) -> bool:
     return (isinstance(record, dict) and {"timestamp", "type", "payload"} <= set(record)
-            and record.get("type") in RECORD_TYPES)
+            and isinstance(record["type"], str) and record["type"] in RECORD_TYPES)
 
 
 def _script(command: Any) -> str | None:
@@ -105,23 +105,23 @@ def read(path: str, info: SourceInfo) -> Iterator[Record]:
                 item = payload.get("type")
                 if item in ("function_call", "custom_tool_call", "local_shell_call"):
                     _call(payload, {k: v for k, v in session.items() if v is not None}, stamp, number, pairing)
-                elif item in OUTPUT_TYPES and payload.get("call_id") in pairing.pending:
+                elif item in OUTPUT_TYPES and call_id(payload.get("call_id")) in pairing.pending:
                     text, code = _output(payload.get("output"))
                     result = CallResult(text, False, number, stamp, exit_code=code)
-                    yield from pairing.result(payload["call_id"], result)
-            watching = STATIC_MARKERS + tuple(key.encode() for key in pairing.pending)
+                    yield from pairing.result(call_id(payload.get("call_id")), result)
+            watching = STATIC_MARKERS + tuple(marker for key in pairing.pending for marker in id_markers(key))
     yield from pairing.finish()
 
 
 def _call(payload: dict[str, Any], provenance: dict[str, Any], stamp: str | None, number: int, pairing: Pairing) -> None:
-    call_id, name = str(payload.get("call_id") or payload.get("id") or ""), str(payload.get("name", ""))
+    tool_id, name = call_id(payload.get("call_id") or payload.get("id")), call_id(payload.get("name"))
     mcp = MCP_TOOL.search(name)
     if mcp:
         args = _arguments(payload)
         op = mcp.group(1)
         problem = None if op == "read" or isinstance(args.get("baton"), dict) else "unrecoverable payload: no baton object in the MCP input"
         body = {key: args[key] for key in ("namespace", "baton", "expected_revision") if key in args}
-        pairing.add(BatonCall(call_id, op, "mcp", body, problem, number, stamp, provenance))
+        pairing.add(BatonCall(tool_id, op, "mcp", body, problem, number, stamp, provenance))
         return
     if payload.get("type") == "local_shell_call":
         action = payload.get("action") if isinstance(payload.get("action"), dict) else {}
@@ -134,5 +134,5 @@ def _call(payload: dict[str, Any], provenance: dict[str, Any], stamp: str | None
     parsed = parse_command(script, {}, provenance.get("cwd"))
     for index, call in enumerate(parsed.calls):
         via = "curl" if call.problem is None or "not curl" not in call.problem else "script"
-        pairing.add(BatonCall(call_id, call.op, via, call.payload, call.problem, number, stamp, provenance,
+        pairing.add(BatonCall(tool_id, call.op, via, call.payload, call.problem, number, stamp, provenance,
                               index=index, siblings=len(parsed.calls)))
