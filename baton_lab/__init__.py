@@ -18,12 +18,16 @@ if TYPE_CHECKING:
     from .lab import Lab, open
     from .store.ingest import ImportSummary
 
-try:  # the version is declared once, in pyproject.toml
-    from importlib.metadata import PackageNotFoundError, version as _version
 
-    __version__ = _version("baton-lab")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+def _installed_version() -> str:
+    """The version is declared once, in pyproject.toml, and read from the installed metadata; importlib.metadata
+    costs ~0.05-0.1 s at start-up (it imports the email package), so `__version__` is read when first asked for."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("baton-lab")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
 
 _SUBPACKAGES = ("charts", "metrics", "report", "simulate")
 # Loaded when first used, so `import baton_lab` (and `baton-lab --help`) does not pay for polars, pandera or
@@ -36,6 +40,8 @@ def __getattr__(name: str):  # noqa: ANN202 - a module or a class
 
     if name in _SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)
+    if name == "__version__":
+        return _installed_version()
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -180,7 +180,8 @@ def test_metrics_csv_puts_window_rows_in_order(store: str, tmp_path: Path) -> No
     assert frame.filter(~pl.col("overall"))["window_start_s"].n_unique() == 5
 
 
-HEAVY = ("pandas", "pandera", "scipy", "altair", "polars", "duckdb")
+# rich.progress too: ~0.1 s, loaded only when a progress bar is shown
+HEAVY = ("pandas", "pandera", "scipy", "altair", "polars", "duckdb", "rich.progress")
 PROBE = """
 import sys
 from baton_lab.cli import app

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import app
 from ._common import DbOption, JsonOption, Output, OutputOption, choose_output, console, print_json, user_errors
@@ -27,6 +26,8 @@ def _progress() -> Iterator[Step | None]:
     if not console.is_terminal:
         yield None
         return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # ~0.1 s: only when shown
+
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=True) as progress:
         task = progress.add_task("starting", total=None)

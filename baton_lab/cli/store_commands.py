@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -66,6 +65,9 @@ def import_command(
         if json or not sys.stderr.isatty():
             summary = run()
         else:
+            # imported here: rich.progress costs ~0.1 s, paid only when a person watches an import
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console, transient=True) as progress:
                 task = progress.add_task("", total=None)
