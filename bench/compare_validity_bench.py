@@ -134,7 +134,8 @@ def _pct(hits: int, n: int) -> str:
     from baton_lab.metrics.stats import wilson_ci
 
     lo, hi = (float(v[0]) for v in wilson_ci(np.array([hits]), np.array([n])))
-    return f"{100 * hits / n:.1f}% [{100 * lo:.0f}–{100 * hi:.0f}]"
+    digits = 1 if n >= 1000 else 0      # thousands of pairs (--truth-l6) read coverage to a few tenths
+    return f"{100 * hits / n:.1f}% [{100 * lo:.{digits}f}–{100 * hi:.{digits}f}]"
 
 
 def table(lines: list[dict], sizes: list[int]) -> str:
@@ -239,9 +240,14 @@ def truth_l6(n_seeds: int, sizes: tuple[int, ...], first_seed: int) -> str:
         k = ((x[:, 1] > 0) & (x[:, 1] <= n)).astype(np.int64)
         return {"item": np.arange(len(x)), "seq": x[:, 0] + len(x), "k": k, "n": np.ones(len(x), np.int64)}
 
+    def spread(hits: list[bool]) -> str:
+        # coverage of each run of 200 pairs (what one benchmark of 200 seeds sees): lowest – highest
+        blocks = [100 * float(np.mean(hits[i:i + 200])) for i in range(0, len(hits) - 199, 200)]
+        return f"{min(blocks):.1f}–{max(blocks):.1f}% ({len(blocks)} runs)" if blocks else "–"
+
     out = ["| L6 silent-drop share (diff) | " + " | ".join(f"n = {n}/arm" for n in sizes) + " |",
            "|---|" + "---:|" * len(sizes)]
-    null_cells, change_cells, truths = [], [], []
+    null_cells, change_cells, truths, null_spread, chained_cells, chained_spread = [], [], [], [], [], []
     for n in sizes:
         pooled = {loop: [sum(int(c[v].sum()) for c in (cells(s, loop, n) for s in seeds)) for v in ("k", "n")]
                   for loop in ("a", "b")}
@@ -251,12 +257,23 @@ def truth_l6(n_seeds: int, sizes: tuple[int, ...], first_seed: int) -> str:
             early, late, loop = null_pair(s, first_seed)
             e = fx.clustered_share_difference(cells(early, loop, n), cells(late, loop, n))
             null_hits.append(e.ci_low <= 0 <= e.ci_high)
+        # the earlier design, for comparison: A_s vs A_{s+1} chained, every arm in two pairs
+        chained = []
+        for s in seeds[:-1]:
+            e = fx.clustered_share_difference(cells(s, "a", n), cells(s + 1, "a", n))
+            chained.append(e.ci_low <= 0 <= e.ci_high)
         change = [fx.clustered_share_difference(cells(s, "a", n), cells(s, "b", n)) for s in seeds]
         change_hits = [e.ci_low <= truth <= e.ci_high for e in change if e.sufficient]
         null_cells.append(f"{_pct(sum(null_hits), len(null_hits))} ({len(null_hits)})")
         change_cells.append(f"{_pct(sum(change_hits), len(change_hits))} ({len(change_hits)})")
         truths.append(f"{truth:+.4f}")
+        null_spread.append(spread(null_hits))
+        chained_cells.append(f"{_pct(sum(chained[:200]), len(chained[:200]))} ({len(chained[:200])})")
+        chained_spread.append(spread(chained))
     out.append("| coverage of the 95% CI, no change (independent pairs) | " + " | ".join(null_cells) + " |")
+    out.append("| … range over runs of 200 independent pairs | " + " | ".join(null_spread) + " |")
+    out.append("| coverage, no change, earlier chained design, first 200 pairs | " + " | ".join(chained_cells) + " |")
+    out.append("| … range over runs of 200 chained pairs | " + " | ".join(chained_spread) + " |")
     out.append("| true effect of the practice (pooled over the seeds) | " + " | ".join(truths) + " |")
     out.append("| coverage of the 95% CI, real change (seeds with enough data) | " + " | ".join(change_cells) + " |")
     return "\n".join(out)
