@@ -171,6 +171,21 @@ def table(lines: list[dict], sizes: list[int]) -> str:
         key = f"{mid}:{variant}"
         null = 1.0 if ("RR" in label or "HR" in label) else 0.0
         row(label, "coverage of the 95% CI, no change", coverage("null", key, null))
+    def spread(key: str, ratio: bool):  # noqa: ANN202
+        # how wide the effects really spread over the null pairs, against the spread the intervals claim: ~1
+        # when an interval's standard error is right, > 1 when it misses some dependence (log scale for ratios)
+        def cell(runs: list[dict]) -> str:
+            ok = [r["null"]["effects"][key] for r in runs if r["null"]["effects"][key]["status"] == "ok"]
+            f = np.log if ratio else (lambda v: np.asarray(v, float))
+            est = f(np.array([e["effect"] for e in ok], float))
+            se = (f(np.array([e["ci_high"] for e in ok], float)) - f(np.array([e["ci_low"] for e in ok], float))) / (2 * 1.959964)
+            good = np.isfinite(est) & np.isfinite(se)
+            return f"{est[good].std(ddof=1) / np.sqrt(np.mean(se[good] ** 2)):.2f}" if good.sum() > 2 else "–"
+        return cell
+
+    for mid, variant, label, _ in MAIN:
+        row(label, "spread of the effect over no-change pairs ÷ its interval's standard error",
+            spread(f"{mid}:{variant}", "RR" in label or "HR" in label))
     for mid, variant, label, _ in MAIN:
         row(label, "false positives, no change, BH-adjusted", declared("null", f"{mid}:{variant}", None))
     row("any of the catalogue's effects", "false positives, no change, BH-adjusted (= FDR here)",
