@@ -316,3 +316,33 @@ def test_simulator_switches_a_practice_on_at_a_chosen_session() -> None:
     assert rates[1] > rates[0] * 0.9            # 1.8 vs 1.5 loops per session, 30 sessions each
     with pytest.raises(SimulationError):
         with_practice(DEFAULT, "nope", at=3)
+
+
+def test_silent_drop_arm_counts_the_simulators_true_drops(tmp_path: Path) -> None:
+    """The validity benchmark reads L6's coverage from the simulator's truth (`--truth-l6`) as well as from
+    imported stores: that holds only if an arm of a loop's first n sessions counts exactly the loops the
+    simulator created in those sessions and dropped while open by session n (the same estimand)."""
+    from baton_lab.compare import measure_arm
+    from baton_lab.compare.arms import Arm
+    from baton_lab.simulate import simulate
+    from baton_lab.simulate.params import DEFAULT, PRACTICES
+
+    change = DEFAULT.with_overrides(**dict(PRACTICES["next-session-verification"]))
+    sim = simulate({"a": DEFAULT, "b": change}, seed=7, sessions=160, namespaces=2)
+    sim.write(tmp_path / "sim", ["ndjson"])
+    lab = bl.open(tmp_path / "store.duckdb")
+    for path in sorted((tmp_path / "sim" / "ndjson").glob("*.ndjson")):
+        lab.import_(path, namespace=path.stem)
+    truth = sim.truth()["loops"]
+    # an arm ending exactly at a session where a loop vanished: the boundary that decides what "first n" counts
+    edge = truth.filter(pl.col("dropped") & (pl.col("removed_seq") >= 30))["removed_seq"].min()
+    with duckdb.connect(str(tmp_path / "store.duckdb"), read_only=True) as con:
+        for n in (edge, 80):
+            ranges = pl.DataFrame({"namespace": sim.namespaces, "lo": [1, 1], "hi": [n, n]})
+            arms = measure_arm(con, Arm("both", "both", ranges), ["silent_drop_rate"], per_namespace=True)
+            for ns in sim.namespaces:
+                row = arms[ns].rows.filter(pl.col("variant") == "share").row(0, named=True)
+                made = truth.filter((pl.col("namespace") == ns) & (pl.col("created_seq") <= n))
+                dropped = made.filter(pl.col("dropped") & (pl.col("removed_seq") <= n))
+                assert made.height > 20 and dropped.height > 0
+                assert (row["numerator"], row["denominator"]) == (dropped.height, made.height), (ns, n)
