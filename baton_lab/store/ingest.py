@@ -363,7 +363,8 @@ class _Importer:
     def _insert(self, table: str, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
-        self.con.register("_batch", frame.to_arrow())
+        # Arrow's string views are polars' own strings, handed over without a copy (DuckDB reads them).
+        self.con.register("_batch", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
         finally:
@@ -405,7 +406,10 @@ class _Importer:
         self.stored_ids += [row["snapshot_id"] for row in batch.snapshots]
         self.stored_ids += [frame["proposal_id"][0] for frame in batch.proposals if frame.height]
         if batch.snapshots:
-            self._store("snapshots", pl.DataFrame(batch.snapshots, infer_schema_length=None, strict=False))
+            # Column by column: every row has the same keys, and a row's `raw` is a whole version (1+ MB for a
+            # tracker export), which polars copies once this way.
+            self._store("snapshots", pl.DataFrame({key: [row[key] for row in batch.snapshots]
+                                                   for key in batch.snapshots[0]}, strict=False))
             frames, findings = batch.items.frames()
             self.findings.extend(findings)
             for table, frame in frames.items():
