@@ -545,20 +545,37 @@ class _LineRedactor:
 
     def __init__(self) -> None:
         self.seen: dict[str, tuple[str, int]] = {}
+        self.clean: set[str] = set()  # lines seen that hold no secret
 
     def redact(self, text: str) -> tuple[str, int]:
         lines = text.split("\n")
-        total = 0
-        for i, line in enumerate(lines):
+        # Only lines not seen before are looked at; a version whose lines all come out unchanged is returned as it
+        # is (the common case for the next version of a state file), else it is rebuilt line by line.
+        dirty = False
+        for line in set(lines).difference(self.clean):
             done = self.seen.get(line)
             if done is None:
                 done = self._line(line) if might_contain_secret(line) else (line, 0)
                 if len(self.seen) >= self.LIMIT:
                     self.seen.clear()
+                    self.clean.clear()
                 self.seen[line] = done
-            lines[i], n = done
+                if not done[1] and done[0] == line:
+                    self.clean.add(line)
+            dirty = dirty or bool(done[1]) or done[0] != line
+        if not dirty:
+            return text, 0
+        total = 0
+        for i, line in enumerate(lines):
+            lines[i], n = self.seen.get(line) or self._remembered(line)
             total += n
         return "\n".join(lines), total
+
+    def _remembered(self, line: str) -> tuple[str, int]:
+        """A line whose result was dropped when the memory was cleared during this text."""
+        done = self._line(line) if might_contain_secret(line) else (line, 0)
+        self.seen[line] = done
+        return done
 
     @staticmethod
     def _line(line: str) -> tuple[str, int]:
