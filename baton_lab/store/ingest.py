@@ -628,7 +628,7 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
     writes rows that belong with the import (the capture log) in the same transaction.
     """
     importer = _Importer(con, format=format, namespace=namespace, on_source=on_source)
-    with _memory_capped(con):
+    with _memory_capped(con), _no_vacuum(con):
         con.execute("BEGIN TRANSACTION")
         try:
             summary = importer.run(readers(importer.summary.skipped_files))
@@ -677,6 +677,21 @@ def _memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     finally:
         con.execute(f"SET memory_limit = '{current}'")
+
+
+@contextmanager
+def _no_vacuum(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Each chunk an import commits lands in a new, small row group, and at every checkpoint DuckDB's vacuum merges
+    the trailing small row groups again, rewriting every one of them: with a snapshot's `raw` of 1.5 MB (a Beads
+    version) a commit then costs time and pinned memory in proportion to all snapshots stored so far, and past ~1,000
+    versions the checkpoint no longer fits the buffer cap and invalidates the connection. An import runs without
+    vacuum tasks (its chunks stay separate row groups) and restores the setting afterwards."""
+    current = con.execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0]
+    con.execute("SET max_vacuum_tasks = 0")
+    try:
+        yield
+    finally:
+        con.execute(f"SET max_vacuum_tasks = {int(current)}")
 
 
 def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,
