@@ -10,7 +10,7 @@ from baton_lab.importers.jsonl_document import read_lines
 from baton_lab.redact import Redactor, using
 from baton_lab.store.ingest import _LineRedactor
 
-CLEAN = [json.dumps({"id": f"bd-{n}", "title": f"issue {n}", "status": "open"}) for n in range(5)]
+CLEAN = [json.dumps({"id": f"bd-{n}", "title": f"issue {n}", "status": "open", "priority": 2}) for n in range(5)]
 TOKEN = "ghp_" + "x1" * 18
 SECRET = json.dumps({"id": "bd-9", "title": f"uses {TOKEN}", "status": "open"})
 
@@ -48,3 +48,23 @@ def test_a_byte_order_mark_is_dropped_on_line_one_only_even_when_remembered() ->
     again = read_lines(line + "\n")
     assert again.records[0][1] is later.records[0][1] and again.records[0][1] == json.loads(line)
     assert again.json_texts == [line]
+
+
+def test_an_import_runs_without_vacuum_tasks_and_restores_the_setting(tmp_path) -> None:  # noqa: ANN001
+    from baton_lab.store import connection, ingest
+
+    path = tmp_path / ".beads" / "issues.jsonl"
+    path.parent.mkdir()
+    path.write_text("\n".join(CLEAN) + "\n")
+    con = connection.connect(tmp_path / "store.duckdb")
+    con.execute("SET max_vacuum_tasks = 7")
+    during: list[int] = []
+
+    def setting(_uri: str) -> None:
+        during.append(int(con.execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0]))
+
+    summary = ingest.import_paths(con, [path], namespace="ns", on_source=setting)
+    assert summary.stored == 1 and summary.items == len(CLEAN)
+    assert during == [0]  # each chunk commit keeps its own row group (no merge-and-rewrite at every checkpoint)
+    assert con.execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0] == 7
+    con.close()
