@@ -84,17 +84,40 @@ RULES = Rules(
 )
 
 
+# What `read` needs of an issue object (memory note, decision or issue; what it supersedes), by object: an unchanged
+# line of the next version is the same object (`read_lines` parses each distinct line once), so it is not looked at
+# again. Objects are never mutated after parsing.
+_KINDS: dict[int, tuple[dict[str, Any], str, list[str] | None]] = {}
+_KINDS_LIMIT = 1 << 14
+
+
+def _kind(item: dict[str, Any]) -> tuple[str, list[str] | None]:
+    hit = _KINDS.get(id(item))
+    if hit is not None and hit[0] is item:
+        return hit[1], hit[2]
+    if item.get("_type") == "memory":
+        kind, supersedes = "memory", None
+    else:
+        kind = "decision" if item.get("issue_type") == DECISION_TYPE else "issue"
+        supersedes = _deps(item, "supersedes")
+    if len(_KINDS) >= _KINDS_LIMIT:
+        _KINDS.clear()
+    _KINDS[id(item)] = (item, kind, supersedes)
+    return kind, supersedes
+
+
 def read(doc: Any, record: Record) -> Observation:
     lines = read_lines(record.text)
     issues, decisions, issue_at, decision_at, memories = [], [], [], [], 0
     superseded_by: dict[str, str] = {}
     for number, item in lines.records:
-        if item.get("_type") == "memory":
+        kind, supersedes = _kind(item)
+        if kind == "memory":
             memories += 1  # a key/value note, kept in `raw`, not a work item
             continue
-        for older in _deps(item, "supersedes") or ():
+        for older in supersedes or ():
             superseded_by.setdefault(older, str(item.get("id")))
-        if item.get("issue_type") == DECISION_TYPE:
+        if kind == "decision":
             decisions.append(item)
             decision_at.append(f"line {number}")
         else:

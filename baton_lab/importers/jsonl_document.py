@@ -44,16 +44,29 @@ def _time(raw: Any) -> Any:
     return parse_time(raw) if isinstance(raw, str) else None
 
 
-@lru_cache(maxsize=1 << 13)
+# Consecutive versions of a state file share most of their lines: each distinct line that is a JSON object is parsed
+# once and remembered with its stripped text, and the same (never mutated) object is returned for it, which also lets
+# `normalize.columns.extract` reuse its row. A version then costs one dict look-up per unchanged line.
+_OBJECTS: dict[str, tuple[dict[str, Any], str]] = {}
+_OBJECTS_LIMIT = 1 << 14
+
+
 def _parse(line: str) -> Any:
-    """Consecutive versions of a state file share most of their lines: each distinct line is parsed once, and
-    the same (never mutated) object is returned for it, which also lets `normalize.columns.extract` reuse rows."""
     return json.loads(line)
 
 
 def read_lines(text: str) -> Lines:
     out = Lines()
+    raw, texts, records = out.raw, out.json_texts, out.records
+    known = _OBJECTS.get
     for number, line in enumerate(text.split("\n"), start=1):
+        hit = known(line)
+        if hit is not None:
+            raw.append(hit[0])
+            texts.append(hit[1])
+            records.append((number, hit[0]))
+            continue
+        key = line
         line = line.rstrip("\r")
         if number == 1:
             line = line.lstrip("\ufeff")
@@ -85,6 +98,10 @@ def read_lines(text: str) -> Lines:
                                              fragment(line)))
             continue
         out.records.append((number, value))
+        if key is line or not key.startswith("\ufeff"):  # a byte-order mark is dropped on line 1 only
+            if len(_OBJECTS) >= _OBJECTS_LIMIT:
+                _OBJECTS.clear()
+            _OBJECTS[key] = (value, texts[-1])
     return out
 
 

@@ -79,6 +79,21 @@ class ItemCollector:
             return
         key = (table, spec)
         self._columns.setdefault(key, columns)
+        if not entries:
+            return
+        ids = [item.get("id") if type(item) is dict else None for item in entries]
+        if set(map(type, ids)) == {str} and len(unique := set(ids)) == len(ids) and "" not in unique:
+            # Every item an object with its own text id (a tracker export's 1,000+ issues per version): stored as
+            # they are, column by column, without the per-item checks below.
+            n = len(entries)
+            pending = self._pending[key]
+            pending.items.extend(entries)
+            pending.keys["snapshot_id"].extend([ctx.snapshot_id] * n)
+            pending.keys["namespace"].extend([ctx.namespace] * n)
+            pending.keys["_path"].extend(locations if locations is not None else [f"{path}[{i}]" for i in range(n)])
+            pending.keys["_uri"].extend([ctx.uri] * n)
+            pending.keys["_source_id"].extend([ctx.source_id] * n)
+            return
         seen: set[str] = set()
         for index, item in enumerate(entries):
             item_path = locations[index] if locations is not None else f"{path}[{index}]"

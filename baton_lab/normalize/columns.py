@@ -90,18 +90,14 @@ def _coerce(value: Any, kind: Kind) -> tuple[Any, str | None]:
     return dumps(value), None  # json
 
 
-# Rows already extracted, by (column spec, item object): an item object seen again (an unchanged line of a state
-# file, parsed once by `importers.jsonl_document`) is not read again. Items are never mutated after reading.
-_ROWS: dict[tuple[int, int], tuple[Any, tuple[Any, ...], str | None, tuple[tuple[str, Any, str], ...]]] = {}
+# Rows already extracted, per column spec list, by item object: an item object seen again (an unchanged line of a
+# state file, parsed once by `importers.jsonl_document`) is not read again. Items are never mutated after reading.
+_Row = tuple[Any, tuple[Any, ...], str | None, tuple[tuple[str, Any, str], ...]]  # (item, values, extra, problems)
+_ROWS: dict[int, tuple[list[Col], dict[int, _Row]]] = {}
 _ROWS_LIMIT = 1 << 14
 
 
-def _row(item: dict[str, Any], cols: list[Col], consumed: frozenset[str]
-         ) -> tuple[tuple[Any, ...], str | None, tuple[tuple[str, Any, str], ...]]:
-    key = (id(cols), id(item))
-    hit = _ROWS.get(key)
-    if hit is not None and hit[0] is item:
-        return hit[1], hit[2], hit[3]
+def _row(item: dict[str, Any], cols: list[Col], consumed: frozenset[str]) -> _Row:
     values: list[Any] = []
     problems: list[tuple[str, Any, str]] = []
     for col in cols:
@@ -114,17 +110,28 @@ def _row(item: dict[str, Any], cols: list[Col], consumed: frozenset[str]
         if reason:
             problems.append((col.name, value, reason))
     rest = {k: v for k, v in item.items() if k not in consumed}
-    row = (tuple(values), dumps(rest) if rest else None, tuple(problems))
-    if len(_ROWS) >= _ROWS_LIMIT:
-        _ROWS.clear()
-    _ROWS[key] = (item, *row)
-    return row
+    return item, tuple(values), dumps(rest) if rest else None, tuple(problems)
 
 
 def extract(items: list[dict[str, Any]], cols: list[Col]) -> tuple[dict[str, list[Any]], list[str | None], list[Problem]]:
     """Columns as lists, the `extra` JSON per row, and the values that did not fit their column type."""
     consumed = frozenset(key for col in cols for key in col.keys())
-    rows = [_row(item, cols, consumed) for item in items]
-    columns = {col.name: [row[0][i] for row in rows] for i, col in enumerate(cols)}
-    problems = [Problem(n, name, value, reason) for n, row in enumerate(rows) for name, value, reason in row[2]]
-    return columns, [row[1] for row in rows], problems
+    entry = _ROWS.get(id(cols))
+    if entry is None or entry[0] is not cols:
+        if len(_ROWS) >= 64:  # column specs built per call (a mapping file's) are not kept forever
+            _ROWS.clear()
+        entry = _ROWS[id(cols)] = (cols, {})
+    known = entry[1]
+    rows: list[_Row] = []
+    for item in items:
+        row = known.get(id(item))
+        if row is None or row[0] is not item:
+            row = _row(item, cols, consumed)
+            if len(known) >= _ROWS_LIMIT:
+                known.clear()
+            known[id(item)] = row
+        rows.append(row)
+    values = list(zip(*[row[1] for row in rows])) if rows else [() for _ in cols]
+    columns = {col.name: list(values[i]) for i, col in enumerate(cols)}
+    problems = [Problem(n, name, value, reason) for n, row in enumerate(rows) if row[3] for name, value, reason in row[3]]
+    return columns, [row[2] for row in rows], problems

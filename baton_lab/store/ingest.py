@@ -363,7 +363,8 @@ class _Importer:
     def _insert(self, table: str, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
-        self.con.register("_batch", frame.to_arrow())
+        # Arrow's string views are polars' own strings, handed over without a copy (DuckDB reads them).
+        self.con.register("_batch", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
         finally:
@@ -405,7 +406,10 @@ class _Importer:
         self.stored_ids += [row["snapshot_id"] for row in batch.snapshots]
         self.stored_ids += [frame["proposal_id"][0] for frame in batch.proposals if frame.height]
         if batch.snapshots:
-            self._store("snapshots", pl.DataFrame(batch.snapshots, infer_schema_length=None, strict=False))
+            # Column by column: every row has the same keys, and a row's `raw` is a whole version (1+ MB for a
+            # tracker export), which polars copies once this way.
+            self._store("snapshots", pl.DataFrame({key: [row[key] for row in batch.snapshots]
+                                                   for key in batch.snapshots[0]}, strict=False))
             frames, findings = batch.items.frames()
             self.findings.extend(findings)
             for table, frame in frames.items():
@@ -541,20 +545,37 @@ class _LineRedactor:
 
     def __init__(self) -> None:
         self.seen: dict[str, tuple[str, int]] = {}
+        self.clean: set[str] = set()  # lines seen that hold no secret
 
     def redact(self, text: str) -> tuple[str, int]:
         lines = text.split("\n")
-        total = 0
-        for i, line in enumerate(lines):
+        # Only lines not seen before are looked at; a version whose lines all come out unchanged is returned as it
+        # is (the common case for the next version of a state file), else it is rebuilt line by line.
+        dirty = False
+        for line in set(lines).difference(self.clean):
             done = self.seen.get(line)
             if done is None:
                 done = self._line(line) if might_contain_secret(line) else (line, 0)
                 if len(self.seen) >= self.LIMIT:
                     self.seen.clear()
+                    self.clean.clear()
                 self.seen[line] = done
-            lines[i], n = done
+                if not done[1] and done[0] == line:
+                    self.clean.add(line)
+            dirty = dirty or bool(done[1]) or done[0] != line
+        if not dirty:
+            return text, 0
+        total = 0
+        for i, line in enumerate(lines):
+            lines[i], n = self.seen.get(line) or self._remembered(line)
             total += n
         return "\n".join(lines), total
+
+    def _remembered(self, line: str) -> tuple[str, int]:
+        """A line whose result was dropped when the memory was cleared during this text."""
+        done = self._line(line) if might_contain_secret(line) else (line, 0)
+        self.seen[line] = done
+        return done
 
     @staticmethod
     def _line(line: str) -> tuple[str, int]:
@@ -607,7 +628,7 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
     writes rows that belong with the import (the capture log) in the same transaction.
     """
     importer = _Importer(con, format=format, namespace=namespace, on_source=on_source)
-    with _memory_capped(con):
+    with _memory_capped(con), _no_vacuum(con):
         con.execute("BEGIN TRANSACTION")
         try:
             summary = importer.run(readers(importer.summary.skipped_files))
@@ -656,6 +677,21 @@ def _memory_capped(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     finally:
         con.execute(f"SET memory_limit = '{current}'")
+
+
+@contextmanager
+def _no_vacuum(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Each chunk an import commits lands in a new, small row group, and at every checkpoint DuckDB's vacuum merges
+    the trailing small row groups again, rewriting every one of them: with a snapshot's `raw` of 1.5 MB (a Beads
+    version) a commit then costs time and pinned memory in proportion to all snapshots stored so far, and past ~1,000
+    versions the checkpoint no longer fits the buffer cap and invalidates the connection. An import runs without
+    vacuum tasks (its chunks stay separate row groups) and restores the setting afterwards."""
+    current = con.execute("SELECT current_setting('max_vacuum_tasks')").fetchall()[0][0]
+    con.execute("SET max_vacuum_tasks = 0")
+    try:
+        yield
+    finally:
+        con.execute(f"SET max_vacuum_tasks = {int(current)}")
 
 
 def import_paths(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[str]], *, format: str | None = None,
