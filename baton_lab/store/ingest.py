@@ -65,6 +65,9 @@ class ImportSummary:
     value_findings: int = 0
     redactions: int = 0
     partial: int = 0
+    # Documents a format's reader failed on (a bug in that reader, not in the input): quarantined with the error,
+    # so one document never takes the others of the import down; `bench/fuzz_bench.py` counts them as crashes.
+    reader_errors: int = 0
     events: int = 0
     occurrences: int = 0
     formats: dict[str, int] = field(default_factory=dict)
@@ -95,6 +98,9 @@ class ImportSummary:
             out.append(f"  {self.partial} snapshots partial: some lines could not be read (`baton-lab validate` lists them)")
         if self.redactions:
             out.append(f"  {self.redactions} secrets redacted before storing")
+        if self.reader_errors:
+            out.append(f"  {self.reader_errors} documents quarantined because a format reader failed on them "
+                       "(a baton_lab bug: `baton-lab validate` shows the error; please report it)")
         out += _reader_lines(self.files)
         if self.unmapped_headings:
             common = sorted(self.unmapped_headings.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -260,6 +266,15 @@ class _Importer:
             unwrapped = fmt.read(record.doc, record)
         except NotThisFormat as exc:
             self._quarantine(record, source_id, f"not {fmt.name}: {exc}", "$")
+            return None
+        except RecursionError:
+            self._quarantine(record, source_id, f"not readable as {fmt.name}: nested too deeply", "$")
+            return None
+        except Exception as exc:  # noqa: BLE001 - a reader's bug quarantines its document, not the whole import
+            # Reading is pure (nothing is stored until `_observe`), so skipping the document leaves no partial state.
+            self.summary.reader_errors += 1
+            self._quarantine(record, source_id, f"the {fmt.name} reader failed on this document "
+                             f"({type(exc).__name__}: {str(exc)[:300]}); a baton_lab bug, please report it", "$")
             return None
         if isinstance(unwrapped, list):
             # A document holding its own history: each version is one document read (read = stored + ...).

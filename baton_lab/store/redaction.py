@@ -92,10 +92,11 @@ def redacted_fragment(text: str, redactor: Redactor) -> str:
     # A record's text can hold lone surrogates itself (a whole-file format re-serialising decoded lines):
     # they cannot be stored as UTF-8, so the excerpt shows U+FFFD in their place.
     window = without_surrogates(text[:_FRAGMENT_WINDOW])
-    clean, n = redactor.text(window)
+    # The excerpt's text is cut (a torn write, or the window): a URL's credentials at its end are redacted too.
+    clean, n = redactor.cut_text(window)
     if "\\" in window:
         decoded = unescaped(window)
-        decoded_clean, m = redactor.text(decoded)
+        decoded_clean, m = redactor.cut_text(decoded)
         if m:
             # Secrets in the decoded text: show the decoded, redacted excerpt (lone surrogates made U+FFFD). Counting
             # matches cannot tell whether escapes hid one: an END-less private key redacts to the end of the text

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from ..._jsonutil import dumps, fragment
 from ..._timeparse import parse_time
-from ...redact import redact_text
+from ...redact import redact, redact_text
 from .._shape import is_baton
 from ..base import Record, SourceInfo
 
@@ -26,7 +26,12 @@ def call_id(value: Any) -> str:
     as JSON, so a secret-named key inside it is still redacted and the id can be looked up (a dict is unhashable)."""
     if isinstance(value, str):
         return value
-    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if value is None:
+        return ""
+    # Redacted as a value first, on its decoded strings: once written as JSON, a `Bearer<TAB>…` inside it is
+    # `Bearer\\t…`, which no text pattern reads as a credential (issue 17's seed-3 run stored four such ids).
+    clean, _ = redact(value)
+    return json.dumps(clean, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def id_markers(call_id: str) -> tuple[bytes, ...]:
@@ -192,7 +197,10 @@ class Pairing:
         shown = {"call_id": call.call_id, "op": call.op, "via": call.via, "call_line": call.line}
         if result is not None and result.text:
             shown["output"] = _short(result.text, 1000)
-        text, _ = redact_text(fragment(dumps(shown)))
+        # Redacted as a value, then written: a string id or output holding `Bearer<TAB>…` would be escaped by `dumps`
+        # and missed by text patterns.
+        clean, _ = redact(shown)
+        text = fragment(dumps(clean))
         return Record(self.info, f"line {line}", text, error=reason,
                       observed_at=parse_time((result.timestamp if result else None) or call.timestamp),
                       observed_kind="transcript", provenance=self._provenance(call, result, "finding"))
