@@ -161,9 +161,33 @@ def test_a_beads_line_with_a_secret_and_a_lone_surrogate_is_not_a_crash(lab: bl.
     (tmp_path / "in" / "issues.jsonl").write_text(json.dumps(line) + "\n")
     summary = lab.import_(tmp_path / "in")  # no namespace: quarantined whole, with its fragment
     assert (summary.read, summary.quarantined) == (1, 1)
-    fragment = lab.quarantine()["fragment"][0]
-    assert "\\udfff" in fragment and "[REDACTED:" in fragment
+    fragment = lab.quarantine().filter(bl_col("kind") == "document")["fragment"][0]
+    assert "\ufffd" in fragment and "\\udfff" not in fragment and "[REDACTED:" in fragment  # decoded view: secrets
     _assert_no_leak(lab, GH)
+
+
+@pytest.mark.parametrize("escape", ["\\udfff", "\\ud800", "\\ud83d"])   # a lone low, a lone high, a pair cut in half
+def test_a_lone_surrogate_escape_in_a_jsonl_document_is_stored_as_ufffd(lab: bl.Lab, tmp_path: Path,
+                                                                         escape: str) -> None:
+    """Found by seed 3's run (one batch crashed on `\\udfff`): a format that parses a whole JSONL file itself (Beads,
+    lessons) read the lone surrogate escape from the file's text, which was never repaired (only the parsed
+    document was), so the item's text could not be encoded as UTF-8 and the snapshot's raw JSON was rejected by
+    DuckDB ("invalid high surrogate"); the whole import rolled back. The text is now made storable where every
+    record enters the store (`clean_record`): U+FFFD in place of the surrogate, flagged once."""
+    base = {"status": "open", "priority": 2, "issue_type": "task", "created_at": "2026-03-01T10:00:00Z",
+            "updated_at": "2026-03-01T10:00:00Z"}
+    lines = [json.dumps({**base, "id": "bd-1", "title": "x@y"}).replace("@", escape),
+             json.dumps({**base, "id": "bd-2", "title": "fine \U0001F600"}),          # a valid pair is kept
+             json.dumps({**base, "id": "bd-3", "title": "a \\udfff b"})]              # an escaped backslash: text
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "issues.jsonl").write_text("\n".join(lines) + "\n")
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.stored, summary.value_findings) == (2, 1)
+    titles = dict(lab.follow_ups().select("item_id", "title").iter_rows())
+    assert titles == {"bd-1": "x\ufffdy", "bd-2": "fine \U0001F600", "bd-3": "a \\udfff b"}
+    assert lab.quarantine()["reason"].to_list() == [
+        "text holds lone surrogates (\\ud800-\\udfff: not valid Unicode); stored with U+FFFD in their place"]
 
 
 def test_a_beads_decision_whose_id_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 import duckdb
 import polars as pl
 
-from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id, without_surrogates
+from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
 from ..errors import NamespaceRequired
 from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceInfo, SourceReader,
                          detect_format, get_format, iter_sources)
@@ -583,9 +583,7 @@ class _LineRedactor:
                 clean, n = redact(doc)
                 if not n:
                     return line, 0
-                out = json.dumps(clean, ensure_ascii=False)
-                # A lone surrogate must stay a `\ud800` escape: as a character it cannot be stored as UTF-8.
-                return (out if without_surrogates(out) == out else json.dumps(clean)), n
+                return json.dumps(clean, ensure_ascii=False), n  # the text is storable (`clean_record`)
         return redact_text(line)
 
 

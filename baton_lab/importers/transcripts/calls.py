@@ -26,12 +26,22 @@ def call_id(value: Any) -> str:
     as JSON, so a secret-named key inside it is still redacted and the id can be looked up (a dict is unhashable)."""
     if isinstance(value, str):
         return value
-    if value is None:
-        return ""
-    # Redacted as a value first, on its decoded strings: once written as JSON, a `Bearer<TAB>…` inside it is
-    # `Bearer\\t…`, which no text pattern reads as a credential (issue 17's seed-3 run stored four such ids).
-    clean, _ = redact(value)
-    return json.dumps(clean, ensure_ascii=False, sort_keys=True, default=str)
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def stored_id(call_id: str) -> str:
+    """A call id as the store keeps it (provenance, quarantine excerpts), redacted. An id that was an object or a
+    list (`call_id` wrote it as JSON) is redacted as that value, on its decoded strings: as JSON text, a
+    `Bearer<TAB>…` inside it reads `Bearer\\t…`, which no text pattern takes for a credential (issue 17's seed-3
+    run stored four such ids). Pairing keeps using the id as written: its bytes are looked for in the transcript."""
+    if call_id[:1] in ("{", "["):
+        try:
+            value = json.loads(call_id)
+        except ValueError:
+            value = None
+        if value is not None:
+            return json.dumps(redact(value)[0], ensure_ascii=False, sort_keys=True, default=str)
+    return redact_text(call_id)[0]
 
 
 def id_markers(call_id: str) -> tuple[bytes, ...]:
@@ -177,7 +187,7 @@ class Pairing:
         return ("error: " if failed else "output is not JSON: ") + _short(result.text)
 
     def _provenance(self, call: BatonCall, result: CallResult | None, outcome: str) -> dict[str, Any]:
-        out = {"transcript": self.kind, **call.provenance, "call_id": call.call_id, "op": call.op, "via": call.via,
+        out = {"transcript": self.kind, **call.provenance, "call_id": stored_id(call.call_id), "op": call.op, "via": call.via,
                "outcome": outcome, "call_line": call.line}
         if result is not None:
             out["result_line"] = result.line
@@ -194,7 +204,7 @@ class Pairing:
 
     def _finding(self, call: BatonCall, result: CallResult | None, reason: str) -> Record:
         line = result.line if result is not None else call.line
-        shown = {"call_id": call.call_id, "op": call.op, "via": call.via, "call_line": call.line}
+        shown = {"call_id": stored_id(call.call_id), "op": call.op, "via": call.via, "call_line": call.line}
         if result is not None and result.text:
             shown["output"] = _short(result.text, 1000)
         # Redacted as a value, then written: a string id or output holding `Bearer<TAB>…` would be escaped by `dumps`
