@@ -7,6 +7,7 @@ over generated hostile documents of every format (tests/hostile.py; bench/fuzz_b
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -222,6 +223,25 @@ def test_transcript_tool_ids_with_lone_surrogates_or_non_ascii_are_paired(lab: b
     assert summary.stored == 2 and set(lab.snapshots()["namespace"]) == {"ns0", "ns1"}
 
 
+def test_a_transcript_tool_output_with_a_lone_surrogate_is_quarantined_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Seed 3's crashed batch (153 of its 100,000-input run, located by re-running its `\\udfff` documents): a baton
+    write whose tool output is not JSON and starts with `\\udfff` is quarantined with the output quoted in its
+    reason, and the reason, never made storable, took the whole import down when the quarantine table was
+    written (UnicodeEncodeError). A reader's reason is now cleaned with the rest of the record."""
+    from transcript_builders import ClaudeTranscript, curl_write
+
+    t = ClaudeTranscript()
+    t.bash("ID-1", curl_write("ns1", v1("s1", loops=[loop("L")])), "\udfff\u0130 not json " + GH)
+    path = tmp_path / "proj" / "session.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(line) + "\n" for line in t.lines))   # ASCII: the surrogate as `\\udfff`
+    summary = lab.import_(path)
+    assert (summary.read, summary.quarantined) == (1, 1)
+    (reason,) = lab.quarantine().filter(bl_col("kind") == "document")["reason"].to_list()
+    assert reason.startswith("baton write failed: output is not JSON: \ufffd\u0130 not json [REDACTED:"), reason
+    _assert_no_leak(lab, GH)
+
+
 def test_transcript_tool_ids_that_are_objects_are_not_crashes_or_leaks(lab: bl.Lab, tmp_path: Path) -> None:
     """Found by the mutation fuzzer: a tool_use id written as an object was stored as its Python repr in the
     quarantine fragment of an unanswered read, where `'cookie': '…'` escaped redaction; as a tool_result's
@@ -260,6 +280,30 @@ def test_a_beads_issue_whose_updated_at_is_not_text_is_not_a_crash(lab: bl.Lab, 
     assert lab.snapshots()["written_at_raw"].to_list() == ["2026-03-01T10:00:00Z"]  # the only time written as text
 
 
+def _memhall_page() -> dict:
+    golden = Path(__file__).parent / "golden"
+    return json.loads(next((golden / "memhall-entries").glob("*/input/memory-page.json")).read_text())
+
+
+def test_a_memhall_writer_or_tenant_that_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the 100,000-input run's batches after the memory-hall format was merged: an entry whose
+    `created_by_principal` is a list became a snapshot `writer` that was a list (the snapshot batch could not be
+    built: the whole import rolled back), and a `tenant_id` that is a list was unhashable. Every metadata field a
+    format sets on an observation is now made to fit its column where the observation is built (`Observation`)."""
+    page = _memhall_page()
+    for entry in page["entries"]:
+        entry["created_by_principal"] = []
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "memory-page.json").write_text(json.dumps(page))
+    page["entries"][0]["tenant_id"] = ["t"]
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "memory-page.json").write_text(json.dumps(page))
+    summary = lab.import_([tmp_path / "a", tmp_path / "b"])
+    assert summary.reader_errors == 0 and summary.stored >= 2 and summary.read == summary.stored + summary.quarantined \
+        + summary.duplicates
+    assert "[]" in set(lab.snapshots()["writer"])   # the list, written as text
+
+
 def test_a_reader_that_fails_on_a_document_quarantines_only_that_document(lab: bl.Lab, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A format reader's bug (an exception other than NotThisFormat) quarantines its document with the error and
@@ -281,9 +325,9 @@ def test_a_reader_that_fails_on_a_document_quarantines_only_that_document(lab: b
     summary = lab.import_(tmp_path / "in", namespace="ns")
     assert (summary.stored, summary.quarantined, summary.reader_errors) == (1, 1, 1)
     assert summary.read == summary.stored + summary.quarantined
-    reason = lab.quarantine()["reason"].to_list()
-    assert reason == ["the baton-v1 reader failed on this document (TypeError: unhashable type: 'dict'); "
-                      "a baton_lab bug, please report it"]
+    (reason,) = lab.quarantine()["reason"].to_list()
+    assert re.fullmatch(r"the baton-v1 reader failed on this document \(TypeError: unhashable type: 'dict' at "
+                        r"test_hostile_input\.py:\d+\); a baton_lab bug, please report it", reason), reason
     assert any("format reader failed" in line for line in summary.lines())
 
 

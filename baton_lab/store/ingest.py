@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import traceback
+from pathlib import Path
 import uuid
 from collections import Counter
 from contextlib import contextmanager
@@ -273,8 +275,10 @@ class _Importer:
         except Exception as exc:  # noqa: BLE001 - a reader's bug quarantines its document, not the whole import
             # Reading is pure (nothing is stored until `_observe`), so skipping the document leaves no partial state.
             self.summary.reader_errors += 1
+            frame = traceback.extract_tb(exc.__traceback__)[-1]  # where it failed, for the bug report
             self._quarantine(record, source_id, f"the {fmt.name} reader failed on this document "
-                             f"({type(exc).__name__}: {str(exc)[:300]}); a baton_lab bug, please report it", "$")
+                             f"({type(exc).__name__}: {str(exc)[:300]} at {Path(frame.filename).name}:{frame.lineno}); "
+                             "a baton_lab bug, please report it", "$")
             return None
         if isinstance(unwrapped, list):
             # A document holding its own history: each version is one document read (read = stored + ...).

@@ -56,7 +56,7 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
 
     This is where input text enters the store, and the one place it is made storable: the document, its text
     (which whole-file formats parse again, and which quarantine excerpts and stored JSON are cut from), the
-    provenance and the path. Everything downstream is derived from these, so no later step needs to repeat it."""
+    provenance, the path and a reader's reason for quarantining it. Everything downstream is derived from these, so no later step needs to repeat it."""
     uri, total = stored_path(record.source.uri, redactor)
     if uri != record.source.uri:
         record.source = dataclasses.replace(record.source, uri=uri)
@@ -75,6 +75,9 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
         flag(repairs)
         record.provenance, n = redactor.value(provenance)
         total += n
+    if record.error:
+        # A reader's reason can quote the input (a transcript's tool output that is not JSON).
+        record.error = redactor.text(without_surrogates(record.error))[0]
     raw = record.text or None
     if raw is not None and has_lone_surrogate_escape(raw):
         record.text = storable_text(raw)
