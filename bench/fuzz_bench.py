@@ -16,7 +16,13 @@ Each batch is one `import_` call into a fresh store; every table is scanned for 
 Every --report-every'th batch (the first included) also gets a report and export (HTML, Markdown, SVG,
 LaTeX, tables), every file scanned for secrets and unescaped markup, and its redaction timed: the old
 pre-check + walk (bench/_redact_before.py) against `Redactor.document` over the same parsed documents.
-Progress goes to --log as JSON lines.
+Progress goes to --log as JSON lines. A document a format reader failed on (quarantined with the error, the
+import going on) is counted as a crash too (`reader_errors`).
+
+Re-running what a run reported: `--batches 78,90,153` runs only those batches of the same --seed/--batch;
+the batches also depend on the seed corpus (the demo, tests/golden, tests/fixtures/real), so for a run made
+at an older commit pass that commit's corpus with `--seeds-root DIR`
+(`git archive COMMIT baton_lab/data/demo tests/golden tests/fixtures/real | tar -x -C DIR`).
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ def report_check(db: Path, root: Path, docs: list[hostile.Document]) -> tuple[in
     return len(hostile.leaks([c for d in docs for c in d.planted.cores], texts)), len(hostile.unescaped_markup(texts))
 
 
-TOTALS = ("inputs", "batches", "crashes", "crashed_inputs", "reader_errors", "lost", "secrets", "report_batches", "report_secrets",
+TOTALS = ("inputs", "batches", "crashes", "crashed_inputs", "reader_errors", "report_crashes", "lost", "secrets", "report_batches", "report_secrets",
           "unescaped", "planted", "stored", "duplicates", "proposals", "empty", "quarantined", "unchanged",
           "redact_old_s", "redact_new_s", "redacted_docs")
 
@@ -98,8 +104,14 @@ def run_batch(docs: list[hostile.Document], report: bool) -> dict[str, Any]:
             counts["reader_errors"] = len(outcome.reader_errors)
             counts["reader_failures"] = [f"{uri}: {reason[:400]}" for uri, reason in outcome.reader_errors[:5]]
         if report:
-            leaked, unescaped = report_check(outcome.db, Path(tmp), docs)
-            counts |= {"report_batches": 1, "report_secrets": leaked, "unescaped": unescaped}
+            try:
+                leaked, unescaped = report_check(outcome.db, Path(tmp), docs)
+            except Exception:  # noqa: BLE001 - a report that cannot be written from a hostile store is a crash
+                import traceback
+
+                counts |= {"report_batches": 1, "report_crashes": 1, "crash": "report: " + traceback.format_exc()[-3000:]}
+            else:
+                counts |= {"report_batches": 1, "report_secrets": leaked, "unescaped": unescaped}
     if report:
         old, new, n = redaction_times(docs)
         counts |= {"redact_old_s": old, "redact_new_s": new, "redacted_docs": n}
@@ -205,12 +217,12 @@ def main() -> None:
           f"{totals['elapsed_s'] / max(1, totals['inputs']) * 1000:.1f} ms per input): "
           f"{totals['crashes']} crashed batches, {totals['reader_errors']} documents a reader failed on, {totals['lost']} lost, {totals['secrets']} secrets stored "
           f"(of {totals['planted']} planted), {totals['report_secrets']} secrets and {totals['unescaped']} unescaped "
-          f"in {totals['report_batches']} reports+exports")
+          f"in {totals['report_batches']} reports+exports ({totals['report_crashes']} could not be written)")
     print(f"  stored {totals['stored']} · duplicates {totals['duplicates']} · proposals {totals['proposals']} · "
           f"empty {totals['empty']} · quarantined {totals['quarantined']} · identical files {totals['unchanged']}")
     print(f"  redaction over {totals['redacted_docs']} parsed documents of the report batches: before "
           f"{totals['redact_old_s']:.1f} s, after {totals['redact_new_s']:.1f} s ({ratio:.1f}x)")
-    sys.exit(1 if totals["crashes"] or totals["reader_errors"] or totals["lost"] or totals["secrets"] or totals["report_secrets"]
+    sys.exit(1 if totals["crashes"] or totals["reader_errors"] or totals["report_crashes"] or totals["lost"] or totals["secrets"] or totals["report_secrets"]
              or totals["unescaped"] else 0)
 
 
