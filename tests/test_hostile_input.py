@@ -331,6 +331,23 @@ def test_a_reader_that_fails_on_a_document_quarantines_only_that_document(lab: b
     assert any("format reader failed" in line for line in summary.lines())
 
 
+def test_a_figure_label_with_a_nul_character_is_rendered_not_an_abort() -> None:
+    """Found by the 100,000-input run (the report of batch 0): a namespace named with a NUL character reached a
+    figure's labels; vl-convert lays text out as SVG, failed to parse it, and its Rust side panicked and aborted
+    the process. Characters XML cannot hold are shown as U+FFFD in figures. Rendered in a subprocess: without the
+    fix the interpreter itself aborts."""
+    import subprocess
+    import sys
+
+    code = ("import altair as alt, polars as pl; from baton_lab import charts; "
+            "df = pl.DataFrame({'namespace': ['a\\x00b', 'c\\x1fd'], 'v': [1, 2]}); "
+            "svg = charts.to_svg(alt.Chart(df).mark_bar().encode(x='namespace:N', y='v:Q')); "
+            "print(len(svg), '\\x00' in svg, '\\ufffd' in svg)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[1:] == ["False", "True"]
+
+
 # -- secrets stored ----------------------------------------------------------------------------------
 
 def test_a_document_quarantined_whole_keeps_a_redacted_fragment(lab: bl.Lab, tmp_path: Path) -> None:
