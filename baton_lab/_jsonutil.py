@@ -54,6 +54,28 @@ def without_surrogates(text: str) -> str:
     return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
+# In a text: an escaped backslash (skipped, so `\\\\udfff` stays text), a `\\u` surrogate escape with or without its
+# pair, or a lone surrogate character.
+_SURROGATE_IN_TEXT = re.compile(r"\\\\|\\u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+                                r"|\\u[dD][c-fC-F][0-9a-fA-F]{2}|[\ud800-\udfff]")
+
+
+def _storable(match: re.Match[str]) -> str:
+    whole = match.group(0)
+    if whole == "\\\\" or match.group(2):  # an escaped backslash, or a valid pair (an astral character)
+        return whole
+    return "\\ufffd" if whole.startswith("\\u") else "\ufffd"
+
+
+def storable_text(text: str) -> str:
+    """The text as the store can keep it: lone surrogates — characters, or `\\ud800`-style escapes without their
+    pair, which DuckDB's JSON type rejects and which decode to characters UTF-8 cannot encode — become U+FFFD
+    (`\\ufffd` for an escape); valid pairs and escaped backslashes are kept."""
+    if not has_lone_surrogate_escape(text):
+        return text
+    return _SURROGATE_IN_TEXT.sub(_storable, text)
+
+
 def repair_surrogates(doc: Any, path: str = "$") -> tuple[Any, list[tuple[str, str]]]:
     """Lone surrogates in strings and keys replaced by U+FFFD; returns the document and (JSON path, the
     original string with escapes) for each repaired string. Text with them cannot be stored as UTF-8."""

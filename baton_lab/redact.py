@@ -94,6 +94,12 @@ SHAPES = tuple(_SHAPES)
 _SHAPE_PATTERNS = {name: re.compile(source) for name, (_, source) in _SHAPES.items()}
 _STRING_PATTERN = re.compile("|".join(f"(?:{source})" for _, source in _SHAPES.values()))
 
+# A text cut short (a torn write) inside a URL's credentials, `https://deploy:s3cr` at its very end: the `@` that
+# would mark them never came. Only for text known to be cut (`Redactor.cut_text`): at the end of a whole string,
+# `http://host:port` is no credential. All digits after the colon are a port.
+_CUT_URL_PASSWORD = re.compile(r"(?<=[A-Za-z0-9])://[^/\s:@\"']+:" + _NOT_A_SECRET
+                               + r"(?P<s_url_password>(?![0-9]*\Z)[^/\s@\"']+)\Z")
+
 _SECRET_KEY = re.compile(r"(?:^|_)(?:" + "|".join(_SECRET_KEY_WORDS) + r")$")
 # The same words as they can be spelled in raw JSON text, followed by the end of a key: `…Token":`.
 _KEY_IN_TEXT = r"(?i:(?:" + "|".join(w.replace("_?", "[-_. ]?") for w in _SECRET_KEY_WORDS) + r")\"\s*:)"
@@ -136,7 +142,11 @@ def _unescape_one(match: re.Match[str]) -> str:
         return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
     if single:
         return chr(int(single, 16))
-    return _SIMPLE_ESCAPES.get(char, char)
+    if char in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[char]
+    # `\\`, `\"`, `\/` stand for their character; anything else (a `\u` cut short by a torn write, `\q`) is not an
+    # escape and stays as written: read as the bare letter, `AKIA…\u` would look like a longer word, not a key.
+    return char if char in '\\"/' else "\\" + char
 
 
 def unescaped(text: str) -> str:
@@ -200,6 +210,14 @@ class Redactor:
                 text, n = _SHAPE_PATTERNS[name].subn(self._replace, text)
                 total += n
         return text, total
+
+    def cut_text(self, text: str) -> tuple[str, int]:
+        """`text(text)` for a text cut short (a torn write's excerpt): also a URL's credentials at its very end."""
+        text, n = self.text(text)
+        if "://" not in text:
+            return text, n
+        text, m = _CUT_URL_PASSWORD.subn(self._replace, text)
+        return text, n + m
 
     def _key(self, key: str) -> tuple[str, int]:
         cached = self._keys.get(key)

@@ -2,7 +2,7 @@
 stored secrets and unescaped markup, and times redaction against the previous implementation.
 
     python bench/fuzz_bench.py [--generator random] [--inputs 100000] [--batch 500] [--seed 1]
-                               [--workers 2] [--report-every 25] [--log fuzz.jsonl]
+                               [--workers 2] [--report-every 25] [--log fuzz.jsonl] [--batches 78,90]
 
 Two generators of the same hostile value families (huge and negative numbers, NaN/Infinity, deep nesting,
 lone surrogates, BOMs, NUL bytes, secrets of every shape in every field and key — also split by JSON
@@ -16,7 +16,13 @@ Each batch is one `import_` call into a fresh store; every table is scanned for 
 Every --report-every'th batch (the first included) also gets a report and export (HTML, Markdown, SVG,
 LaTeX, tables), every file scanned for secrets and unescaped markup, and its redaction timed: the old
 pre-check + walk (bench/_redact_before.py) against `Redactor.document` over the same parsed documents.
-Progress goes to --log as JSON lines.
+Progress goes to --log as JSON lines. A document a format reader failed on (quarantined with the error, the
+import going on) is counted as a crash too (`reader_errors`).
+
+Re-running what a run reported: `--batches 78,90,153` runs only those batches of the same --seed/--batch;
+the batches also depend on the seed corpus (the demo, tests/golden, tests/fixtures/real), so for a run made
+at an older commit pass that commit's corpus with `--seeds-root DIR`
+(`git archive COMMIT baton_lab/data/demo tests/golden tests/fixtures/real | tar -x -C DIR`).
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ def report_check(db: Path, root: Path, docs: list[hostile.Document]) -> tuple[in
     return len(hostile.leaks([c for d in docs for c in d.planted.cores], texts)), len(hostile.unescaped_markup(texts))
 
 
-TOTALS = ("inputs", "batches", "crashes", "crashed_inputs", "lost", "secrets", "report_batches", "report_secrets",
+TOTALS = ("inputs", "batches", "crashes", "crashed_inputs", "reader_errors", "report_crashes", "lost", "secrets", "report_batches", "report_secrets",
           "unescaped", "planted", "stored", "duplicates", "proposals", "empty", "quarantined", "unchanged",
           "redact_old_s", "redact_new_s", "redacted_docs")
 
@@ -93,20 +99,32 @@ def run_batch(docs: list[hostile.Document], report: bool) -> dict[str, Any]:
                    "secrets": len(outcome.leaks)}
         if outcome.leaks:
             counts["leaks"] = outcome.leaks[:5]
+        if outcome.reader_errors:
+            # A reader that raised on a document: the import went on (document quarantined), but it is a crash.
+            counts["reader_errors"] = len(outcome.reader_errors)
+            counts["reader_failures"] = [f"{uri}: {reason[:400]}" for uri, reason in outcome.reader_errors[:5]]
         if report:
-            leaked, unescaped = report_check(outcome.db, Path(tmp), docs)
-            counts |= {"report_batches": 1, "report_secrets": leaked, "unescaped": unescaped}
+            try:
+                leaked, unescaped = report_check(outcome.db, Path(tmp), docs)
+            except Exception:  # noqa: BLE001 - a report that cannot be written from a hostile store is a crash
+                import traceback
+
+                counts |= {"report_batches": 1, "report_crashes": 1, "crash": "report: " + traceback.format_exc()[-3000:]}
+            else:
+                counts |= {"report_batches": 1, "report_secrets": leaked, "unescaped": unescaped}
     if report:
         old, new, n = redaction_times(docs)
         counts |= {"redact_old_s": old, "redact_new_s": new, "redacted_docs": n}
     return counts
 
 
-def random_batch(job: tuple[int, int, int, bool]) -> dict[str, Any]:
+def random_batch(job: tuple[int, int, int, bool, Path | None]) -> dict[str, Any]:
     """Batch k of a seeded run (tests/hostile_mutate.py), in a worker process."""
     import hostile_mutate
 
-    seed, k, size, report = job
+    seed, k, size, report, seeds_root = job
+    if seeds_root is not None:
+        hostile_mutate.ROOT = seeds_root
     docs = list(hostile_mutate.documents(seed * 1_000_003 + k, size))
     return run_batch(docs, report) | {"batch_index": k}
 
@@ -134,6 +152,15 @@ def hypothesis_batches(inputs: int, batch: int) -> Iterator[list[hostile.Documen
     yield from out
 
 
+def parse_batches(spec: str) -> set[int]:
+    """`78,90,100-102` -> {78, 90, 100, 101, 102}."""
+    out: set[int] = set()
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        low, _, high = part.partition("-")
+        out.update(range(int(low), int(high or low) + 1))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generator", choices=("random", "hypothesis"), default="random")
@@ -143,6 +170,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="random generator: processes importing batches")
     parser.add_argument("--report-every", type=int, default=25, help="report + export every N-th batch (the first too)")
     parser.add_argument("--log", type=Path, default=None)
+    parser.add_argument("--batches", default=None,
+                        help="random generator: only these batch indexes of the run, e.g. 78,90 or 100-124 "
+                             "(to re-run the batches a long run reported)")
+    parser.add_argument("--seeds-root", type=Path, default=None,
+                        help="random generator: read the realistic seed documents (demo, tests/golden, "
+                             "tests/fixtures/real) under this checkout instead of this one; a run's batches depend on "
+                             "the seed corpus, so re-running an earlier run's batches needs that commit's corpus "
+                             "(e.g. `git archive <commit> baton_lab/data/demo tests/golden tests/fixtures/real | tar -x -C DIR`)")
     args = parser.parse_args()
     totals: dict[str, Any] = dict.fromkeys(TOTALS, 0)
     started = time.perf_counter()
@@ -151,18 +186,22 @@ def main() -> None:
         for key in TOTALS:
             totals[key] += counts.get(key, 0)
         totals["elapsed_s"] = round(time.perf_counter() - started, 1)
-        for key in ("crash", "leaks"):
+        for key in ("crash", "leaks", "reader_failures"):
             if key in counts:
                 print(f"batch {counts.get('batch_index', totals['batches'] - 1)} {key}:", counts[key], file=sys.stderr)
         if args.log:
             with args.log.open("a") as log:
-                log.write(json.dumps(totals | {k: counts[k] for k in ("batch_index", "crash", "leaks") if k in counts},
+                log.write(json.dumps(totals | {k: counts[k] for k in ("batch_index", "crash", "leaks", "reader_failures")
+                                                 if k in counts},
                                      default=str) + "\n")
 
+    chosen = None if args.batches is None else parse_batches(args.batches)
+    if chosen is not None and args.generator != "random":
+        parser.error("--batches needs --generator random (hypothesis batches are not addressable)")
     if args.generator == "random":
         n_batches = -(-args.inputs // args.batch)
-        jobs = [(args.seed, k, min(args.batch, args.inputs - k * args.batch), k % args.report_every == 0)
-                for k in range(n_batches)]
+        jobs = [(args.seed, k, min(args.batch, args.inputs - k * args.batch), k % args.report_every == 0,
+                 args.seeds_root) for k in range(n_batches) if chosen is None or k in chosen]
         if args.workers > 1:
             with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
                 for counts in pool.imap_unordered(random_batch, jobs):
@@ -176,14 +215,14 @@ def main() -> None:
     ratio = totals["redact_old_s"] / totals["redact_new_s"] if totals["redact_new_s"] else float("nan")
     print(f"{totals['inputs']} inputs ({args.generator}) in {totals['batches']} batches ({totals['elapsed_s']} s, "
           f"{totals['elapsed_s'] / max(1, totals['inputs']) * 1000:.1f} ms per input): "
-          f"{totals['crashes']} crashed batches, {totals['lost']} lost, {totals['secrets']} secrets stored "
+          f"{totals['crashes']} crashed batches, {totals['reader_errors']} documents a reader failed on, {totals['lost']} lost, {totals['secrets']} secrets stored "
           f"(of {totals['planted']} planted), {totals['report_secrets']} secrets and {totals['unescaped']} unescaped "
-          f"in {totals['report_batches']} reports+exports")
+          f"in {totals['report_batches']} reports+exports ({totals['report_crashes']} could not be written)")
     print(f"  stored {totals['stored']} · duplicates {totals['duplicates']} · proposals {totals['proposals']} · "
           f"empty {totals['empty']} · quarantined {totals['quarantined']} · identical files {totals['unchanged']}")
     print(f"  redaction over {totals['redacted_docs']} parsed documents of the report batches: before "
           f"{totals['redact_old_s']:.1f} s, after {totals['redact_new_s']:.1f} s ({ratio:.1f}x)")
-    sys.exit(1 if totals["crashes"] or totals["lost"] or totals["secrets"] or totals["report_secrets"]
+    sys.exit(1 if totals["crashes"] or totals["reader_errors"] or totals["report_crashes"] or totals["lost"] or totals["secrets"] or totals["report_secrets"]
              or totals["unescaped"] else 0)
 
 

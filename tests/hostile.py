@@ -391,6 +391,9 @@ class Outcome:
     crash: str | None = None
     lost: int = 0
     leaks: list[tuple[str, str]] = field(default_factory=list)
+    # (file, error) of documents a format reader failed on: the import goes on (the document is quarantined with
+    # the error), but each is a crash of that reader all the same.
+    reader_errors: list[tuple[str, str]] = field(default_factory=list)
 
 
 def import_batch(docs: list[Document], root: Path) -> Outcome:
@@ -424,4 +427,10 @@ def import_batch(docs: list[Document], root: Path) -> Outcome:
         unread = min(0, unread)
     outcome.lost = abs(summary.read - accounted) + abs(unread) + abs(summary.sources - distinct)
     outcome.leaks = leaks([c for doc in docs for c in doc.planted.cores], store_texts(db))
+    if summary.reader_errors:
+        import duckdb
+
+        with duckdb.connect(str(db), read_only=True) as con:
+            outcome.reader_errors = con.execute("SELECT uri, reason FROM quarantine WHERE kind = 'document' AND "
+                                                "reason LIKE '% reader failed on this document %'").fetchall()
     return outcome

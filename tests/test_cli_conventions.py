@@ -105,15 +105,63 @@ def test_import_says_it_created_the_store_and_a_failed_first_import_leaves_no_fi
     (["info", "--output", "csv"], "--output csv is not available"),
     (["info", "--output", "table", "--json"], "--json and --output table disagree"),
     (["capture", "--from", "{tmp}/notes.txt"], "neither a Session Baton SQLite file nor a local cache file"),
+    # Found by trying every command's options (issue 17): tracebacks, silently ignored options, accepted nonsense.
+    (["simulate", "--out", "{tmp}/sim", "--workers", "0"], "--workers must be at least 1"),
+    (["simulate", "--out", "{tmp}/sim", "--practice-at", "5"], "--practice-at needs --practice"),
+    (["simulate", "--out", "{tmp}/sim", "--write", "git", "--write", "git-bundle"],
+     "choose one of --write git and --write git-bundle"),
+    (["simulate", "--out", "{tmp}/sim", "--sessions", "2", "--namespaces", "3"], "--sessions (2) must be at least"),
+    (["simulate", "--out", "{tmp}/sim", "--write", "pdf"], "unknown format 'pdf'"),
+    (["simulate", "--out", "{tmp}/sim", "--seed", "-1"], "--seed must be a non-negative integer"),
+    (["simulate-repo", "--out", "{tmp}/repo", "--files", "0"], "--commits and --files must be at least 1"),
+    (["simulate-repo", "--out", "{tmp}/repo", "--commits", "-5"], "--commits and --files must be at least 1"),
+    (["capture", "--from", "http://127.0.0.1:9", "-n", "x", "--timeout", "-1"], "--timeout must be a number of seconds"),
+    (["capture", "--from", "http://127.0.0.1:9", "-n", "x", "--tenant", "t"], "--tenant selects a memhall tenant"),
+    (["capture", "--from", "http://127.0.0.1:9"], "a server capture needs --namespace"),
+    (["import", "{tmp}/a.json", "--ref", "main"], "--ref picks the commit --repo reads"),
+    (["import", "--repo", "{tmp}", "-n", "x"], "--format and --namespace apply to PATH"),
+    (["import", "--repo", "{tmp}", "--git", "{tmp}", "--path", "a.json"], "--repo imports a whole repository"),
+    (["import", "{tmp}/a.json", "--git", "{tmp}", "--path", "a.json"], "give PATH... to import files, or --git"),
+    (["import"], "give PATH... to import files, or --git"),
+    (["import", "{tmp}/a.json", "--format", "nosuch"], "unknown format 'nosuch'"),
+    (["metrics", "--window", "abc"], "Invalid value for '--window'"),
+    (["metrics", "stray"], "unexpected extra argument"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+    (["metrics", "--output", "csv", "--json"], "--json and --output csv disagree"),
+    (["metrics", "--metric", "NOPE"], "unknown metric 'NOPE'"),
+    (["report", "--output", "csv"], "--output csv is not available"),
 ])
 def test_usage_mistakes_are_one_line_errors_with_exit_code_1(tmp_path: Path, args: list[str], message: str) -> None:
     write(tmp_path / "a.json", v1("s1"))
     (tmp_path / "notes.txt").write_text("remember the milk\n", encoding="utf-8")
     db = tmp_path / "s.duckdb"
-    store_option = [] if args[0] == "simulate" else ["--db", str(db)]
+    store_option = [] if args[0] in ("simulate", "simulate-repo") else ["--db", str(db)]
     result = run(*(a.replace("{tmp}", str(tmp_path)) for a in args), *store_option)
     one_line_error(result, message)
     assert not db.exists(), "a usage mistake created a store"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--a", "home"], "loop vs loop needs both --a and --b"),
+    (["--a", "home", "--b", "x", "--before", "2026-01-01"], "choose loop vs loop (--a/--b) or a before/after split"),
+    (["--a", "home", "--b", "x", "-n", "home"], "--namespace scopes a before/after split"),
+    (["--split", "session:2", "--before", "2026-01-01"], "give either --split or --before/--after"),
+    (["--before", "2026-01-01"], "needs both --before DATE and --after DATE"),
+    (["--split", "bogus:1"], "expected KIND:VALUE"),
+    (["--before", "notadate", "--after", "2026-01-01"], "'notadate' is not a date"),
+    ([], "nothing to compare"),
+    (["--split", "session:2", "--its-window", "0"], "Invalid value for '--its-window'"),
+])
+def test_compare_usage_mistakes_are_one_line_errors_before_the_store_is_read(tmp_path: Path, args: list[str],
+                                                                             message: str) -> None:
+    """The option mistakes are reported as such whatever the store holds (before, an empty store answered every
+    one of them with "the store has no snapshots to compare", and `-n` beside --a/--b was ignored)."""
+    write(tmp_path / "a.json", v1("s1"))
+    db = str(tmp_path / "s.duckdb")
+    assert run("import", str(tmp_path / "a.json"), "-n", "home", "--db", db).exit_code == 0
+    with __import__("duckdb").connect(db) as con:  # an empty store: the checks must not depend on its content
+        con.execute("DELETE FROM snapshots")
+    one_line_error(run("compare", *args, "--db", db), message)
 
 
 def test_markup_in_a_path_is_printed_not_interpreted(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ over generated hostile documents of every format (tests/hostile.py; bench/fuzz_b
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -161,9 +162,33 @@ def test_a_beads_line_with_a_secret_and_a_lone_surrogate_is_not_a_crash(lab: bl.
     (tmp_path / "in" / "issues.jsonl").write_text(json.dumps(line) + "\n")
     summary = lab.import_(tmp_path / "in")  # no namespace: quarantined whole, with its fragment
     assert (summary.read, summary.quarantined) == (1, 1)
-    fragment = lab.quarantine()["fragment"][0]
-    assert "\\udfff" in fragment and "[REDACTED:" in fragment
+    fragment = lab.quarantine().filter(bl_col("kind") == "document")["fragment"][0]
+    assert "\ufffd" in fragment and "\\udfff" not in fragment and "[REDACTED:" in fragment  # decoded view: secrets
     _assert_no_leak(lab, GH)
+
+
+@pytest.mark.parametrize("escape", ["\\udfff", "\\ud800", "\\ud83d"])   # a lone low, a lone high, a pair cut in half
+def test_a_lone_surrogate_escape_in_a_jsonl_document_is_stored_as_ufffd(lab: bl.Lab, tmp_path: Path,
+                                                                         escape: str) -> None:
+    """Found by seed 3's run (one batch crashed on `\\udfff`): a format that parses a whole JSONL file itself (Beads,
+    lessons) read the lone surrogate escape from the file's text, which was never repaired (only the parsed
+    document was), so the item's text could not be encoded as UTF-8 and the snapshot's raw JSON was rejected by
+    DuckDB ("invalid high surrogate"); the whole import rolled back. The text is now made storable where every
+    record enters the store (`clean_record`): U+FFFD in place of the surrogate, flagged once."""
+    base = {"status": "open", "priority": 2, "issue_type": "task", "created_at": "2026-03-01T10:00:00Z",
+            "updated_at": "2026-03-01T10:00:00Z"}
+    lines = [json.dumps({**base, "id": "bd-1", "title": "x@y"}).replace("@", escape),
+             json.dumps({**base, "id": "bd-2", "title": "fine \U0001F600"}),          # a valid pair is kept
+             json.dumps({**base, "id": "bd-3", "title": "a \\udfff b"})]              # an escaped backslash: text
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "issues.jsonl").write_text("\n".join(lines) + "\n")
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.stored, summary.value_findings) == (2, 1)
+    titles = dict(lab.follow_ups().select("item_id", "title").iter_rows())
+    assert titles == {"bd-1": "x\ufffdy", "bd-2": "fine \U0001F600", "bd-3": "a \\udfff b"}
+    assert lab.quarantine()["reason"].to_list() == [
+        "text holds lone surrogates (\\ud800-\\udfff: not valid Unicode); stored with U+FFFD in their place"]
 
 
 def test_a_beads_decision_whose_id_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
@@ -198,6 +223,25 @@ def test_transcript_tool_ids_with_lone_surrogates_or_non_ascii_are_paired(lab: b
     assert summary.stored == 2 and set(lab.snapshots()["namespace"]) == {"ns0", "ns1"}
 
 
+def test_a_transcript_tool_output_with_a_lone_surrogate_is_quarantined_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Seed 3's crashed batch (153 of its 100,000-input run, located by re-running its `\\udfff` documents): a baton
+    write whose tool output is not JSON and starts with `\\udfff` is quarantined with the output quoted in its
+    reason, and the reason, never made storable, took the whole import down when the quarantine table was
+    written (UnicodeEncodeError). A reader's reason is now cleaned with the rest of the record."""
+    from transcript_builders import ClaudeTranscript, curl_write
+
+    t = ClaudeTranscript()
+    t.bash("ID-1", curl_write("ns1", v1("s1", loops=[loop("L")])), "\udfff\u0130 not json " + GH)
+    path = tmp_path / "proj" / "session.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(line) + "\n" for line in t.lines))   # ASCII: the surrogate as `\\udfff`
+    summary = lab.import_(path)
+    assert (summary.read, summary.quarantined) == (1, 1)
+    (reason,) = lab.quarantine().filter(bl_col("kind") == "document")["reason"].to_list()
+    assert reason.startswith("baton write failed: output is not JSON: \ufffd\u0130 not json [REDACTED:"), reason
+    _assert_no_leak(lab, GH)
+
+
 def test_transcript_tool_ids_that_are_objects_are_not_crashes_or_leaks(lab: bl.Lab, tmp_path: Path) -> None:
     """Found by the mutation fuzzer: a tool_use id written as an object was stored as its Python repr in the
     quarantine fragment of an unanswered read, where `'cookie': '…'` escaped redaction; as a tool_result's
@@ -220,6 +264,88 @@ def test_transcript_tool_ids_that_are_objects_are_not_crashes_or_leaks(lab: bl.L
     summary = lab.import_(path)
     assert summary.stored == 1 and summary.quarantined == 1     # the answered read pairs with its result
     _assert_no_leak(lab, secret)
+
+
+def test_a_beads_issue_whose_updated_at_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by re-running seed 3's batch 78 after the JSONL-document formats were merged: the latest claimed time
+    of a Beads file was looked up in a cache keyed by the value, and `"updated_at": [...]` is unhashable."""
+    base = {"status": "open", "priority": 2, "issue_type": "task", "created_at": "2026-03-01T10:00:00Z"}
+    lines = [{**base, "id": "bd-1", "title": "a", "updated_at": "2026-03-01T10:00:00Z"},
+             {**base, "id": "bd-2", "title": "b", "updated_at": ["2026-03-02T10:00:00Z"]},
+             {**base, "id": "bd-3", "title": "c", "updated_at": {"at": "2026-03-03T10:00:00Z"}}]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "issues.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.stored, summary.reader_errors) == (1, 0)
+    assert lab.snapshots()["written_at_raw"].to_list() == ["2026-03-01T10:00:00Z"]  # the only time written as text
+
+
+def _memhall_page() -> dict:
+    golden = Path(__file__).parent / "golden"
+    return json.loads(next((golden / "memhall-entries").glob("*/input/memory-page.json")).read_text())
+
+
+def test_a_memhall_writer_or_tenant_that_is_not_text_is_not_a_crash(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by the 100,000-input run's batches after the memory-hall format was merged: an entry whose
+    `created_by_principal` is a list became a snapshot `writer` that was a list (the snapshot batch could not be
+    built: the whole import rolled back), and a `tenant_id` that is a list was unhashable. Every metadata field a
+    format sets on an observation is now made to fit its column where the observation is built (`Observation`)."""
+    page = _memhall_page()
+    for entry in page["entries"]:
+        entry["created_by_principal"] = []
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "memory-page.json").write_text(json.dumps(page))
+    page["entries"][0]["tenant_id"] = ["t"]
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "memory-page.json").write_text(json.dumps(page))
+    summary = lab.import_([tmp_path / "a", tmp_path / "b"])
+    assert summary.reader_errors == 0 and summary.stored >= 2 and summary.read == summary.stored + summary.quarantined \
+        + summary.duplicates
+    assert "[]" in set(lab.snapshots()["writer"])   # the list, written as text
+
+
+def test_a_reader_that_fails_on_a_document_quarantines_only_that_document(lab: bl.Lab, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A format reader's bug (an exception other than NotThisFormat) quarantines its document with the error and
+    is counted; it no longer takes the other documents of the import down (issue 17: one bad document never stops
+    the others). The fuzz harness counts these as crashes all the same."""
+    from baton_lab.importers import baton_v1
+
+    real = baton_v1.v1_observation
+
+    def observation(doc):  # noqa: ANN001, ANN202 - stands in for a reader with a bug
+        if doc.get("session_id") == "bad":
+            raise TypeError("unhashable type: 'dict'")
+        return real(doc)
+
+    monkeypatch.setattr(baton_v1, "v1_observation", observation)
+    (tmp_path / "in").mkdir()
+    write(tmp_path / "in" / "bad.json", v1("bad", loops=[loop("L")]))
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert (summary.stored, summary.quarantined, summary.reader_errors) == (1, 1, 1)
+    assert summary.read == summary.stored + summary.quarantined
+    (reason,) = lab.quarantine()["reason"].to_list()
+    assert re.fullmatch(r"the baton-v1 reader failed on this document \(TypeError: unhashable type: 'dict' at "
+                        r"test_hostile_input\.py:\d+\); a baton_lab bug, please report it", reason), reason
+    assert any("format reader failed" in line for line in summary.lines())
+
+
+def test_a_figure_label_with_a_nul_character_is_rendered_not_an_abort() -> None:
+    """Found by the 100,000-input run (the report of batch 0): a namespace named with a NUL character reached a
+    figure's labels; vl-convert lays text out as SVG, failed to parse it, and its Rust side panicked and aborted
+    the process. Characters XML cannot hold are shown as U+FFFD in figures. Rendered in a subprocess: without the
+    fix the interpreter itself aborts."""
+    import subprocess
+    import sys
+
+    code = ("import altair as alt, polars as pl; from baton_lab import charts; "
+            "df = pl.DataFrame({'namespace': ['a\\x00b', 'c\\x1fd'], 'v': [1, 2]}); "
+            "svg = charts.to_svg(alt.Chart(df).mark_bar().encode(x='namespace:N', y='v:Q')); "
+            "print(len(svg), '\\x00' in svg, '\\ufffd' in svg)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[1:] == ["False", "True"]
 
 
 # -- secrets stored ----------------------------------------------------------------------------------
@@ -251,6 +377,65 @@ def test_an_escaped_key_without_end_in_a_quarantined_fragment_is_redacted(lab: b
     _ok_file(tmp_path / "in")
     assert lab.import_(tmp_path / "in", namespace="ns").quarantined == 1
     _assert_no_leak(lab, key, "Zp4pass9", "Zp5pass9")
+
+
+@pytest.mark.parametrize("tool_id", [
+    # seed 3, batches 78, 101, 116, 124: ids written as a list or an object holding `Bearer<TAB>…`/`Basic<TAB>…`
+    [[False, "bearer\tZmOIJmDxuBU-7JKt5d5 C.KNP"], None],
+    {"MZQ": {"bearer\tXCtsMV2.sc7m-dkI5gcogqaY7kNP7": 2}, "J": {"password": "ZJHmO7wZ3UEheJqAZl3AU1"}},
+    {"k": ["AzEviLVSpozqV", "the token expired Basic\tZi0xOVoFaqt8tK5FpZ5q412"]},
+    {"ieI": "們密Basic\tXANnAOiTAvLvYyYoCfiDca8wxNwE0密"},
+    "toolu Bearer\tQv9Rm2Lx8Kp3Wz7Tn",   # a string id: escaped by the fragment's JSON just the same
+])
+def test_a_transcript_tool_id_holding_a_tab_separated_credential_is_redacted(lab: bl.Lab, tmp_path: Path,
+                                                                            tool_id: object) -> None:
+    """Found by seed 3's 100,000-input run (4 of its 6 stored secrets): a tool call id that is not a string was
+    written as JSON before it was redacted, so the tab after `Bearer`/`Basic` became the two characters `\\t` and no
+    pattern saw a credential; the unanswered call's quarantine fragment kept it. Ids are now redacted as values."""
+    from transcript_builders import ClaudeTranscript, curl_read
+
+    t = ClaudeTranscript()
+    t.bash("ID-1", curl_read("ns1"), None)   # a read without a result: quarantined, its call id in the fragment
+    for line in t.lines:
+        for block in line["message"]["content"] if isinstance(line["message"]["content"], list) else []:
+            if block.get("id") == "ID-1":
+                block["id"] = tool_id
+    path = tmp_path / "proj" / "session.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(line) + "\n" for line in t.lines))
+    summary = lab.import_(path)
+    assert summary.quarantined == 1 and summary.reader_errors == 0
+    assert "[REDACTED:" in lab.quarantine()["fragment"][0]
+    _assert_no_leak(lab, "ZmOIJmDxuBU-7JKt5d5", "XCtsMV2.sc7m-dkI5gcogqaY7kNP7", "ZJHmO7wZ3UEheJqAZl3AU1",
+                    "Zi0xOVoFaqt8tK5FpZ5q412", "XANnAOiTAvLvYyYoCfiDca8wxNwE0", "Qv9Rm2Lx8Kp3Wz7Tn")
+
+
+def test_a_url_password_cut_short_by_a_torn_write_is_redacted(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by seed 3's batch 90: a document torn inside a URL's credentials (`https://deploy:WUSn…`, the `@` never
+    written) kept the password in its quarantine fragment. A port at the cut (`:8080`) is not taken for one."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "torn.json").write_text('{"baton": null, "namespace": " https://deploy:WUSnHjzJdnlqZmf56AXZR43')
+    (tmp_path / "in" / "port.json").write_text('{"baton": null, "namespace": "https://example.com:8080')
+    _ok_file(tmp_path / "in")
+    summary = lab.import_(tmp_path / "in", namespace="ns")
+    assert summary.quarantined == 2
+    fragments = sorted(lab.quarantine()["fragment"].to_list())
+    assert any(f.startswith('{"baton": null, "namespace": " https://deploy:[REDACTED:') for f in fragments)
+    assert any(f.endswith('"https://example.com:8080') for f in fragments)
+    _assert_no_leak(lab, "WUSnHjzJdnlqZmf56AXZR43")
+
+
+def test_a_key_before_an_escape_cut_short_is_redacted_in_the_fragment(lab: bl.Lab, tmp_path: Path) -> None:
+    """Found by seed 3's batch 109: a lessons JSONL file torn in the middle of a `\\u` escape right after an AWS key
+    written with escaped letters. Resolving escapes read the cut `\\u` as the letter `u`, so the key looked like a
+    longer word in the decoded view, which was the one kept (another secret was only visible decoded)."""
+    lines = ['{"id": "L1", "type": "quick", "insight": "x", "k": "z xoxp-Vpi85aFIXuMg28IfF9gxDgnZ9 q"}',
+             '{"i\\u0064": "L2", "A\\u004bIAQ7\\u0058IAJLYL6LM1F\\u0058\\u0042\\u']
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "index.jsonl").write_text("\n".join(lines))
+    summary = lab.import_(tmp_path / "in")
+    assert summary.quarantined >= 1
+    _assert_no_leak(lab, "Q7XIAJLYL6LM1FXB", "Vpi85aFIXuMg28IfF9gxDgnZ9")
 
 
 def test_no_secret_in_metadata_keys_or_private_keys(lab: bl.Lab, tmp_path: Path) -> None:
@@ -315,6 +500,7 @@ def test_hostile_batches_import_without_crash_loss_or_leak(docs: list[hostile.Do
     with tempfile.TemporaryDirectory() as tmp:
         outcome = hostile.import_batch(docs, Path(tmp))
     assert outcome.crash is None, outcome.crash
+    assert outcome.reader_errors == [], outcome.reader_errors
     assert outcome.lost == 0, outcome.summary
     assert outcome.leaks == []
 
@@ -352,6 +538,7 @@ def test_mutated_realistic_documents_import_without_crash_loss_or_leak(tmp_path:
     assert {d.format for d in docs} >= {"baton-v1", "baton-v2", "beads-issues", "transcript", "patch-proposal"}
     outcome = hostile.import_batch(docs, tmp_path)
     assert outcome.crash is None, outcome.crash
+    assert outcome.reader_errors == [], outcome.reader_errors
     assert outcome.lost == 0 and outcome.leaks == []
     assert sum(len(d.planted.cores) for d in docs) > 100
 

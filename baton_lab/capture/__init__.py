@@ -120,9 +120,15 @@ def capture(con: duckdb.DuckDBPyConnection, source: str | Path, *, namespace: st
     (no namespace for a server); an unreachable source gives `ok=False` and a logged failure."""
     kind, target = classify(source)
     hook = parse_hook(hook_input) if hook_input is not None else None
+    if tenant is not None and kind != "sqlite":
+        raise CaptureFailed(f"--tenant selects a memhall tenant in a SQLite file; {source} is a {kind} source",
+                            hint="drop --tenant, or pass the server's SQLite file to --from")
     if kind == "http" and not namespace:
         raise CaptureFailed("a server capture needs --namespace (the read API takes one namespace)",
                             hint="pass --namespace NS; `baton-lab capture --from SQLITE_FILE` captures every namespace")
+    if timeout is not None and not timeout > 0:  # also NaN; a socket raises ValueError on a negative timeout
+        raise CaptureFailed(f"--timeout must be a number of seconds above 0, not {timeout}",
+                            hint="leave it out for the default (5 s; 2 s with --hook)")
     if timeout is None and hook is not None:
         timeout = HOOK_TIMEOUT
     result = CaptureResult(uuid.uuid4().hex[:12], kind, target, now or datetime.now(UTC), ok=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import altair as alt
@@ -19,8 +20,26 @@ def _vl_version() -> str | None:
     return wanted if wanted in vlc.get_vegalite_versions() else None
 
 
+# Characters XML 1.0 cannot hold: vl-convert lays text out as SVG, and a NUL in a label (a namespace named by a
+# hostile document) made its Rust side panic and abort the process (issue 17's 100,000-input run, batch 0).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    """The spec with every string (keys too, so fields still match their encodings) holding U+FFFD where a
+    character XML cannot hold stood; a spec without any is returned as it is."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("\ufffd", value) if _NOT_XML.search(value) else value
+    if isinstance(value, list):
+        return [_xml_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {(_xml_safe(k) if isinstance(k, str) else k): _xml_safe(v) for k, v in value.items()}
+    return value
+
+
 def _spec(chart: Any) -> dict:
-    return chart if isinstance(chart, dict) else chart.to_dict()
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
+    return _xml_safe(spec)
 
 
 def to_svg(chart: Any) -> str:

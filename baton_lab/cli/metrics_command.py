@@ -71,6 +71,8 @@ def metrics_command(
             else:
                 sys.stdout.write(reference_markdown() + "\n")
             return
+        if metric:
+            resolve(metric)  # an unknown metric is a usage mistake, reported before the store is looked at
         result = Lab(db, read_only=True).metrics(namespace=namespace, metric=metric, window=window)
     if json:
         print_json(result.to_json())

@@ -56,6 +56,11 @@ def simulate_command(
     with user_errors():
         json_out = choose_output(output, json_out, (Output.table, Output.json)) is Output.json
         chosen = preset
+        if practice is None and practice_at:
+            from ..simulate.params import SimulationError
+
+            raise SimulationError("--practice-at needs --practice: it says when the practice switches on",
+                                  hint="add --practice next-session-verification or --practice lessons-file")
         if practice is not None:
             from ..simulate.params import PRESETS, SimulationError, with_practice
 

@@ -45,10 +45,16 @@ def import_command(
     if repo is not None:
         if paths or git is not None:
             raise typer.BadParameter("--repo imports a whole repository; give it without PATH... or --git")
+        if format is not None or namespace is not None:
+            raise typer.BadParameter("--repo places every commit in its loop by its own rules; --format and "
+                                     "--namespace apply to PATH... and --git (use --mapping for --repo's rules)")
         with user_errors():
             result = Lab(db).import_repo(repo, mapping=mapping, ref=ref)
         print_json(result.to_dict()) if json else console.print(str(result), markup=False, soft_wrap=True)
         return
+    if ref is not None:
+        raise typer.BadParameter("--ref picks the commit --repo reads; --git replays every commit of --path, and "
+                                 "PATH... are read as they are on disk")
     if (git is None) != (path is None) or (git is None and not paths) or (git is not None and paths):
         raise typer.BadParameter("give PATH... to import files, or --git REPO --path FILE to replay a git history")
     if format is not None and not format.strip():

@@ -110,20 +110,28 @@ def _first_at_or_after(con: duckdb.DuckDBPyConnection, when: datetime, names: li
                    params={"when": when, "names": names}).pl()
 
 
-def split_points(con: duckdb.DuckDBPyConnection, split: str, names: list[str]) -> pl.DataFrame:
-    """namespace, seq: the first session of `after` in each namespace where the split point occurs."""
+def parse_split(split: str) -> tuple[str, str]:
+    """(kind, value) of a --split, checked without the store: KIND:VALUE, a date that parses, a session index ≥ 2."""
     kind, _, value = split.partition(":")
     if not value and re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", split):
         kind, value = "date", split
     kind, value = kind.strip().lower(), value.strip()
     if kind not in SPLIT_KINDS or not value:
         raise ArmError(f"--split {split!r}: expected KIND:VALUE with KIND one of {', '.join(SPLIT_KINDS)}")
+    if kind == "date":
+        _parse_date(value, "--split")
+    if kind == "session" and (not value.isdigit() or int(value) < 2):
+        raise ArmError(f"--split session:{value}: a session index ≥ 2 (session 1 leaves no 'before')")
+    return kind, value
+
+
+def split_points(con: duckdb.DuckDBPyConnection, split: str, names: list[str]) -> pl.DataFrame:
+    """namespace, seq: the first session of `after` in each namespace where the split point occurs."""
+    kind, value = parse_split(split)
     params: dict = {"names": names, "value": value}
     if kind == "date":
         return _first_at_or_after(con, _parse_date(value, "--split"), names)
     if kind == "session":
-        if not value.isdigit() or int(value) < 2:
-            raise ArmError(f"--split session:{value}: a session index ≥ 2 (session 1 leaves no 'before')")
         query = "SELECT namespace, $seq AS seq FROM snapshots WHERE seq = $seq AND list_contains($names, namespace)"
         params = {"names": names, "seq": int(value)}
     elif kind == "format":
@@ -144,34 +152,42 @@ def resolve(con: duckdb.DuckDBPyConnection, *, a: str | list[str] | None = None,
             split: str | None = None, before: str | None = None, after: str | None = None,
             namespaces: str | list[str] | None = None) -> tuple[Arm, Arm]:
     """The two arms, checked: every namespace exists, each arm has sessions, the arms do not overlap."""
+    names_a, names_b = _names(a), _names(b)
+    periods = split is not None or before is not None or after is not None
+    # Mistakes in the options themselves first: they are the same whatever the store holds.
+    if (names_a or names_b) and periods:
+        raise ArmError("choose loop vs loop (--a/--b) or a before/after split, not both")
+    if (names_a or names_b) and not (names_a and names_b):
+        raise ArmError("loop vs loop needs both --a and --b")
+    if names_a and namespaces:
+        raise ArmError("--namespace scopes a before/after split; loop vs loop takes its namespaces from --a and --b")
+    if not (names_a or periods):
+        raise ArmError("nothing to compare")
+    if split is not None and (before is not None or after is not None):
+        raise ArmError("give either --split or --before/--after")
+    if periods and split is None and (before is None or after is None):
+        raise ArmError("a before/after comparison needs both --before DATE and --after DATE")
+    if split is not None:
+        parse_split(split)
+    elif periods:
+        _parse_date(before or "", "--before"), _parse_date(after or "", "--after")
     bounds = _bounds(con)
     if bounds.height == 0:
         raise ArmError("the store has no snapshots to compare", hint="import history first (`baton-lab import`)")
-    names_a, names_b = _names(a), _names(b)
-    periods = split is not None or before is not None or after is not None
-    if (names_a or names_b) and periods:
-        raise ArmError("choose loop vs loop (--a/--b) or a before/after split, not both")
-    if names_a or names_b:
-        if not (names_a and names_b):
-            raise ArmError("loop vs loop needs both --a and --b")
+    if names_a:
         arm_a = Arm("A", ", ".join(names_a), _known(bounds, names_a, "--a").pipe(_ranges))
         arm_b = Arm("B", ", ".join(names_b), _known(bounds, names_b, "--b").pipe(_ranges))
         shared = sorted(set(names_a) & set(names_b))
         if shared:
             raise ArmError(f"the arms overlap: {', '.join(map(repr, shared))} is in both --a and --b")
         return arm_a, arm_b
-    if not periods:
-        raise ArmError("nothing to compare")
     scope = _known(bounds, _names(namespaces), "--namespace") if namespaces else bounds
     names = scope["namespace"].to_list()
-    if split is not None and (before is not None or after is not None):
-        raise ArmError("give either --split or --before/--after")
     if split is not None:
         starts, ends, label = split_points(con, split, names), None, split
         text_a, text_b = f"before {split}", f"from {split} on"
     else:
-        if before is None or after is None:
-            raise ArmError("a before/after comparison needs both --before DATE and --after DATE")
+        assert before is not None and after is not None  # checked above
         t_before, t_after = _parse_date(before, "--before"), _parse_date(after, "--after")
         if t_before > t_after:
             raise ArmError(f"the arms overlap: --before {before} is later than --after {after}",

@@ -220,7 +220,9 @@ def changes(held: Holdings) -> list[Change]:
     by_id = {rid: r for r in held.records if (rid := _id(r, "memory_id"))}
     status_timed: set[str] = set()
     for event in held.audit:
-        memory_id, status = event.get("memory_id"), STATUS_OPERATIONS.get(event.get("operation"))
+        # Ids and operations are looked up in dicts: a value that is a list or an object is no id at all.
+        operation = event.get("operation")
+        memory_id, status = _id(event, "memory_id"), STATUS_OPERATIONS.get(operation) if isinstance(operation, str) else None
         if status and memory_id in by_id and (when := _timed(event.get("timestamp"))):
             status_timed.add(memory_id)
             out.append(Change(*when, "status", memory_id, status, event.get("principal_id"),
@@ -268,7 +270,7 @@ def changes(held: Holdings) -> list[Change]:
 
 def _superseded_by(items: list[dict[str, Any]], id_key: str) -> list[dict[str, Any]]:
     successor = {item["supersedes"]: item.get(id_key) for item in items if isinstance(item.get("supersedes"), str)}
-    return [{**item, "_superseded_by": successor[item[id_key]]} if item.get(id_key) in successor else item
+    return [{**item, "_superseded_by": successor[item[id_key]]} if _id(item, id_key) in successor else item
             for item in items]
 
 

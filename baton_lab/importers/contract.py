@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 from ..normalize.columns import Col
+from ._shape import int_or_none, text_or_none
 from .base import Record
 
 # What an item's absence from the next version means, per tier:
@@ -121,6 +122,22 @@ class Observation:
     # The version's time comes from the source's own log (an audit event, a row's created_at): it places the
     # version better than when the file holding the log was read, so it wins over a commit or capture time.
     logged_time: bool = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Formats take these from the document, where any JSON value can stand (a writer that is a list, a claimed
+        # time that is an object): the snapshot's columns are text and an integer, so every value a format sets —
+        # when it builds the observation or later — is made to fit here, once, instead of a whole snapshot batch
+        # failing to build (issue 17's fuzz runs).
+        if value is not None:
+            if name in _TEXT_FIELDS and not isinstance(value, str):
+                value = text_or_none(value)
+            elif name == "revision" and (isinstance(value, bool) or not isinstance(value, int)):
+                value = int_or_none(value)
+        object.__setattr__(self, name, value)
+
+
+_TEXT_FIELDS = ("schema_version", "namespace", "session_id", "parent_session", "written_at_raw", "writer",
+                "sync_status", "observed_at_raw", "observed_kind", "context", "location")
 
 
 @dataclass(slots=True)

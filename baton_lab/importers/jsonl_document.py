@@ -32,16 +32,17 @@ class Lines:
                     extra: dict[str, Any] | None = None) -> Observation:
         """The file as one snapshot. It claims no time of its own: the latest of its records' times (`claimed`,
         as written) is when it last changed."""
-        times = [(t, raw) for raw in claimed if (t := _time(raw))]
+        # A claimed time can be any JSON value (a list, an object): only strings are times.
+        times = [(t, raw) for raw in claimed if isinstance(raw, str) and (t := _time(raw))]
         return Observation(document=self.raw, schema_version=schema_version,
                            written_at_raw=max(times)[1] if times else None, extra=extra, sections=sections,
                            unreadable=self.unreadable, document_json=self.json)
 
 
 @lru_cache(maxsize=1 << 14)
-def _time(raw: Any) -> Any:
+def _time(raw: str) -> Any:
     """`parse_time`, remembered: the records of consecutive versions repeat most of their times."""
-    return parse_time(raw) if isinstance(raw, str) else None
+    return parse_time(raw)
 
 
 # Consecutive versions of a state file share most of their lines: each distinct line that is a JSON object is parsed

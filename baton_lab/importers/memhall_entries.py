@@ -94,7 +94,7 @@ def _session(ends: list[datetime]) -> Callable[[Change], Any]:
 
 def read(doc: Any, record: Record) -> list[Observation]:
     entries = [e for e in doc.get("entries") or () if isinstance(e, dict)]
-    tenants = {e.get("tenant_id") for e in entries}
+    tenants = {tenant for e in entries if isinstance(tenant := e.get("tenant_id"), str)}  # a list is no tenant
     by_namespace: dict[str | None, Holdings] = {}
     for entry in entries:
         namespace = entry.get("namespace") if isinstance(entry.get("namespace"), str) else None

@@ -137,6 +137,9 @@ def simulate_repository(out: str | Path, *, seed: int = 0, commits: int = 200, f
     """Write the repository to `out` (a fresh git directory, branch main) and return its ground truth.
     `commits` is a minimum: a rework chain that starts near the end is completed.
     `truth.json` beside the repository holds the same facts."""
+    if commits < 1 or files < 1:
+        raise SimulationError(f"--commits and --files must be at least 1 (got {commits} commits, {files} files)",
+                              hint="`baton-lab simulate-repo --help` lists the options")
     out = Path(out)
     if out.exists():
         if not overwrite:

@@ -267,6 +267,8 @@ def generate(
     workers: int = 1,
 ) -> WriteReport:
     """`simulate(...).write(...)` in one call (what `baton-lab simulate` runs)."""
+    if workers < 1:
+        raise SimulationError(f"--workers must be at least 1 (got {workers})")
     sim = simulate(preset, seed=seed, sessions=sessions, namespaces=namespaces)
     return sim.write(out_dir, formats, overwrite=overwrite, workers=workers)
 
@@ -280,7 +282,7 @@ def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
         if fmt not in chosen:
             chosen.append(fmt)
     if "git" in chosen and "git-bundle" in chosen:
-        raise SimulationError("choose one of --format git and --format git-bundle (both write git/)")
+        raise SimulationError("choose one of --write git and --write git-bundle (both write git/)")
     if not chosen:
         raise SimulationError("no --format given")
     return tuple(chosen)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import traceback
+from pathlib import Path
 import uuid
 from collections import Counter
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 import duckdb
 import polars as pl
 
-from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id, without_surrogates
+from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
 from ..errors import NamespaceRequired
 from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceInfo, SourceReader,
                          detect_format, get_format, iter_sources)
@@ -65,6 +67,9 @@ class ImportSummary:
     value_findings: int = 0
     redactions: int = 0
     partial: int = 0
+    # Documents a format's reader failed on (a bug in that reader, not in the input): quarantined with the error,
+    # so one document never takes the others of the import down; `bench/fuzz_bench.py` counts them as crashes.
+    reader_errors: int = 0
     events: int = 0
     occurrences: int = 0
     formats: dict[str, int] = field(default_factory=dict)
@@ -95,6 +100,9 @@ class ImportSummary:
             out.append(f"  {self.partial} snapshots partial: some lines could not be read (`baton-lab validate` lists them)")
         if self.redactions:
             out.append(f"  {self.redactions} secrets redacted before storing")
+        if self.reader_errors:
+            out.append(f"  {self.reader_errors} documents quarantined because a format reader failed on them "
+                       "(a baton_lab bug: `baton-lab validate` shows the error; please report it)")
         out += _reader_lines(self.files)
         if self.unmapped_headings:
             common = sorted(self.unmapped_headings.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -260,6 +268,17 @@ class _Importer:
             unwrapped = fmt.read(record.doc, record)
         except NotThisFormat as exc:
             self._quarantine(record, source_id, f"not {fmt.name}: {exc}", "$")
+            return None
+        except RecursionError:
+            self._quarantine(record, source_id, f"not readable as {fmt.name}: nested too deeply", "$")
+            return None
+        except Exception as exc:  # noqa: BLE001 - a reader's bug quarantines its document, not the whole import
+            # Reading is pure (nothing is stored until `_observe`), so skipping the document leaves no partial state.
+            self.summary.reader_errors += 1
+            frame = traceback.extract_tb(exc.__traceback__)[-1]  # where it failed, for the bug report
+            self._quarantine(record, source_id, f"the {fmt.name} reader failed on this document "
+                             f"({type(exc).__name__}: {str(exc)[:300]} at {Path(frame.filename).name}:{frame.lineno}); "
+                             "a baton_lab bug, please report it", "$")
             return None
         if isinstance(unwrapped, list):
             # A document holding its own history: each version is one document read (read = stored + ...).
@@ -589,9 +608,7 @@ class _LineRedactor:
                 clean, n = redact(doc)
                 if not n:
                     return line, 0
-                out = json.dumps(clean, ensure_ascii=False)
-                # A lone surrogate must stay a `\ud800` escape: as a character it cannot be stored as UTF-8.
-                return (out if without_surrogates(out) == out else json.dumps(clean)), n
+                return json.dumps(clean, ensure_ascii=False), n  # the text is storable (`clean_record`)
         return redact_text(line)
 
 

@@ -17,7 +17,7 @@ import secrets
 
 import duckdb
 
-from .._jsonutil import fragment, has_lone_surrogate_escape, repair_surrogates, without_surrogates
+from .._jsonutil import fragment, has_lone_surrogate_escape, repair_surrogates, storable_text, without_surrogates
 from ..importers import Record
 from ..normalize import Finding
 from ..redact import Redactor, unescaped
@@ -52,7 +52,11 @@ class Cleaned:
 
 def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
     """The record with secrets redacted from its document, path and provenance, and lone surrogates
-    (undecodable UTF-16 escapes) in its document replaced by U+FFFD and flagged."""
+    (undecodable UTF-16 escapes) replaced by U+FFFD and flagged.
+
+    This is where input text enters the store, and the one place it is made storable: the document, its text
+    (which whole-file formats parse again, and which quarantine excerpts and stored JSON are cut from), the
+    provenance, the path and a reader's reason for quarantining it. Everything downstream is derived from these, so no later step needs to repeat it."""
     uri, total = stored_path(record.source.uri, redactor)
     if uri != record.source.uri:
         record.source = dataclasses.replace(record.source, uri=uri)
@@ -71,12 +75,23 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
         flag(repairs)
         record.provenance, n = redactor.value(provenance)
         total += n
+    if record.error:
+        # A reader's reason can quote the input (a transcript's tool output that is not JSON).
+        record.error = redactor.text(without_surrogates(record.error))[0]
+    raw = record.text or None
+    if raw is not None and has_lone_surrogate_escape(raw):
+        record.text = storable_text(raw)
+        if record.text != raw and record.doc is None:
+            # No parsed document to point into: the text itself (an NDJSON file a format parses line by line,
+            # a document that is not JSON) is flagged once.
+            findings.append(Finding(record.where, None, "value", "text holds lone surrogates (\\ud800-\\udfff: not "
+                                    "valid Unicode); stored with U+FFFD in their place", None, source_id))
     if record.doc is not None:
-        raw = record.text or None
         doc = record.doc
         if raw is None or has_lone_surrogate_escape(raw):
             doc, repairs = repair_surrogates(doc)
             flag(repairs)
+        raw = record.text or None
         if raw is None:
             doc, n = redactor.value(doc)
         else:
@@ -89,18 +104,17 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
 def redacted_fragment(text: str, redactor: Redactor) -> str:
     """The quarantine excerpt of a document's raw text, secrets redacted — also those written with JSON
     escapes (the text could not be parsed, so escapes are resolved on the excerpt itself)."""
-    # A record's text can hold lone surrogates itself (a whole-file format re-serialising decoded lines):
-    # they cannot be stored as UTF-8, so the excerpt shows U+FFFD in their place.
-    window = without_surrogates(text[:_FRAGMENT_WINDOW])
-    clean, n = redactor.text(window)
+    window = text[:_FRAGMENT_WINDOW]  # storable already (`clean_record`)
+    # The excerpt's text is cut (a torn write, or the window): a URL's credentials at its end are redacted too.
+    clean, n = redactor.cut_text(window)
     if "\\" in window:
         decoded = unescaped(window)
-        decoded_clean, m = redactor.text(decoded)
+        decoded_clean, m = redactor.cut_text(decoded)
         if m:
             # Secrets in the decoded text: show the decoded, redacted excerpt (lone surrogates made U+FFFD). Counting
             # matches cannot tell whether escapes hid one: an END-less private key redacts to the end of the text
             # and swallows later matches, so the decoded view can find a new secret with no more matches.
-            clean = repair_surrogates(decoded_clean)[0]
+            clean = decoded_clean
     excerpt = fragment(clean)
     if len(text) > _FRAGMENT_WINDOW and len(clean) <= 2000:
         excerpt += f"… [{len(text) - _FRAGMENT_WINDOW} more characters]"

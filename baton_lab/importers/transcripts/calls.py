@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from ..._jsonutil import dumps, fragment
 from ..._timeparse import parse_time
-from ...redact import redact_text
+from ...redact import redact, redact_text
 from .._shape import is_baton
 from ..base import Record, SourceInfo
 
@@ -27,6 +27,21 @@ def call_id(value: Any) -> str:
     if isinstance(value, str):
         return value
     return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def stored_id(call_id: str) -> str:
+    """A call id as the store keeps it (provenance, quarantine excerpts), redacted. An id that was an object or a
+    list (`call_id` wrote it as JSON) is redacted as that value, on its decoded strings: as JSON text, a
+    `Bearer<TAB>…` inside it reads `Bearer\\t…`, which no text pattern takes for a credential (issue 17's seed-3
+    run stored four such ids). Pairing keeps using the id as written: its bytes are looked for in the transcript."""
+    if call_id[:1] in ("{", "["):
+        try:
+            value = json.loads(call_id)
+        except ValueError:
+            value = None
+        if value is not None:
+            return json.dumps(redact(value)[0], ensure_ascii=False, sort_keys=True, default=str)
+    return redact_text(call_id)[0]
 
 
 def id_markers(call_id: str) -> tuple[bytes, ...]:
@@ -172,7 +187,7 @@ class Pairing:
         return ("error: " if failed else "output is not JSON: ") + _short(result.text)
 
     def _provenance(self, call: BatonCall, result: CallResult | None, outcome: str) -> dict[str, Any]:
-        out = {"transcript": self.kind, **call.provenance, "call_id": call.call_id, "op": call.op, "via": call.via,
+        out = {"transcript": self.kind, **call.provenance, "call_id": stored_id(call.call_id), "op": call.op, "via": call.via,
                "outcome": outcome, "call_line": call.line}
         if result is not None:
             out["result_line"] = result.line
@@ -189,10 +204,13 @@ class Pairing:
 
     def _finding(self, call: BatonCall, result: CallResult | None, reason: str) -> Record:
         line = result.line if result is not None else call.line
-        shown = {"call_id": call.call_id, "op": call.op, "via": call.via, "call_line": call.line}
+        shown = {"call_id": stored_id(call.call_id), "op": call.op, "via": call.via, "call_line": call.line}
         if result is not None and result.text:
             shown["output"] = _short(result.text, 1000)
-        text, _ = redact_text(fragment(dumps(shown)))
+        # Redacted as a value, then written: a string id or output holding `Bearer<TAB>…` would be escaped by `dumps`
+        # and missed by text patterns.
+        clean, _ = redact(shown)
+        text = fragment(dumps(clean))
         return Record(self.info, f"line {line}", text, error=reason,
                       observed_at=parse_time((result.timestamp if result else None) or call.timestamp),
                       observed_kind="transcript", provenance=self._provenance(call, result, "finding"))
