@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +131,38 @@ def random_batch(job: tuple[int, int, int, bool, Path | None]) -> dict[str, Any]
     return run_batch(docs, report) | {"batch_index": k}
 
 
+def run_isolated(jobs: list[tuple[int, int, int, bool, Path | None]], workers: int) -> Iterator[dict[str, Any]]:
+    """Each job's counts, run in `workers` spawned processes. A worker that dies (a native abort, the OOM
+    killer) breaks the whole pool and every batch in flight with it; those batches are re-run one per fresh
+    process, so the one that kills its process again is reported as a crash (`worker_died`) and the innocent
+    ones get their real counts. (The previous `Pool.imap_unordered` waited forever for a dead worker's batch.)"""
+    context = multiprocessing.get_context("spawn")
+    queue = list(reversed(jobs))
+    while queue:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            in_flight: dict[Future, tuple] = {}
+            broken: list[tuple] = []
+            while (queue or in_flight) and not broken:
+                while queue and len(in_flight) < workers:
+                    job = queue.pop()
+                    in_flight[pool.submit(random_batch, job)] = job
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        broken.append(job)
+            broken += in_flight.values()   # the pool is gone: everything still in flight went down with it
+        for job in sorted(broken, key=lambda j: j[1]):
+            with ProcessPoolExecutor(1, mp_context=context) as alone:
+                try:
+                    yield alone.submit(random_batch, job).result()
+                except BrokenProcessPool as exc:
+                    yield {"inputs": job[2], "batches": 1, "crashes": 1, "crashed_inputs": job[2], "batch_index": job[1],
+                           "crash": f"worker_died: the process importing batch {job[1]} died ({exc})"}
+
+
 def hypothesis_batches(inputs: int, batch: int) -> Iterator[list[hostile.Document]]:
     """Batches of tests/hostile.py documents, drawn by hypothesis in this process."""
     from hypothesis import HealthCheck, Phase, given, settings
@@ -202,13 +236,8 @@ def main() -> None:
         n_batches = -(-args.inputs // args.batch)
         jobs = [(args.seed, k, min(args.batch, args.inputs - k * args.batch), k % args.report_every == 0,
                  args.seeds_root) for k in range(n_batches) if chosen is None or k in chosen]
-        if args.workers > 1:
-            with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-                for counts in pool.imap_unordered(random_batch, jobs):
-                    add(counts)
-        else:
-            for job in jobs:
-                add(random_batch(job))
+        for counts in run_isolated(jobs, args.workers):
+            add(counts)
     else:
         for k, docs in enumerate(hypothesis_batches(args.inputs, args.batch)):
             add(run_batch(docs, k % args.report_every == 0))

@@ -23,7 +23,8 @@ import pytest
 
 import baton_lab
 from baton_lab import charts, demo
-from baton_lab.charts import _fonts, _theme
+from baton_lab.charts import _theme
+from baton_lab.vega import _fonts
 
 FAMILIES = ["loops", "followups", "patterns", "decisions", "flow", "spiral"]
 CODE_PREFIX = {"loops": "L", "followups": "F", "patterns": "P", "decisions": "D", "flow": "B", "spiral": "SI"}
@@ -221,7 +222,7 @@ def test_cjk_glyphs_come_from_the_registered_font_when_the_system_has_none(tmp_p
     empty.mkdir()
     probe = tmp_path / "probe.py"
     probe.write_text(GLYPH_PROBE)
-    module = importlib.util.find_spec("baton_lab.charts._fonts").origin
+    module = importlib.util.find_spec("baton_lab.vega._fonts").origin
 
     def distinct(mode: str) -> str:
         script = f'mount --bind "{empty}" /usr/share/fonts && exec "{sys.executable}" "{probe}" "{module}" {mode}'

@@ -19,12 +19,12 @@ from typing import Any
 
 from . import _compare, _decisions, _flow, _followups, _loops, _org, _patterns, _spiral
 from ._data import POOLED
-from ._export import enable_notebook_renderer, svg_to_png, to_png, to_svg
+from ._export import enable_notebook_renderer, svg_to_png, to_png, to_svg, vl_version
 from ._figure import Figure
 from ._theme import THEME
 
 __all__ = ["THEME", "Figure", "decisions", "enable_notebook_renderer", "figures", "flow", "followups", "loops",
-           "org", "patterns", "spiral", "svg_to_png", "to_png", "to_svg"]
+           "org", "patterns", "spiral", "svg_to_png", "to_png", "to_svg", "vl_version"]
 __all__ += ["comparison"]
 
 

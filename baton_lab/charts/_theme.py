@@ -9,7 +9,7 @@ THEME = "baton_lab"
 # Latin text in Liberation Sans: vl-convert bundles it and it has Arial's metrics, so label widths measured
 # at export match what browsers draw from the SVG with Arial. It is also ~2.5x faster to export than
 # measuring every label with the 16 MB CJK face. Labels that contain CJK — namespace names and pattern
-# ids are user text — switch to Noto Sans CJK (registered with vl-convert by _fonts), per label:
+# ids are user text — switch to Noto Sans CJK (registered with vl-convert by vega._fonts), per label:
 # leaving CJK to glyph fallback would draw a mixed label in whatever CJK face the system has first.
 FONT = "'Liberation Sans', Arial, 'Noto Sans CJK SC', system-ui, sans-serif"
 CJK_FONT = "'Noto Sans CJK SC', 'Noto Sans CJK JP', 'Noto Sans CJK KR', system-ui, sans-serif"

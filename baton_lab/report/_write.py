@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Callable
 
 import polars as pl
 
-from . import _figure_export, _latex
+from .. import vega
+from ..charts import vl_version
+from . import _latex
 from ._html import render
 from ._questions import questions_frame
 from ._templates import render_markdown
@@ -86,7 +88,7 @@ def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, l
     step("writing tables")
     files += write_tables(report, out / "tables")
     step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
-    files += _figure_export.export(list(specs.items()), out / "figures", png=png)
+    files += vega.export(list(specs.items()), out / "figures", png=png, vl_version=vl_version())
     step("writing report.md")
     (out / "report.md").write_text(render_markdown(report, png=png), encoding="utf-8")
     files.append(out / "report.md")

@@ -1,0 +1,51 @@
+"""baton_lab.vega.export: figures render in worker processes only, so a renderer that fails — or aborts the
+process, as vl-convert did on a NUL in a label (issue 17) — ends in a BatonLabError, never in the caller."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import vl_convert
+
+from baton_lab import vega
+from baton_lab.errors import BatonLabError
+
+BAR = {"data": {"values": [{"k": "a", "v": 1}, {"k": "b", "v": 2}]}, "mark": "bar",
+       "encoding": {"x": {"field": "k", "type": "nominal"}, "y": {"field": "v", "type": "quantitative"}}}
+
+
+def test_the_caller_never_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("rendered in the calling process")
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", refuse)
+    monkeypatch.setattr(vl_convert, "svg_to_png", refuse)
+    written = vega.export([("one", BAR), ("two", BAR)], tmp_path, png=True)
+    assert sorted(p.name for p in written) == ["one.png", "one.svg", "two.png", "two.svg"]
+    assert (tmp_path / "one.svg").read_text().startswith("<svg")
+    assert (tmp_path / "two.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_failing_renderer_is_a_clean_error(tmp_path: Path) -> None:
+    broken = {"mark": "bar", "encoding": {"x": {"field": "k", "type": "no-such-type"}}}
+    with pytest.raises(BatonLabError, match="a figure could not be exported"):
+        vega.export([("good", BAR), ("bad", broken)], tmp_path, png=False)
+
+
+def test_text_xml_cannot_hold_is_replaced_not_fatal(tmp_path: Path) -> None:
+    nul = {**BAR, "title": "ns\x00with\x1fcontrols\ud800"}
+    (svg,) = vega.export([("nul", nul)], tmp_path, png=False)
+    text = svg.read_text()
+    assert "\x00" not in text and "ns\ufffdwith\ufffdcontrols\ufffd" in text
+
+
+def test_a_worker_imports_only_the_renderer() -> None:
+    """The isolation costs a process start, not an import of altair, polars or the metric code."""
+    probe = ("import sys, baton_lab.vega._export; "
+             "print(sorted(m for m in ('altair', 'polars', 'pandera', 'scipy', 'duckdb', 'baton_lab.charts') "
+             "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
