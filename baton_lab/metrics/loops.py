@@ -85,7 +85,9 @@ def caught_regressions(ctx: Context, m: Metric) -> Output:
     From the first-failure share and the flip share the per-check flake rate and the false-failure share φ
     are solved; `real_count` = machine failures not re-run × (1 − φ) + failures confirmed twice × P(real |
     two failures) + failures of manual checks (taken as real), `real_share` = its machine part / machine-
-    checked loops, `false_failure_share` = φ; multinomial bootstrap intervals. With no re-run failure the
+    checked loops, `false_failure_share` = φ. Intervals from the Jeffreys–Dirichlet posterior of the four
+    check outcomes; `real_count`'s is posterior predictive (which of *these* failures were real), so it covers
+    the realised catches ~95% of the time rather than 99–100%. With no re-run failure the
     flake rate is not identified: `real_share` / `real_count` carry a bound (flake rate ≤ 10% per check)
     and no estimate.
     """
@@ -238,7 +240,7 @@ def verify_flip_rate(ctx: Context, m: Metric) -> Output:
     """Among machine-checked loops that failed and were checked again (still on the baton in the next
     snapshot), the share that flipped to `verified` with nothing recorded in between — the flaky-test flip
     rate (`all`, Wilson). `flake_rate`: the per-check probability of a wrong result solved from the flip
-    share and the first-failure share (stats.flake_split; bootstrap interval), which L4's `real_count`
+    share and the first-failure share (stats.flake_split; posterior interval), which L4's `real_count`
     uses. Batons keep only the latest status, so a failure archived at once is never re-checked: without
     any re-checked failure the metric is not supported (a verification-attempt log, metrics.md §7 gap 2,
     would give it for every check) and L4 reports a bound instead."""

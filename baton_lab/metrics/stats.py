@@ -506,11 +506,12 @@ class FlakeSplit:
 
 def _flake_point(n: np.ndarray, fail: np.ndarray, refail: np.ndarray, flip: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised method-of-moments solution: (real share, φ, f) per row of counts."""
+    """Vectorised method-of-moments solution: (real share, φ, f) per row of counts (fractional counts too:
+    posterior draws are shares × n)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(n > 0, fail / np.maximum(n, 1), 0.0)               # first-check failure share
+        q = np.where(n > 0, fail / np.where(n > 0, n, 1), 0.0)          # first-check failure share
         rechecked = refail + flip
-        s = np.where(rechecked > 0, flip / np.maximum(rechecked, 1), 0.0)  # flip share among re-checked failures
+        s = np.where(rechecked > 0, flip / np.where(rechecked > 0, rechecked, 1), 0.0)  # flip share among re-checked failures
         # q = b(1-f) + (1-b)f and s = φ(1-f) + (1-φ)f with φ = (1-b)f/q  ⇒  f² − f + s·q = 0 (smaller root)
         f = np.clip((1 - np.sqrt(np.clip(1 - 4 * s * q, 0, None))) / 2, 0, 0.499)
         b = np.clip((q - f) / (1 - 2 * f), 0, 1)
@@ -519,7 +520,7 @@ def _flake_point(n: np.ndarray, fail: np.ndarray, refail: np.ndarray, flip: np.n
         real_twice = np.where((1 - phi) * (1 - f) + phi * f > 0,
                               (1 - phi) * (1 - f) / ((1 - phi) * (1 - f) + phi * f), 0.0)
         unrechecked = fail - rechecked
-        real = np.where(n > 0, (unrechecked * (1 - phi) + refail * real_twice) / np.maximum(n, 1), np.nan)
+        real = np.where(n > 0, (unrechecked * (1 - phi) + refail * real_twice) / np.where(n > 0, n, 1), np.nan)
     return real, phi, f
 
 
@@ -533,9 +534,18 @@ def flake_split(n: int, fail: int, refail: int, flip: int, *, confidence: float 
     re-check); b = share of loops that truly broke. First-failure share q = b(1−f) + (1−b)f, flip share
     among re-checked failures s = φ(1−f) + (1−φ)f with φ = (1−b)f/q the false-failure share: solved
     exactly for f, b, φ. Real catches = failures not re-checked × (1−φ) + failed-twice × P(real | two
-    failures). Interval: multinomial bootstrap of the four outcome counts (first pass, failed once, failed
-    twice, flipped), percentile. With no re-checked failure, f is not identified: the share is reported as
-    a bound [first-failure lower bound − FLAKE_RATE_PRIOR_MAX, first-failure upper bound], estimate None."""
+    failures) (a real break whose re-check passed was missed, not caught). With no re-checked failure, f is
+    not identified: the share is reported as a bound [first-failure lower bound − FLAKE_RATE_PRIOR_MAX,
+    first-failure upper bound], estimate None.
+
+    Intervals. The real catches are a count in *this* history — which of its failures were real — so their
+    interval is posterior predictive: the four outcome shares (first pass, failed once, failed twice,
+    flipped) are drawn from their Jeffreys–Dirichlet posterior, f and φ solved per draw, and the real ones
+    among the observed failures drawn binomially (not re-checked: 1−φ; failed twice: P(real | two
+    failures)). A bootstrap of the *parameter* b(1−f) adds the sampling of which loops broke, which is
+    already fixed in the data, and covered the realised share 99–100% of the time at a nominal 95% on the
+    simulator (issue 11; 93–99% this way, bench/verdicts_bench.py and tests/test_metrics_stats.py). φ and
+    f get the percentile interval of the same posterior draws."""
     if n <= 0:
         nothing = Estimate(None, None, None, "no machine-checked loops", 0, 0, False)
         return FlakeSplit(nothing, nothing, nothing, False)
@@ -551,10 +561,12 @@ def flake_split(n: int, fail: int, refail: int, flip: int, *, confidence: float 
     counts = np.array([n - fail, fail - refail - flip, refail, flip], dtype=float)
     real, phi, f = _flake_point(np.array([n]), np.array([fail]), np.array([refail]), np.array([flip]))
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n, counts / n, size=BOOTSTRAP_RESAMPLES)
-    b_real, b_phi, b_f = _flake_point(np.full(BOOTSTRAP_RESAMPLES, n), draws[:, 1:].sum(axis=1), draws[:, 2], draws[:, 3])
+    draws = rng.dirichlet(counts + 0.5, size=BOOTSTRAP_RESAMPLES) * n   # Jeffreys prior on the four outcomes
+    _, b_phi, b_f = _flake_point(np.full(BOOTSTRAP_RESAMPLES, float(n)), draws[:, 1:].sum(axis=1), draws[:, 2], draws[:, 3])
+    real_twice = (1 - b_phi) * (1 - b_f) / np.maximum((1 - b_phi) * (1 - b_f) + b_phi * b_f, 1e-300)
+    b_real = (rng.binomial(fail - refail - flip, 1 - b_phi) + rng.binomial(refail, real_twice)) / n
     alpha = (1 - confidence) / 2
-    method = "method of moments, multinomial bootstrap percentile"
+    method = "method of moments; Jeffreys-Dirichlet posterior (predictive for the real catches)"
 
     def est(point: np.ndarray, boot: np.ndarray, num: float, den: float, ok: bool) -> Estimate:
         lo, hi = np.quantile(boot, [alpha, 1 - alpha])
