@@ -49,3 +49,13 @@ def test_a_worker_imports_only_the_renderer() -> None:
              "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_worker_that_cannot_write_raises_the_os_error(tmp_path: Path) -> None:
+    """Disk full or permission denied in a worker is the caller's OSError (the CLI maps it), not a renderer error."""
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    (folder / "one.svg").mkdir()          # writing one.svg now fails with IsADirectoryError in the worker
+    with pytest.raises(IsADirectoryError) as caught:
+        vega.export([("one", BAR)], folder, png=False)
+    assert caught.value.filename == str(folder / "one.svg")

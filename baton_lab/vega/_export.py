@@ -22,6 +22,7 @@ from ..errors import BatonLabError
 
 # below this many figures per extra process, starting the process costs more than it saves
 FIGURES_PER_WORKER = 12
+OS_ERROR = 3   # a worker's exit code for "could not write": its stderr's last line is [errno, strerror, filename]
 
 
 def export_chunk(jobs: list[tuple[str, dict]], folder: Path, png: bool, vl_version: str | None) -> list[Path]:
@@ -56,6 +57,10 @@ def export(jobs: list[tuple[str, dict]], folder: Path, *, png: bool = True, vl_v
         try:
             for proc in procs:
                 out, err = proc.communicate()
+                if proc.returncode == OS_ERROR:
+                    # the worker could not write (disk full, permissions): the same OSError as had the caller
+                    # written the file itself, so the CLI maps it to its disk-full / permission message
+                    raise OSError(*json.loads(err.strip().splitlines()[-1]))
                 if proc.returncode:
                     # a negative code is a signal: the renderer aborted (SIGABRT) rather than raised
                     last = (err.strip().splitlines() or [f"the renderer process ended with code {proc.returncode}"])[-1]
@@ -72,5 +77,9 @@ def export(jobs: list[tuple[str, dict]], folder: Path, *, png: bool = True, vl_v
 
 if __name__ == "__main__":
     task = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    paths = export_chunk(task["jobs"], Path(sys.argv[2]), sys.argv[3] == "1", task["vl_version"])
+    try:
+        paths = export_chunk(task["jobs"], Path(sys.argv[2]), sys.argv[3] == "1", task["vl_version"])
+    except OSError as exc:
+        sys.stderr.write(json.dumps([exc.errno, exc.strerror, exc.filename]) + "\n")
+        sys.exit(OS_ERROR)
     sys.stdout.write("".join(f"{p}\n" for p in paths))
