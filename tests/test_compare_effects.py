@@ -158,19 +158,41 @@ def _crossed_cells(seed: int, items: int = 40, sessions: int = 60, item_sd: floa
     return item, session, k, np.ones_like(k)
 
 
+def _cr2_meat(groups: np.ndarray, x: np.ndarray, w: np.ndarray, resid: np.ndarray) -> float:
+    """Bell–McCaffrey CR2 meat X'W^½ A_g e e' A_g W^½ X for a one-column design, from the matrices themselves:
+    A_g = (I − H_gg)^(−½) with the symmetric hat block H_gg = W_g^½ X_g (X'WX)⁻¹ X_g' W_g^½ (as clubSandwich
+    writes it) — no use of the closed form the code relies on."""
+    bread = 1.0 / float(x @ (w * x))
+    meat = 0.0
+    for g in np.unique(groups):
+        at = groups == g
+        root_w = np.sqrt(w[at])
+        hat = np.outer(root_w * x[at], root_w * x[at]) * bread
+        values, vectors = np.linalg.eigh(np.eye(at.sum()) - hat)
+        adjust = vectors @ np.diag(values ** -0.5) @ vectors.T
+        score = float((root_w * x[at]) @ adjust @ (resid[at] * root_w))
+        meat += score ** 2
+    return meat
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_design_effect_matches_statsmodels_two_way_cluster_robust_variance(seed: int) -> None:
+def test_design_effect_is_the_two_way_cr2_variance_over_independent_cells(seed: int) -> None:
     import statsmodels.api as sm
     from statsmodels.stats.sandwich_covariance import cov_cluster_2groups
 
     item, session, k, n = _crossed_cells(seed)
-    fit = sm.OLS(k.astype(float), np.ones((k.size, 1))).fit()     # the intercept is the pooled share
-    cov_both, _, _ = cov_cluster_2groups(fit, item, session)      # CRV1: G/(G−1) per dimension (k_vars = 1)
-    p = k.mean()
-    independent = p * (1 - p) / (k.size - 1)                       # CRV1 with every cell its own cluster
-    expected = max(1.0, float(cov_both[0, 0]) / independent)
+    y, x, w = k.astype(float), np.ones(k.size), np.ones(k.size)
+    p = y.mean()                                                  # the OLS intercept is the pooled share
+    cell = item * (session.max() + 1) + session
+    meat = _cr2_meat(item, x, w, y - p) + _cr2_meat(session, x, w, y - p) - _cr2_meat(cell, x, w, y - p)
+    independent = k.size / (k.size - 1) * k.size * p * (1 - p)   # CR2 = CRV1 with every cell its own cluster
+    expected = max(1.0, meat / independent)
     assert expected > 1.5                                         # the data really are clustered
     assert fx.design_effect(item, session, k, n) == pytest.approx(expected, rel=1e-9)
+    # with items of very unequal size CR2 exceeds CRV1 (statsmodels): the correction the B2 intervals needed
+    fit = sm.OLS(y, np.ones((k.size, 1))).fit()
+    crv1 = float(cov_cluster_2groups(fit, item, session)[0][0, 0]) / (p * (1 - p) / (k.size - 1))
+    assert expected > crv1
 
 
 def test_design_effect_of_items_repeating_one_value_is_the_cluster_size() -> None:
@@ -214,19 +236,19 @@ def _overdispersed_counts(seed: int, patterns: int = 40, mean: float = 0.1, shap
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_rate_design_effect_matches_a_cluster_robust_poisson_glm(seed: int) -> None:
+def test_rate_design_effect_is_the_cr2_variance_of_a_poisson_glm(seed: int) -> None:
     import statsmodels.api as sm
 
     c = _overdispersed_counts(seed)
-    glm = sm.GLM(c["k"], np.ones((c["k"].size, 1)), family=sm.families.Poisson(), exposure=c["n"])
-    robust = glm.fit(cov_type="cluster", cov_kwds={"groups": c["item"], "use_correction": False}).cov_params()[0, 0]
-    model = glm.fit().cov_params()[0, 0]                        # Poisson: 1/Σk
+    glm = sm.GLM(c["k"], np.ones((c["k"].size, 1)), family=sm.families.Poisson(), exposure=c["n"]).fit()
+    mu = glm.fittedvalues                                       # working weights of a log-link Poisson GLM
+    meat = _cr2_meat(c["item"], np.ones(mu.size), mu, (c["k"] - mu) / mu)   # working residuals
     g = c["k"].size
-    # one cell per pattern: the G/(G−1) of the clusters and of the cells cancel, leaving robust ÷ Poisson
-    expected = max(1.0, robust / model)
+    # one cell per pattern: the same CR2 sum with every cell its own cluster is g/(g−1)·Σk in expectation
+    expected = max(1.0, meat / (g / (g - 1) * c["k"].sum()))
     assert expected > 1.5
     assert fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) == pytest.approx(expected, rel=1e-6)
-    assert g > 1
+    assert glm.cov_params()[0, 0] == pytest.approx(1 / c["k"].sum())       # the model variance it is over
 
 
 def test_clustered_rate_ratio_inverts_its_test_and_is_exact_without_overdispersion() -> None:
