@@ -1,5 +1,5 @@
 """Two-arm effects on hand-built arms with known counts, each checked against an independent computation:
-statsmodels' score test and exact conditional test, a numerically maximised restricted likelihood (scipy)
+statsmodels' score test and conditional mid-p tests, a numerically maximised restricted likelihood (scipy)
 for the Miettinen–Nurminen interval, scipy's binomial interval for rate ratios, lifelines' Cox model for
 hazard ratios, statsmodels' Benjamini–Hochberg; and the pre-registered "insufficient" rules."""
 
@@ -74,16 +74,29 @@ def test_share_interval_is_symmetric_for_equal_arms_and_narrows_with_confidence(
 
 @pytest.mark.parametrize("ka,ea,kb,eb", [(4, 20, 13, 25), (10, 50, 10, 50), (0, 30, 9, 30), (7, 12.5, 2, 40),
                                           (25, 100, 60, 110)])
-def test_rate_ratio_matches_exact_conditional(ka: int, ea: float, kb: int, eb: float) -> None:
+def test_rate_ratio_is_the_conditional_mid_p_of_statsmodels(ka: int, ea: float, kb: int, eb: float) -> None:
     e = fx.rate_ratio(ka, ea, kb, eb)
-    total = ka + kb
-    ci = stats.binomtest(kb, total, p=eb / (ea + eb)).proportion_ci(confidence_level=0.95, method="exact")
-    to_rr = lambda p: math.inf if p >= 1 else p / (1 - p) * ea / eb  # noqa: E731
+
+    def one_sided(value: float, alternative: str) -> float:
+        return sm_rates.test_poisson_2indep(kb, eb, ka, ea, value=value, method="cond-midp",
+                                            alternative=alternative).pvalue
+
     assert e.estimate == pytest.approx((kb / eb) / (ka / ea) if ka else math.inf)
-    assert e.ci_low == pytest.approx(to_rr(ci.low))
-    assert e.ci_high == pytest.approx(to_rr(ci.high))
-    sm = sm_rates.test_poisson_2indep(kb, eb, ka, ea, method="exact-cond")
-    assert e.p_value == pytest.approx(sm.pvalue, rel=1e-9)
+    # central two-sided test: twice the smaller one-sided mid-p
+    assert e.p_value == pytest.approx(min(1.0, 2 * min(one_sided(1.0, "larger"), one_sided(1.0, "smaller"))), rel=1e-9)
+    # each bound is where its one-sided mid-p test is at 2.5%: the interval is that test inverted
+    if kb > 0:
+        assert one_sided(e.ci_low, "larger") == pytest.approx(0.025, abs=1e-9)
+    else:
+        assert e.ci_low == 0
+    if ka > 0:
+        assert one_sided(e.ci_high, "smaller") == pytest.approx(0.025, abs=1e-9)
+    else:
+        assert e.ci_high == math.inf
+    # narrower than the exact conditional (Clopper–Pearson) interval, which is conservative at few events
+    ci = stats.binomtest(kb, ka + kb, p=eb / (ea + eb)).proportion_ci(confidence_level=0.95, method="exact")
+    to_rr = lambda p: math.inf if p >= 1 else p / (1 - p) * ea / eb  # noqa: E731
+    assert e.ci_low >= to_rr(ci.low) and e.ci_high <= to_rr(ci.high)
 
 
 def _cox(da: np.ndarray, ea: np.ndarray, db: np.ndarray, eb: np.ndarray) -> pd.Series:
@@ -261,12 +274,14 @@ def test_clustered_rate_ratio_inverts_its_test_and_is_exact_without_overdispersi
     # the interval at level 1 − p just reaches "no effect": test and interval agree
     at_p = fx.clustered_rate_ratio(a, b, confidence=1 - e.p_value)
     assert min(abs(at_p.ci_low - 1), abs(at_p.ci_high - 1)) < 1e-6
-    # Clopper–Pearson on the effective counts, from scipy directly
+    # mid-p on the effective (fractional) counts: at the lower bound ½(P(X ≥ k) + P(X ≥ k + 1)) = 2.5%, with the
+    # binomial tails written as beta distribution functions (scipy.stats.beta, continuous in k)
     deff = [fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) for c in (a, b)]
     ka, ea, kb, eb = a["k"].sum() / deff[0], a["n"].sum() / deff[0], b["k"].sum() / deff[1], b["n"].sum() / deff[1]
-    low_p = stats.beta.ppf(0.025, kb, ka + 1)
-    assert e.ci_low == pytest.approx(low_p / (1 - low_p) * ea / eb, rel=1e-9)
-    # Poisson counts (one event per cell at most, spread evenly): no inflation, the exact conditional method
+    share = e.ci_low * eb / (ea + e.ci_low * eb)
+    tail = 0.5 * (stats.beta.cdf(share, kb, ka + 1) + stats.beta.cdf(share, kb + 1, ka))
+    assert tail == pytest.approx(0.025, abs=1e-9)
+    # Poisson counts (one event per cell at most, spread evenly): no inflation, the plain conditional method
     flat = {"item": np.arange(60), "seq": np.arange(60), "k": (np.arange(60) % 3 == 0).astype(int), "n": np.ones(60)}
     flat2 = {**flat, "k": (np.arange(60) % 2 == 0).astype(int)}
     assert fx.design_effect(flat["item"], flat["seq"], flat["k"], flat["n"], rate=True) == 1.0
