@@ -1,5 +1,5 @@
 """Two-arm effects on hand-built arms with known counts, each checked against an independent computation:
-statsmodels' score test and exact conditional test, a numerically maximised restricted likelihood (scipy)
+statsmodels' score test and conditional mid-p tests, a numerically maximised restricted likelihood (scipy)
 for the Miettinen–Nurminen interval, scipy's binomial interval for rate ratios, lifelines' Cox model for
 hazard ratios, statsmodels' Benjamini–Hochberg; and the pre-registered "insufficient" rules."""
 
@@ -74,16 +74,29 @@ def test_share_interval_is_symmetric_for_equal_arms_and_narrows_with_confidence(
 
 @pytest.mark.parametrize("ka,ea,kb,eb", [(4, 20, 13, 25), (10, 50, 10, 50), (0, 30, 9, 30), (7, 12.5, 2, 40),
                                           (25, 100, 60, 110)])
-def test_rate_ratio_matches_exact_conditional(ka: int, ea: float, kb: int, eb: float) -> None:
+def test_rate_ratio_is_the_conditional_mid_p_of_statsmodels(ka: int, ea: float, kb: int, eb: float) -> None:
     e = fx.rate_ratio(ka, ea, kb, eb)
-    total = ka + kb
-    ci = stats.binomtest(kb, total, p=eb / (ea + eb)).proportion_ci(confidence_level=0.95, method="exact")
-    to_rr = lambda p: math.inf if p >= 1 else p / (1 - p) * ea / eb  # noqa: E731
+
+    def one_sided(value: float, alternative: str) -> float:
+        return sm_rates.test_poisson_2indep(kb, eb, ka, ea, value=value, method="cond-midp",
+                                            alternative=alternative).pvalue
+
     assert e.estimate == pytest.approx((kb / eb) / (ka / ea) if ka else math.inf)
-    assert e.ci_low == pytest.approx(to_rr(ci.low))
-    assert e.ci_high == pytest.approx(to_rr(ci.high))
-    sm = sm_rates.test_poisson_2indep(kb, eb, ka, ea, method="exact-cond")
-    assert e.p_value == pytest.approx(sm.pvalue, rel=1e-9)
+    # central two-sided test: twice the smaller one-sided mid-p
+    assert e.p_value == pytest.approx(min(1.0, 2 * min(one_sided(1.0, "larger"), one_sided(1.0, "smaller"))), rel=1e-9)
+    # each bound is where its one-sided mid-p test is at 2.5%: the interval is that test inverted
+    if kb > 0:
+        assert one_sided(e.ci_low, "larger") == pytest.approx(0.025, abs=1e-9)
+    else:
+        assert e.ci_low == 0
+    if ka > 0:
+        assert one_sided(e.ci_high, "smaller") == pytest.approx(0.025, abs=1e-9)
+    else:
+        assert e.ci_high == math.inf
+    # narrower than the exact conditional (Clopper–Pearson) interval, which is conservative at few events
+    ci = stats.binomtest(kb, ka + kb, p=eb / (ea + eb)).proportion_ci(confidence_level=0.95, method="exact")
+    to_rr = lambda p: math.inf if p >= 1 else p / (1 - p) * ea / eb  # noqa: E731
+    assert e.ci_low >= to_rr(ci.low) and e.ci_high <= to_rr(ci.high)
 
 
 def _cox(da: np.ndarray, ea: np.ndarray, db: np.ndarray, eb: np.ndarray) -> pd.Series:
@@ -158,19 +171,41 @@ def _crossed_cells(seed: int, items: int = 40, sessions: int = 60, item_sd: floa
     return item, session, k, np.ones_like(k)
 
 
+def _cr2_meat(groups: np.ndarray, x: np.ndarray, w: np.ndarray, resid: np.ndarray) -> float:
+    """Bell–McCaffrey CR2 meat X'W^½ A_g e e' A_g W^½ X for a one-column design, from the matrices themselves:
+    A_g = (I − H_gg)^(−½) with the symmetric hat block H_gg = W_g^½ X_g (X'WX)⁻¹ X_g' W_g^½ (as clubSandwich
+    writes it) — no use of the closed form the code relies on."""
+    bread = 1.0 / float(x @ (w * x))
+    meat = 0.0
+    for g in np.unique(groups):
+        at = groups == g
+        root_w = np.sqrt(w[at])
+        hat = np.outer(root_w * x[at], root_w * x[at]) * bread
+        values, vectors = np.linalg.eigh(np.eye(at.sum()) - hat)
+        adjust = vectors @ np.diag(values ** -0.5) @ vectors.T
+        score = float((root_w * x[at]) @ adjust @ (resid[at] * root_w))
+        meat += score ** 2
+    return meat
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_design_effect_matches_statsmodels_two_way_cluster_robust_variance(seed: int) -> None:
+def test_design_effect_is_the_two_way_cr2_variance_over_independent_cells(seed: int) -> None:
     import statsmodels.api as sm
     from statsmodels.stats.sandwich_covariance import cov_cluster_2groups
 
     item, session, k, n = _crossed_cells(seed)
-    fit = sm.OLS(k.astype(float), np.ones((k.size, 1))).fit()     # the intercept is the pooled share
-    cov_both, _, _ = cov_cluster_2groups(fit, item, session)      # CRV1: G/(G−1) per dimension (k_vars = 1)
-    p = k.mean()
-    independent = p * (1 - p) / (k.size - 1)                       # CRV1 with every cell its own cluster
-    expected = max(1.0, float(cov_both[0, 0]) / independent)
+    y, x, w = k.astype(float), np.ones(k.size), np.ones(k.size)
+    p = y.mean()                                                  # the OLS intercept is the pooled share
+    cell = item * (session.max() + 1) + session
+    meat = _cr2_meat(item, x, w, y - p) + _cr2_meat(session, x, w, y - p) - _cr2_meat(cell, x, w, y - p)
+    independent = k.size / (k.size - 1) * k.size * p * (1 - p)   # CR2 = CRV1 with every cell its own cluster
+    expected = max(1.0, meat / independent)
     assert expected > 1.5                                         # the data really are clustered
     assert fx.design_effect(item, session, k, n) == pytest.approx(expected, rel=1e-9)
+    # with items of very unequal size CR2 exceeds CRV1 (statsmodels): the correction the B2 intervals needed
+    fit = sm.OLS(y, np.ones((k.size, 1))).fit()
+    crv1 = float(cov_cluster_2groups(fit, item, session)[0][0, 0]) / (p * (1 - p) / (k.size - 1))
+    assert expected > crv1
 
 
 def test_design_effect_of_items_repeating_one_value_is_the_cluster_size() -> None:
@@ -214,19 +249,19 @@ def _overdispersed_counts(seed: int, patterns: int = 40, mean: float = 0.1, shap
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_rate_design_effect_matches_a_cluster_robust_poisson_glm(seed: int) -> None:
+def test_rate_design_effect_is_the_cr2_variance_of_a_poisson_glm(seed: int) -> None:
     import statsmodels.api as sm
 
     c = _overdispersed_counts(seed)
-    glm = sm.GLM(c["k"], np.ones((c["k"].size, 1)), family=sm.families.Poisson(), exposure=c["n"])
-    robust = glm.fit(cov_type="cluster", cov_kwds={"groups": c["item"], "use_correction": False}).cov_params()[0, 0]
-    model = glm.fit().cov_params()[0, 0]                        # Poisson: 1/Σk
+    glm = sm.GLM(c["k"], np.ones((c["k"].size, 1)), family=sm.families.Poisson(), exposure=c["n"]).fit()
+    mu = glm.fittedvalues                                       # working weights of a log-link Poisson GLM
+    meat = _cr2_meat(c["item"], np.ones(mu.size), mu, (c["k"] - mu) / mu)   # working residuals
     g = c["k"].size
-    # one cell per pattern: the G/(G−1) of the clusters and of the cells cancel, leaving robust ÷ Poisson
-    expected = max(1.0, robust / model)
+    # one cell per pattern: the same CR2 sum with every cell its own cluster is g/(g−1)·Σk in expectation
+    expected = max(1.0, meat / (g / (g - 1) * c["k"].sum()))
     assert expected > 1.5
     assert fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) == pytest.approx(expected, rel=1e-6)
-    assert g > 1
+    assert glm.cov_params()[0, 0] == pytest.approx(1 / c["k"].sum())       # the model variance it is over
 
 
 def test_clustered_rate_ratio_inverts_its_test_and_is_exact_without_overdispersion() -> None:
@@ -239,12 +274,14 @@ def test_clustered_rate_ratio_inverts_its_test_and_is_exact_without_overdispersi
     # the interval at level 1 − p just reaches "no effect": test and interval agree
     at_p = fx.clustered_rate_ratio(a, b, confidence=1 - e.p_value)
     assert min(abs(at_p.ci_low - 1), abs(at_p.ci_high - 1)) < 1e-6
-    # Clopper–Pearson on the effective counts, from scipy directly
+    # mid-p on the effective (fractional) counts: at the lower bound ½(P(X ≥ k) + P(X ≥ k + 1)) = 2.5%, with the
+    # binomial tails written as beta distribution functions (scipy.stats.beta, continuous in k)
     deff = [fx.design_effect(c["item"], c["seq"], c["k"], c["n"], rate=True) for c in (a, b)]
     ka, ea, kb, eb = a["k"].sum() / deff[0], a["n"].sum() / deff[0], b["k"].sum() / deff[1], b["n"].sum() / deff[1]
-    low_p = stats.beta.ppf(0.025, kb, ka + 1)
-    assert e.ci_low == pytest.approx(low_p / (1 - low_p) * ea / eb, rel=1e-9)
-    # Poisson counts (one event per cell at most, spread evenly): no inflation, the exact conditional method
+    share = e.ci_low * eb / (ea + e.ci_low * eb)
+    tail = 0.5 * (stats.beta.cdf(share, kb, ka + 1) + stats.beta.cdf(share, kb + 1, ka))
+    assert tail == pytest.approx(0.025, abs=1e-9)
+    # Poisson counts (one event per cell at most, spread evenly): no inflation, the plain conditional method
     flat = {"item": np.arange(60), "seq": np.arange(60), "k": (np.arange(60) % 3 == 0).astype(int), "n": np.ones(60)}
     flat2 = {**flat, "k": (np.arange(60) % 2 == 0).astype(int)}
     assert fx.design_effect(flat["item"], flat["seq"], flat["k"], flat["n"], rate=True) == 1.0

@@ -81,7 +81,7 @@ def forest(comparison: Any) -> Figure:
                f"sample), its 95% interval (thin line) and the false-coverage-rate adjusted interval at "
                f"{100 * comparison.fcr_confidence:.1f}% (thick line, Benjamini–Yekutieli: {comparison.n_discoveries} "
                f"of {comparison.n_tested} effects selected by Benjamini–Hochberg at q = 0.05). Dashed: no effect. "
-               "Shares: Miettinen–Nurminen score interval; rates: exact conditional; times: Cox model, Wald. Bounds "
+               "Shares: Miettinen–Nurminen score interval; rates: conditional mid-p; times: Cox model, Wald. Bounds "
                "at 0 or ∞ are drawn at the panel edge."
                + (f" The {MAX_ROWS} rows with the smallest adjusted p are drawn; the rest are in the table."
                   if comparison.compared.filter(pl.col("effect").is_not_null()).height > MAX_ROWS else ""))
