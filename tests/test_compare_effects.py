@@ -99,6 +99,15 @@ def test_rate_ratio_is_the_conditional_mid_p_of_statsmodels(ka: int, ea: float, 
     assert e.ci_low >= to_rr(ci.low) and e.ci_high <= to_rr(ci.high)
 
 
+def test_rate_ratio_with_tiny_fractional_counts_is_defined() -> None:
+    """One event divided by a large design effect: the tail cannot reach its target inside (0, 1) in floating
+    point, and the interval runs to the edge instead of failing."""
+    est, low, high, p = fx.conditional_midp(0.004, 40.0, 900.0, 40.0)
+    assert est > 1e5 and 0 < low < est and high == math.inf and 0 <= p < 1e-6
+    est, low, high, p = fx.conditional_midp(900.0, 40.0, 0.004, 40.0)
+    assert low == 0 and 0 < high < 1 and p < 1e-6
+
+
 def _cox(da: np.ndarray, ea: np.ndarray, db: np.ndarray, eb: np.ndarray) -> pd.Series:
     df = pd.DataFrame({"T": np.r_[da, db], "E": np.r_[ea, eb].astype(int),
                        "x": np.r_[np.zeros(len(da)), np.ones(len(db))]})

@@ -189,7 +189,14 @@ def conditional_midp(k_a: float, e_a: float, k_b: float, e_b: float, *, confiden
         return math.inf if share >= 1 else share / (1 - share) * e_a / e_b
 
     def bound(target: float) -> float:
-        return optimize.brentq(lambda share: _upper_mid(k_b, total, share) - target, 1e-15, 1 - 1e-15, xtol=1e-14)
+        # the tail rises from 0 to 1 over the share; with a tiny fractional count (one event ÷ a large design
+        # effect) it can stay short of the target inside (0, 1) in floating point: the bound is then the edge
+        edge_low, edge_high = 1e-15, 1 - 1e-15
+        if _upper_mid(k_b, total, edge_low) >= target:
+            return 0.0
+        if _upper_mid(k_b, total, edge_high) <= target:
+            return 1.0
+        return optimize.brentq(lambda share: _upper_mid(k_b, total, share) - target, edge_low, edge_high, xtol=1e-14)
 
     low = 0.0 if k_b <= 0 else share_to_rr(bound(alpha / 2))
     high = math.inf if k_a <= 0 else share_to_rr(bound(1 - alpha / 2))
