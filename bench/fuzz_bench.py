@@ -135,7 +135,9 @@ def run_isolated(jobs: list[tuple[int, int, int, bool, Path | None]], workers: i
     """Each job's counts, run in `workers` spawned processes. A worker that dies (a native abort, the OOM
     killer) breaks the whole pool and every batch in flight with it; those batches are re-run one per fresh
     process, so the one that kills its process again is reported as a crash (`worker_died`) and the innocent
-    ones get their real counts. (The previous `Pool.imap_unordered` waited forever for a dead worker's batch.)"""
+    ones get their real counts. (The previous `Pool.imap_unordered` waited forever for a dead worker's batch.)
+    A worker that hangs rather than dies still holds its batch: the figure export has its own timeout, DuckDB
+    none."""
     context = multiprocessing.get_context("spawn")
     queue = list(reversed(jobs))
     while queue:
@@ -159,7 +161,9 @@ def run_isolated(jobs: list[tuple[int, int, int, bool, Path | None]], workers: i
                 try:
                     yield alone.submit(random_batch, job).result()
                 except BrokenProcessPool as exc:
+                    # a report batch that died is a report that could not be written, too
                     yield {"inputs": job[2], "batches": 1, "crashes": 1, "crashed_inputs": job[2], "batch_index": job[1],
+                           "report_batches": int(job[3]), "report_crashes": int(job[3]),
                            "crash": f"worker_died: the process importing batch {job[1]} died ({exc})"}
 
 

@@ -3,6 +3,7 @@ process, as vl-convert did on a NUL in a label (issue 17) — ends in a BatonLab
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,18 @@ def test_the_caller_never_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert sorted(p.name for p in written) == ["one.png", "one.svg", "two.png", "two.svg"]
     assert (tmp_path / "one.svg").read_text().startswith("<svg")
     assert (tmp_path / "two.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_renderer_that_aborts_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose vl-convert aborts the process (as on the NUL of issue 17) ends in a BatonLabError naming
+    the signal; the caller lives on."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text("import os, vl_convert\n"
+                                           "vl_convert.vegalite_to_svg = lambda *a, **k: os.abort()\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
+    with pytest.raises(BatonLabError, match=r"renderer exit code -6"):
+        vega.export([("one", BAR)], tmp_path / "figures", png=False)
 
 
 def test_a_failing_renderer_is_a_clean_error(tmp_path: Path) -> None:

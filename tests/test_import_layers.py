@@ -1,5 +1,6 @@
 """The import path has no import cycles: every module imports on its own in a fresh interpreter, and the lower
-layers (importers, normalize) never import the store, capture or the CLI."""
+layers (importers, normalize, and vega, the renderer figure workers import) never import the store, capture,
+the CLI, the metrics, the report or the charts."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "baton_lab"
-LAYERED = ["importers", "normalize"]
+LAYERED = ["importers", "normalize", "vega"]
 UPPER = ("baton_lab.store.ingest", "baton_lab.capture", "baton_lab.cli", "baton_lab.lab", "baton_lab.metrics",
-         "baton_lab.report")
+         "baton_lab.report", "baton_lab.charts")
 
 
 def _modules(sub: str) -> list[str]:

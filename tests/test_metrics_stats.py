@@ -96,6 +96,17 @@ def test_flake_split_without_flakes_or_breakage() -> None:
     assert null.false_failure_share.estimate > 0.9
 
 
+def test_flake_split_keeps_its_points_inside_their_intervals_and_refuses_counts_the_model_cannot_fit() -> None:
+    for counts in [(50, 3, 1, 0), (30, 30, 10, 0), (200, 40, 12, 5), (1_000, 80, 6, 74)]:
+        split = stats.flake_split(*counts)
+        for e in (split.real_share, split.false_failure_share, split.flake_rate):
+            assert e.ci_low <= e.estimate <= e.ci_high, (counts, e)
+    # every loop failed its first check and every re-check flipped: f² − f + s·q = 0 has no root
+    odd = stats.flake_split(30, 30, 0, 10)
+    assert not odd.identified and odd.real_share.estimate is None
+    assert odd.real_share.ci_low == 0 and odd.real_share.ci_high == pytest.approx(1.0)
+
+
 def test_flake_split_without_rechecks_is_a_bound() -> None:
     bound = stats.flake_split(500, 60, 0, 0)
     assert not bound.identified and bound.real_share.estimate is None

@@ -121,8 +121,8 @@ def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.nd
     Two-way cluster-robust (Cameron, Gelbach & Miller 2011) residual sum: by item + by session − by cell,
     each with the CR2 small-sample correction (Bell & McCaffrey 2002): for this intercept-only estimator a
     cluster's squared score is divided by 1 − h_g, h_g = its share of the trials (or exposure) — over the
-    same sum had every cell been its own cluster (C/(C−1)·N·p(1−p) for a share, C/(C−1)·Σk for a rate), so
-    independent cells give exactly 1. With equal clusters 1/(1 − h_g) is CRV1's G/(G−1); CRV1 under-corrects
+    same sum had every cell been its own cluster (C/(C−1)·N·p(1−p) for a share of 0/1 cells, exactly; Σk for
+    a rate, in expectation), so independent cells give 1. With equal clusters 1/(1 − h_g) is CRV1's G/(G−1); CRV1 under-corrects
     when a few clusters hold much of the data — long-lived items open in most sessions: B2 acted's interval
     covered 92.8% of 400 null pairs at 50 sessions per arm with it (bench/compare_validity_bench.py). Never
     below 1: the effect's interval is at least the independent-trials one (a design effect estimated below 1
@@ -147,7 +147,10 @@ def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.nd
     by_item, by_session = robust(item), robust(session)
     by_cell = robust(item * (int(session.max()) + 1) + session)
     var = max(by_item + by_session - by_cell, by_item, by_session)
-    return max(1.0, var / (k.size / (k.size - 1) * independent))
+    # the same CR2 sum with every cell its own cluster: exactly C/(C−1)·N·p(1−p) for 0/1 cells (the shares'
+    # item-session cells), Σk in expectation for Poisson cells (CR2 is unbiased there)
+    reference = independent if rate else k.size / (k.size - 1) * independent
+    return max(1.0, var / reference)
 
 
 def clustered_share_difference(cells_a: dict[str, np.ndarray], cells_b: dict[str, np.ndarray], *,

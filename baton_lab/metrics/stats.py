@@ -558,6 +558,14 @@ def flake_split(n: int, fail: int, refail: int, flip: int, *, confidence: float 
                        "bound (no re-checks)", 0.0, float(fail), False)
         rate = Estimate(None, 0.0, FLAKE_RATE_PRIOR_MAX, "prior bound (no re-checks)", 0.0, 0.0, False)
         return FlakeSplit(bound, phi, rate, False)
+    if 4 * (flip / (refail + flip)) * (fail / n) > 1:
+        # f² − f + s·q = 0 has no real root: the counts do not fit the flake model (e.g. every loop failed and
+        # every re-check flipped), so nothing is identified; the one safe statement is real ≤ failures
+        hi = _scalar(*wilson_ci(np.array([fail]), np.array([n]), confidence=confidence))[1]
+        why = "counts do not fit the flake model (flip share × first-failure share > ¼)"
+        return FlakeSplit(Estimate(None, 0.0, hi, f"bound: {why}", float(fail), float(n), n >= MIN_PROPORTION_N),
+                          Estimate(None, 0.0, 1.0, why, 0.0, float(fail), False),
+                          Estimate(None, None, None, why, 0.0, 0.0, False), False)
     counts = np.array([n - fail, fail - refail - flip, refail, flip], dtype=float)
     real, phi, f = _flake_point(np.array([n]), np.array([fail]), np.array([refail]), np.array([flip]))
     rng = np.random.default_rng(seed)
@@ -570,7 +578,10 @@ def flake_split(n: int, fail: int, refail: int, flip: int, *, confidence: float 
 
     def est(point: np.ndarray, boot: np.ndarray, num: float, den: float, ok: bool) -> Estimate:
         lo, hi = np.quantile(boot, [alpha, 1 - alpha])
-        return Estimate(float(point[0]), float(lo), float(hi), method, num, den, ok)
+        # the Jeffreys prior keeps every draw off a zero count, so a point on the boundary (no flip seen: φ = f = 0)
+        # can fall outside the draws' percentiles; the interval is widened to hold it
+        value = float(point[0])
+        return Estimate(value, min(float(lo), value), max(float(hi), value), method, num, den, ok)
 
     enough = n >= MIN_PROPORTION_N
     return FlakeSplit(est(real, b_real, float(real[0] * n), float(n), enough),
