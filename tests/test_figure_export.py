@@ -55,6 +55,18 @@ def test_text_xml_cannot_hold_is_replaced_not_fatal(tmp_path: Path) -> None:
     assert "\x00" not in text and "ns\ufffdwith\ufffdcontrols\ufffd" in text
 
 
+@pytest.mark.parametrize("pairs", [1, 2, 3, 4, 6])
+def test_a_shortened_label_never_splits_an_emoji(tmp_path: Path, pairs: int) -> None:
+    """Vega shortens long labels by UTF-16 units; cutting an emoji's surrogate pair made vl-convert fail on the
+    half (fuzz seed 7). Outside the Basic Multilingual Plane the figure shows U+FFFD instead."""
+    label = "ab" * pairs + "\U0001F600" * 6
+    spec = {"data": {"values": [{"k": label, "v": 1}]}, "mark": "bar",
+            "encoding": {"y": {"field": "k", "type": "nominal", "axis": {"labelLimit": 40}},
+                         "x": {"field": "v", "type": "quantitative"}}}
+    (svg,) = vega.export([("emoji", spec)], tmp_path, png=False)
+    assert "ab" in svg.read_text()
+
+
 def test_a_worker_imports_only_the_renderer() -> None:
     """The isolation costs a process start, not an import of altair, polars or the metric code."""
     probe = ("import sys, baton_lab.vega._export; "

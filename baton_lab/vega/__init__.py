@@ -16,16 +16,21 @@ import vl_convert as vlc
 from ._export import export
 from ._fonts import ensure_registered
 
-# Characters XML 1.0 cannot hold: vl-convert lays text out as SVG, and a NUL in a label (a namespace named by a
-# hostile document) made its Rust side panic and abort the process (issue 17's 100,000-input run, batch 0).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Characters vl-convert cannot lay out:
+# - what XML 1.0 cannot hold: text becomes SVG, and a NUL in a label (a namespace named by a hostile document)
+#   made its Rust side panic and abort the process (issue 17's 100,000-input run, batch 0);
+# - characters beyond the Basic Multilingual Plane (emoji, CJK extension B): Vega shortens a long label by
+#   UTF-16 code units, can cut such a character's surrogate pair in half, and vl-convert's text measuring
+#   then fails on the lone half ("Failed to deserialize text info", seed 7 of the fuzz run).
+_NOT_RENDERABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\U00010000-\U0010ffff]")
 
 
 def xml_safe(value: Any) -> Any:
     """The spec with every string (keys too, so fields still match their encodings) holding U+FFFD where a
-    character XML cannot hold stood; a spec without any is returned as it is."""
+    character vl-convert cannot lay out stood; a spec without any is returned as it is. Figures only: tables
+    and the page keep the text as it is."""
     if isinstance(value, str):
-        return _NOT_XML.sub("\ufffd", value) if _NOT_XML.search(value) else value
+        return _NOT_RENDERABLE.sub("\ufffd", value) if _NOT_RENDERABLE.search(value) else value
     if isinstance(value, list):
         return [xml_safe(v) for v in value]
     if isinstance(value, dict):
