@@ -122,11 +122,11 @@ def design_effect(item: np.ndarray, session: np.ndarray, k: np.ndarray, n: np.nd
     each with the CR2 small-sample correction (Bell & McCaffrey 2002): for this intercept-only estimator a
     cluster's squared score is divided by 1 − h_g, h_g = its share of the trials (or exposure) — over the
     same sum had every cell been its own cluster (C/(C−1)·N·p(1−p) for a share of 0/1 cells, exactly; Σk for
-    a rate, in expectation), so independent cells give 1. With equal clusters 1/(1 − h_g) is CRV1's G/(G−1); CRV1 under-corrects
-    when a few clusters hold much of the data — long-lived items open in most sessions: B2 acted's interval
-    covered 92.8% of 400 null pairs at 50 sessions per arm with it (bench/compare_validity_bench.py). Never
-    below 1: the effect's interval is at least the independent-trials one (a design effect estimated below 1
-    from a few dozen clusters is mostly noise)."""
+    a rate, in expectation), so independent cells give 1. With equal clusters 1/(1 − h_g) is CRV1's G/(G−1);
+    CRV1 under-corrects when a few clusters hold much of the data — long-lived items open in most sessions:
+    B2 acted's interval covered 92.8% of 400 null pairs at 50 sessions per arm with it, 93.5% with CR2
+    (bench/compare_validity_bench.py). Never below 1: the effect's interval is at least the independent-trials
+    one (a design effect estimated below 1 from a few dozen clusters is mostly noise)."""
     k, n = np.asarray(k, float), np.asarray(n, float)
     total_k, total_n = k.sum(), n.sum()
     if total_n <= 0 or total_k <= 0 or (not rate and total_k >= total_n) or k.size < 2:

@@ -504,6 +504,13 @@ class FlakeSplit:
     identified: bool              # True: estimated from re-checks; False: a bound under FLAKE_RATE_PRIOR_MAX
 
 
+def _real_given_two_failures(phi: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """P(real | failed twice): a real break fails twice with (1−φ)(1−f), a false failure with φ·f."""
+    real, false = (1 - phi) * (1 - f), phi * f
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(real + false > 0, real / (real + false), 0.0)
+
+
 def _flake_point(n: np.ndarray, fail: np.ndarray, refail: np.ndarray, flip: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised method-of-moments solution: (real share, φ, f) per row of counts (fractional counts too:
@@ -516,9 +523,7 @@ def _flake_point(n: np.ndarray, fail: np.ndarray, refail: np.ndarray, flip: np.n
         f = np.clip((1 - np.sqrt(np.clip(1 - 4 * s * q, 0, None))) / 2, 0, 0.499)
         b = np.clip((q - f) / (1 - 2 * f), 0, 1)
         phi = np.where(q > 0, np.clip((1 - b) * f / np.where(q > 0, q, 1), 0, 1), 0.0)
-        # failed twice: real with prob (1-φ)(1-f), flake with φ·f
-        real_twice = np.where((1 - phi) * (1 - f) + phi * f > 0,
-                              (1 - phi) * (1 - f) / ((1 - phi) * (1 - f) + phi * f), 0.0)
+        real_twice = _real_given_two_failures(phi, f)
         unrechecked = fail - rechecked
         real = np.where(n > 0, (unrechecked * (1 - phi) + refail * real_twice) / np.where(n > 0, n, 1), np.nan)
     return real, phi, f
@@ -571,8 +576,7 @@ def flake_split(n: int, fail: int, refail: int, flip: int, *, confidence: float 
     rng = np.random.default_rng(seed)
     draws = rng.dirichlet(counts + 0.5, size=BOOTSTRAP_RESAMPLES) * n   # Jeffreys prior on the four outcomes
     _, b_phi, b_f = _flake_point(np.full(BOOTSTRAP_RESAMPLES, float(n)), draws[:, 1:].sum(axis=1), draws[:, 2], draws[:, 3])
-    real_twice = (1 - b_phi) * (1 - b_f) / np.maximum((1 - b_phi) * (1 - b_f) + b_phi * b_f, 1e-300)
-    b_real = (rng.binomial(fail - refail - flip, 1 - b_phi) + rng.binomial(refail, real_twice)) / n
+    b_real = (rng.binomial(fail - refail - flip, 1 - b_phi) + rng.binomial(refail, _real_given_two_failures(b_phi, b_f))) / n
     alpha = (1 - confidence) / 2
     method = "method of moments; Jeffreys-Dirichlet posterior (predictive for the real catches)"
 
