@@ -101,12 +101,13 @@ NEAR_MISSES = ["task-scope", "keychain", "monkey", "the token expired", "tokens:
                "Bearer $TOKEN", "private key rotation", "ghp_short", "sk-short", "https://example.com/x"]
 near_misses = st.sampled_from(NEAR_MISSES)
 MARKUP = ["<script>alert('xss')</script>", "<img src=x onerror=alert(1)>", "**bold** [link](javascript:alert(1))",
-          "\\input{/etc/passwd} $\\alpha$ \\end{document}", "{{ 7*1913 }}", "{% raw %}{% endraw %}", "| a | b |\n|---|---|",
+          "\\input{/etc/passwd} $\\alpha$ \\end{document}", "{{ 'jinja' ~ '-evaluated-' ~ 7*1913 }}", "{% raw %}{% endraw %}", "| a | b |\n|---|---|",
           "&amp; &lt; \"quoted\" 'single'", "%s %d {0} ${HOME}", "# heading\n- item"]
 # What must never appear literally in a rendered file (escaped forms are fine).
 UNESCAPED = {".html": ["<script>alert('xss')", "<img src=x onerror"], ".svg": ["<script>alert('xss')", "<img src=x onerror"],
              ".md": ["<script>alert('xss')", "<img src=x onerror"], ".tex": ["\\input{/etc/passwd}", "\\end{document}"],
-             "*": ["13391"]}  # jinja evaluation of {{ 7*1913 }}
+             # jinja evaluation of the probe above; a bare "13391" matched a file of 13,391 bytes in sources.csv
+             "*": ["jinja-evaluated-13391"]}
 markup = st.sampled_from(MARKUP)
 WEIRD = ["\ufeff", "\x00", "\ud800", "\udfff", "\u202e", "\u0301", "\n\r\t", "\\", "\"", "İ", "\U0001f600"]
 weird = st.sampled_from(WEIRD)
@@ -377,8 +378,7 @@ def unescaped_markup(texts: dict[str, str]) -> list[tuple[str, str]]:
     for where, text in texts.items():
         suffix = Path(where).suffix
         for needle in UNESCAPED.get(suffix, []) + UNESCAPED["*"]:
-            # A number is only evidence as a whole number (0.8133910… in a report is not 7*1913 evaluated).
-            if (re.search(rf"(?<![0-9.]){needle}(?![0-9])", text) if needle.isdigit() else needle in text):
+            if needle in text:
                 found.append((where, needle))
     return found
 
