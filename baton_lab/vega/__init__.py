@@ -25,29 +25,29 @@ from ._fonts import ensure_registered
 _NOT_RENDERABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\U00010000-\U0010ffff]")
 
 
-def xml_safe(value: Any) -> Any:
+def renderable(value: Any) -> Any:
     """The spec with every string (keys too, so fields still match their encodings) holding U+FFFD where a
     character vl-convert cannot lay out stood; a spec without any is returned as it is. Figures only: tables
     and the page keep the text as it is."""
     if isinstance(value, str):
         return _NOT_RENDERABLE.sub("\ufffd", value) if _NOT_RENDERABLE.search(value) else value
     if isinstance(value, list):
-        return [xml_safe(v) for v in value]
+        return [renderable(v) for v in value]
     if isinstance(value, dict):
-        return {(xml_safe(k) if isinstance(k, str) else k): xml_safe(v) for k, v in value.items()}
+        return {(renderable(k) if isinstance(k, str) else k): renderable(v) for k, v in value.items()}
     return value
 
 
 def to_svg(spec: dict, vl_version: str | None = None) -> str:
     """The Vega-Lite spec as an SVG document; text stays text, escaped. `vl_version` None = vl-convert's newest."""
     ensure_registered()
-    return vlc.vegalite_to_svg(xml_safe(spec), vl_version=vl_version)
+    return vlc.vegalite_to_svg(renderable(spec), vl_version=vl_version)
 
 
 def to_png(spec: dict, vl_version: str | None = None, scale: float = 2) -> bytes:
     """The spec as PNG bytes at `scale` × its CSS pixel size, with the CJK font registered first."""
     ensure_registered()
-    return vlc.vegalite_to_png(xml_safe(spec), vl_version=vl_version, scale=scale)
+    return vlc.vegalite_to_png(renderable(spec), vl_version=vl_version, scale=scale)
 
 
 def svg_to_png(svg: str, scale: float = 2) -> bytes:
@@ -56,4 +56,4 @@ def svg_to_png(svg: str, scale: float = 2) -> bytes:
     return vlc.svg_to_png(svg, scale=scale)
 
 
-__all__ = ["ensure_registered", "export", "svg_to_png", "to_png", "to_svg", "xml_safe"]
+__all__ = ["ensure_registered", "export", "svg_to_png", "to_png", "to_svg", "renderable"]
