@@ -5,6 +5,7 @@ piped output, window rows in order."""
 from __future__ import annotations
 
 import json
+import os
 from importlib.metadata import version
 from pathlib import Path
 
@@ -229,7 +230,10 @@ def test_metrics_csv_puts_window_rows_in_order(store: str, tmp_path: Path) -> No
 
 
 # rich.progress too: ~0.1 s, loaded only when a progress bar is shown
-HEAVY = ("pandas", "pandera", "scipy", "altair", "polars", "duckdb", "rich.progress")
+# rich.markdown (markdown-it-py) and rich.traceback: ~0.15 s that typer.rich_utils imports for features baton-lab does
+# not use (see baton_lab/cli/_help_render.py)
+HEAVY = ("pandas", "pandera", "scipy", "altair", "polars", "duckdb", "rich.progress", "rich.markdown", "markdown_it",
+         "rich.traceback")
 PROBE = """
 import sys
 from baton_lab.cli import app
@@ -251,3 +255,51 @@ def test_help_and_version_import_none_of_the_heavy_libraries(args: list[str]) ->
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.rstrip().splitlines()[-1] == "HEAVY", proc.stdout[-500:]
     assert ("Usage" in proc.stdout) or proc.stdout.startswith("baton-lab ")
+
+
+HELP_PROBE = """
+import sys
+{preload}
+from baton_lab.cli import app
+try:
+    app(sys.argv[1:], prog_name="baton-lab")
+except SystemExit:
+    pass
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["report", "--help"], []], ids=lambda a: " ".join(a) or "no arguments")
+def test_help_without_the_unused_imports_reads_the_same(args: list[str]) -> None:
+    """The stand-ins for rich.markdown and rich.traceback change nothing typer prints: the same help as with the real
+    modules already imported (then typer uses them and no stand-in is involved)."""
+    import subprocess
+    import sys
+
+    def help_text(preload: str) -> str:
+        env = {**os.environ, "COLUMNS": "100", "TERM": "dumb"}
+        proc = subprocess.run([sys.executable, "-c", HELP_PROBE.format(preload=preload), *args], capture_output=True,
+                              text=True, timeout=600, env=env)
+        return proc.stdout + proc.stderr
+
+    light = help_text("")
+    assert "Usage" in light and "Traceback" not in light
+    assert light == help_text("import rich.markdown, rich.traceback")
+
+
+def test_the_stand_ins_do_not_outlive_the_help_import() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from baton_lab.cli._help_render import load_rich_utils\n"
+            "rich_utils = load_rich_utils()\n"
+            "assert 'rich.markdown' not in sys.modules and 'rich.traceback' not in sys.modules\n"
+            "import rich.markdown, rich.traceback\n"
+            "assert hasattr(rich.markdown, 'Heading')\n"   # the real module, not the stand-in
+            "assert type(rich_utils.Markdown('# x')) is rich.markdown.Markdown\n"
+            "try:\n    1 / 0\nexcept ZeroDivisionError as exc:\n"
+            "    tb = rich_utils.Traceback.from_exception(type(exc), exc, exc.__traceback__)\n"
+            "assert type(tb) is rich.traceback.Traceback\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.stdout.strip() == "ok", proc.stderr

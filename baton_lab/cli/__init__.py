@@ -19,9 +19,13 @@ class _Commands(TyperGroup):
     """Usage mistakes (`--window 0`, a missing option, an unknown one) end like every other error: one
     `error:` line, a `hint:` line and exit code 1, instead of click's usage box and exit code 2."""
 
-    def make_context(self, *args: Any, **kwargs: Any) -> Context:
+    def make_context(self, info_name: str | None, args: list[str], *rest: Any, **kwargs: Any) -> Context:
+        if not args or "--help" in args:  # help is about to be rendered, here or by a command
+            from ._help_render import load_rich_utils
+
+            load_rich_utils()
         try:
-            return super().make_context(*args, **kwargs)
+            return super().make_context(info_name, args, *rest, **kwargs)
         except UsageError as exc:
             raise _usage_error(exc) from None
 
