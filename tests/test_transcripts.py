@@ -293,3 +293,46 @@ def test_the_fast_tokenizer_splits_commands_as_shlex_does(command: str) -> None:
     except ValueError as exc:
         got = str(exc)
     assert got == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_found_ahead_in_threads_is_the_same_as_searched_in_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 seed: int) -> None:
+    """A mapped file above PARALLEL_MIN has its start markers found ahead, one thread per slice, and its newlines
+    counted per block: the lines, numbers and offsets must be those of the plain search (the in-memory stream path,
+    which never indexes), including markers cut by a slice's end, on block boundaries and added mid-file."""
+    import random
+
+    from baton_lab.importers.transcripts import scan
+
+    rng = random.Random(seed)
+    words = [b"x" * rng.randint(0, 40), b"/v1/baton/", b"amh_baton_", b"toolu_7", b"baton", b"/v1/bat", b"\r"]
+    data = b"".join(rng.choice(words) + (b"\n" if rng.random() < 0.3 else b"") for _ in range(3000))
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(data)
+    monkeypatch.setattr(scan, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(scan, "BLOCK", rng.choice([16, 64, 256]))
+    monkeypatch.setattr(scan, "NP_COUNT_STEP", 1024)
+    monkeypatch.setattr(scan.os, "cpu_count", lambda: rng.choice([2, 3, 7]))
+
+    def run(handle) -> list[tuple[int, int, bytes]]:
+        pending: list[bytes] = []
+
+        def markers() -> tuple[bytes, ...]:
+            return (b"/v1/baton/", b"amh_baton_", *pending)
+
+        found = []
+        for number, offset, line in scan.candidate_lines(handle, markers, chunk_size=4096):
+            found.append((number, offset, line))
+            if len(found) == 5:
+                pending.append(b"toolu_7")  # a call id watched from the fifth candidate on
+        return found
+
+    built = []
+    real_build = scan._Index.build
+    monkeypatch.setattr(scan._Index, "build", classmethod(lambda cls, *a: built.append(1) or real_build(*a)))
+    with path.open("rb") as handle:
+        ahead = run(handle)
+    assert built, "the mapped file was not indexed"
+    plain = run(io.BytesIO(data))
+    assert len(plain) > 20 and ahead == plain

@@ -10,6 +10,13 @@ Speed (a 220 MB transcript, see bench/transcript_bench.py): `mmap.find` runs at 
 `count()` (so counting meant copying slices), so where available the search is libc `memmem` (SIMD, ~9 GB/s)
 called on the mapped memory through ctypes, and newlines are counted with numpy on a zero-copy view. Both
 fall back to the pure-Python calls when ctypes/libc `memmem` or numpy is missing.
+
+On a mapped file of more than PARALLEL_MIN bytes, the markers watched from the start (`/v1/baton/`, `amh_baton_`)
+are found ahead, in one thread per core over a slice of the file each, and the same threads count newlines per
+BLOCK, so a line's number is a look-up plus a count within one block. `memmem` (through ctypes) and numpy release
+the GIL, so the slices are searched at the same time: one pass per marker was ~0.035 s of a 220 MB file's ~0.2 s,
+searched one after the other, and newline counting another ~0.03 s. Markers added later (a call's id) are
+searched as before, from the line that introduced them.
 """
 
 from __future__ import annotations
@@ -17,7 +24,11 @@ from __future__ import annotations
 import ctypes
 import io
 import mmap
-from typing import BinaryIO, Callable, Generator, Iterator
+import os
+from bisect import bisect_left
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable, Generator, Iterator
 
 try:
     import numpy as _np
@@ -34,6 +45,8 @@ except (AttributeError, OSError, TypeError):  # pragma: no cover - no libc memme
 CHUNK = 8 << 20
 COUNT_STEP = 4 << 20
 NP_COUNT_STEP = 1 << 20  # cache-sized: `chunk == 10` allocates a temporary of this many bytes
+PARALLEL_MIN = 16 << 20  # below this, starting threads costs more than searching in one
+BLOCK = 1 << 18          # newlines are counted per block ahead; a line number then counts at most one block
 
 
 def candidate_lines(handle: BinaryIO, markers: Callable[[], tuple[bytes, ...]], chunk_size: int = CHUNK
@@ -44,16 +57,19 @@ def candidate_lines(handle: BinaryIO, markers: Callable[[], tuple[bytes, ...]], 
     markers (a call id) as soon as it has seen the line that introduces them.
     """
     try:
-        # MAP_POPULATE: map every page up front (one kernel call) instead of one page fault per 4 KB
-        mapped = mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0),
-                           prot=mmap.PROT_READ)
+        # MAP_POPULATE: map every page up front (one kernel call) instead of one page fault per 4 KB; a file
+        # searched by several threads is not populated, so each thread maps its own slice's pages at the same time
+        parallel = os.fstat(handle.fileno()).st_size >= PARALLEL_MIN
+        mapped = mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ,
+                           flags=mmap.MAP_SHARED | (0 if parallel else getattr(mmap, "MAP_POPULATE", 0)))
     except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
         yield from _chunked(handle, markers, chunk_size)
         return
     with mapped:
         if hasattr(mapped, "madvise"):
             mapped.madvise(mmap.MADV_SEQUENTIAL)
-        yield from _scan(mapped, len(mapped), markers, 0, 1)
+        index = _Index.build(mapped, markers()) if parallel else None  # holds no view of the mapping
+        yield from _scan(mapped, len(mapped), markers, 0, 1, index)
 
 
 def _address(buffer: bytes | mmap.mmap) -> int | None:
@@ -97,10 +113,73 @@ def _count(buffer: bytes | mmap.mmap, start: int, stop: int) -> int:
     return buffer.count(b"\n", start, stop)
 
 
-def _scan(buffer: bytes | mmap.mmap, end: int, markers: Callable[[], tuple[bytes, ...]], base: int, first_line: int
-          ) -> Generator[tuple[int, int, bytes], None, tuple[int, int]]:
+@dataclass
+class _Index:
+    """Every position of the markers watched from the start, and newlines per BLOCK (a running total)."""
+
+    hits: dict[bytes, list[int]]
+    lines_before_block: Any   # numpy array: newlines in buffer[:i * BLOCK] at i
+
+    @classmethod
+    def build(cls, buffer: mmap.mmap, markers: tuple[bytes, ...]) -> "_Index | None":
+        find = _finder(buffer)
+        if _np is None or find == buffer.find:
+            return None  # without memmem and numpy the threads would only take turns holding the GIL
+        size = len(buffer)
+        workers = max(1, min(os.cpu_count() or 1, 8))
+        step = -(-size // workers // BLOCK) * BLOCK  # slices start on a block boundary
+        bounds = [(lo, min(lo + step, size)) for lo in range(0, size, step)]
+
+        def part(lo: int, hi: int) -> tuple[dict[bytes, list[int]], Any]:
+            hits: dict[bytes, list[int]] = {}
+            for marker in markers:
+                found, at = [], lo
+                stop = min(hi + len(marker) - 1, size)  # a marker across the slice's end is this slice's
+                while True:
+                    at = find(marker, at, stop)
+                    if at < 0:
+                        break
+                    found.append(at)
+                    at += 1
+                hits[marker] = found
+            return hits, _block_counts(buffer, lo, hi)
+
+        with ThreadPoolExecutor(len(bounds)) as pool:
+            parts = list(pool.map(lambda b: part(*b), bounds))
+        counts = _np.concatenate([c for _, c in parts])
+        return cls({m: [h for hits, _ in parts for h in hits[m]] for m in markers},
+                   _np.concatenate(([0], _np.cumsum(counts))))
+
+    def next_hit(self, marker: bytes, pos: int) -> int | None:
+        """The marker's first position at or after `pos`, -1 if none; None for a marker not indexed."""
+        hits = self.hits.get(marker)
+        if hits is None:
+            return None
+        i = bisect_left(hits, pos)
+        return hits[i] if i < len(hits) else -1
+
+    def lines_before(self, buffer: mmap.mmap, offset: int) -> int:
+        block = offset // BLOCK
+        return int(self.lines_before_block[block]) + _count(buffer, block * BLOCK, offset)
+
+
+def _block_counts(buffer: mmap.mmap, lo: int, hi: int) -> Any:
+    """Newlines in each BLOCK of buffer[lo:hi] (`lo` on a block boundary; the last block may be short)."""
+    out = []
+    for i in range(lo, hi, NP_COUNT_STEP):
+        view = _np.frombuffer(buffer, _np.uint8, count=min(NP_COUNT_STEP, hi - i), offset=i)  # no copy
+        newline = view == 10
+        # count_nonzero of a bool slice is a fast popcount; with axis= it would sum through int64 (5x slower)
+        out.extend(_np.count_nonzero(newline[j:j + BLOCK]) for j in range(0, len(newline), BLOCK))
+        del view, newline
+    return _np.array(out, dtype=_np.int64)
+
+
+def _scan(buffer: bytes | mmap.mmap, end: int, markers: Callable[[], tuple[bytes, ...]], base: int, first_line: int,
+          index: _Index | None = None) -> Generator[tuple[int, int, bytes], None, tuple[int, int]]:
     """Candidate lines in buffer[:end] (which ends at a line boundary); `base` is its offset in the file.
-    Returns the line number reached and the offset it was counted to."""
+    Returns the line number reached and the offset it was counted to. `index` (a mapped file's, whole) has the
+    positions of the markers watched from the start and the newlines per block."""
     line_no, counted = first_line, 0
     find = _finder(buffer)
     next_hit: dict[bytes, int] = {}
@@ -110,7 +189,9 @@ def _scan(buffer: bytes | mmap.mmap, end: int, markers: Callable[[], tuple[bytes
         for marker in markers():
             found = next_hit.get(marker)
             if found is None or (0 <= found < pos):
-                found = find(marker, pos, end)
+                found = index.next_hit(marker, pos) if index is not None else None
+                if found is None:
+                    found = find(marker, pos, end)
                 next_hit[marker] = found
             if found >= 0 and (hit < 0 or found < hit):
                 hit = found
@@ -120,7 +201,10 @@ def _scan(buffer: bytes | mmap.mmap, end: int, markers: Callable[[], tuple[bytes
         stop = buffer.find(b"\n", hit, end)
         if stop < 0:
             stop = end
-        line_no += _count(buffer, counted, start)
+        if index is not None:
+            line_no = first_line + index.lines_before(buffer, start)  # type: ignore[arg-type]
+        else:
+            line_no += _count(buffer, counted, start)
         counted = start
         yield line_no, base + start, bytes(buffer[start:stop]).rstrip(b"\r")
         pos = stop + 1
