@@ -651,12 +651,42 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
             summary = importer.run(readers(importer.summary.skipped_files))
             if before_commit is not None:
                 before_commit(con, summary)
+            compact = _count_import(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             importer.remove_chunks()
             raise
+        if not compact:
+            _checkpoint(con)
+    if compact:
+        _checkpoint(con)
     return summary
+
+
+COMPACT_EVERY = 64  # imports between checkpoints that let DuckDB's vacuum merge the small row groups imports leave
+_IMPORTS_KEY = "imports_since_compaction"
+
+
+def _count_import(con: duckdb.DuckDBPyConnection) -> bool:
+    """Count this import (in its transaction); True when the store is due a compacting checkpoint."""
+    rows = con.execute("SELECT value FROM baton_lab_meta WHERE key = ?", [_IMPORTS_KEY]).fetchall()
+    count = (int(rows[0][0]) if rows and rows[0][0].isdigit() else 0) + 1
+    due = count >= COMPACT_EVERY
+    con.execute("INSERT OR REPLACE INTO baton_lab_meta VALUES (?, ?)", [_IMPORTS_KEY, str(0 if due else count)])
+    return due
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the import into the store file now. Inside `_no_vacuum` this costs what the import added; left to the
+    close, DuckDB's checkpoint would also vacuum, merging the import's small row group into the ones before it and
+    rewriting them: 80 ms at 1,000 sessions of history, 190 ms at 4,000, growing with the history on every capture.
+    So most imports checkpoint without vacuum, and every COMPACT_EVERY-th with it (the small row groups an import
+    leaves per table are merged then, so scans do not slow down as they pile up)."""
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error:
+        pass  # another transaction of this database is open: the checkpoint happens later, as it did before
 
 
 def remove_unsequenced(con: duckdb.DuckDBPyConnection) -> int:
