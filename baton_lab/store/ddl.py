@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from .schemas import TABLES
 
 
 def duckdb_type(dtype: object, is_json: bool) -> str:
@@ -29,6 +28,8 @@ def is_json_column(column: object) -> bool:
 
 
 def create_table_sql(name: str) -> str:
+    from .schemas import TABLES  # pandera: only a new or migrated store pays for importing it
+
     schema = TABLES[name].to_schema()
     cols = ",\n  ".join(
         f"\"{col_name}\" {duckdb_type(col.dtype, is_json_column(col))}" for col_name, col in schema.columns.items()
@@ -38,5 +39,6 @@ def create_table_sql(name: str) -> str:
 
 def polars_schema(name: str) -> dict[str, pl.DataType]:
     """The polars dtypes of a table, for building empty or typed frames."""
-    schema = TABLES[name].to_schema()
-    return {col_name: getattr(col.dtype, "type", col.dtype) for col_name, col in schema.columns.items()}
+    from .validate import polars_schema as compiled
+
+    return compiled(name)

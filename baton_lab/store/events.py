@@ -16,7 +16,9 @@ import polars as pl
 
 from .. import vocab
 from ..importers.registry import rules_for
-from .schemas import ITEM_TABLES
+from .rules import item_tables
+
+ITEM_TABLES = item_tables()
 
 
 def _sql_array(values: tuple[str, ...]) -> str:

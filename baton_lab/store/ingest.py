@@ -35,12 +35,13 @@ from .events import derive_events
 from .occurrences import derive_occurrences
 from .ordering import SnapshotMeta, append_order, order, tail_facts
 from .prose_identity import resolve_identity
-from .schemas import ITEM_TABLES
+from .rules import item_tables
 from .._timeparse import parse_time
 from .redaction import clean_record, redacted_fragment, store_redactor, stored_path
 from .validate import validate
 
 IMPORTER_VERSION = "0.1.0"
+ITEM_TABLES = item_tables()  # table -> tier (the models, compiled: `store.rules`)
 FLUSH_EVERY = 4000  # snapshots per columnar batch
 FLUSH_ITEMS = 50_000  # ... or item rows, or raw bytes: a long history of large tracker states stays in bounded memory
 FLUSH_BYTES = 64 << 20
