@@ -14,6 +14,7 @@ Each is printed as wall / CPU milliseconds (CPU: this process plus the children 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -29,6 +30,10 @@ sys.path.insert(0, str(ROOT))
 import baton_lab as bl  # noqa: E402
 
 BIN = Path(sys.executable).parent
+# The CLI of the checkout this script sits in (what the `baton-lab` script runs), so an older checkout's copy of this
+# bench measures that checkout's code.
+CLI = [sys.executable, "-c", "import sys; from baton_lab.cli import main; sys.argv[0] = 'baton-lab'; sys.exit(main())"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def _simulate(out: Path, sessions: int) -> list[str]:
@@ -83,8 +88,8 @@ def measure(history: int, repeat: int, root: Path) -> dict[str, float]:
         cache.parent.mkdir(exist_ok=True)
         cache.write_text(next(spare), encoding="utf-8")
         capture.append(_timed(lambda: subprocess.run(
-            [str(BIN / "baton-lab"), "capture", "--from", str(cache), "--namespace", namespace, "--db", str(db)],
-            check=True, stdout=subprocess.DEVNULL)))
+            [*CLI, "capture", "--from", str(cache), "--namespace", namespace, "--db", str(db)],
+            check=True, stdout=subprocess.DEVNULL, env=ENV)))
         floor.append(_timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)))
     return {"build": build, "snapshot": _median(snapshot), "append": _median(append), "capture": _median(capture),
             "python": _median(floor)}
@@ -99,11 +104,17 @@ def main() -> None:
         print("medians, wall ms / CPU ms")
         print(f"{'history':>8}  {'build':>8}  {'one snapshot':>13}  {'append line':>13}  {'capture CLI':>13}  "
               f"{'python -c pass':>14}")
+        rows = []
         for history in args.history:
             r = measure(history, args.repeat, Path(tmp))
+            rows.append(r)
             cells = "  ".join(f"{r[k][0] * 1000:6.0f}/{r[k][1] * 1000:<6.0f}" for k in ("snapshot", "append", "capture"))
             print(f"{history:8d}  {r['build']:7.2f}s  {cells}  {r['python'][0] * 1000:6.0f}/{r['python'][1] * 1000:<6.0f}",
                   flush=True)
+        if len(rows) > 1:
+            # flat in history: CPU time at the longest history over CPU time at the shortest (1.0 = flat)
+            growth = "  ".join(f"{k} x{rows[-1][k][1] / max(rows[0][k][1], 1e-9):.2f}" for k in ("snapshot", "append", "capture"))
+            print(f"CPU at {args.history[-1]} / at {args.history[0]} sessions: {growth}")
         print("targets: one snapshot <= 100 ms, append line <= 200 ms, capture CLI <= 1000 ms; flat in history")
     shutil.rmtree(Path(tmp), ignore_errors=True)
 

@@ -480,13 +480,15 @@ class _Importer:
                                         schema={"snapshot_id": pl.String, "new_seq": pl.Int64}))
             self.summary.namespaces[namespace] = {"new": self.new_by_namespace[namespace], "snapshots": total,
                                                   "order_rule": rule}
+        # Appended snapshots are the only ones numbered, and their rows are the only ones without a seq: saying so lets
+        # DuckDB skip every row group without nulls in `seq` (the stored history) instead of scanning it for the ids.
+        only_new = " AND {table}.seq IS NULL" if len(appended) == len(namespaces) else ""
         self.con.register("_seq", pl.concat(updates))
         try:
-            self.con.execute("UPDATE snapshots SET seq = _seq.new_seq FROM _seq "
-                             "WHERE snapshots.snapshot_id = _seq.snapshot_id AND snapshots.seq IS DISTINCT FROM _seq.new_seq")
-            for table in [*ITEM_TABLES, "session_bridge"]:
+            for table in ["snapshots", *ITEM_TABLES, "session_bridge"]:
                 self.con.execute(f"UPDATE {table} SET seq = _seq.new_seq FROM _seq "
-                                 f"WHERE {table}.snapshot_id = _seq.snapshot_id AND {table}.seq IS DISTINCT FROM _seq.new_seq")
+                                 f"WHERE {table}.snapshot_id = _seq.snapshot_id AND {table}.seq IS DISTINCT FROM _seq.new_seq"
+                                 + only_new.format(table=table))
         finally:
             self.con.unregister("_seq")
         order_rows = pl.DataFrame({
