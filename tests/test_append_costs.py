@@ -154,3 +154,13 @@ def test_a_small_batch_with_bad_values_is_worded_by_pandera() -> None:
     assert data["status"].to_list() == ["open", None]
     assert json.loads(data["invalid_values"][1]) == {"status": "nonsense"}
     assert sorted(f.kind for f in findings) == ["item", "value"]
+
+
+def test_tables_are_created_as_the_pandera_models_declare_them() -> None:
+    from baton_lab.store.ddl import create_table_sql, duckdb_type, is_json_column
+    from baton_lab.store.schemas import TABLES
+
+    for name, model in TABLES.items():
+        columns = [f'"{col_name}" {duckdb_type(col.dtype, is_json_column(col))}'
+                   for col_name, col in model.to_schema().columns.items()]
+        assert create_table_sql(name) == f"CREATE TABLE IF NOT EXISTS {name} (\n  " + ",\n  ".join(columns) + "\n)"

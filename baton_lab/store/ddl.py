@@ -27,13 +27,17 @@ def is_json_column(column: object) -> bool:
     return bool((getattr(column, "metadata", None) or {}).get("json"))
 
 
-def create_table_sql(name: str) -> str:
-    from .schemas import TABLES  # pandera: only a new or migrated store pays for importing it
+_RULE_TYPES = {"String": "VARCHAR", "Int64": "BIGINT", "Float64": "DOUBLE", "Boolean": "BOOLEAN",
+               "Datetime(UTC)": "TIMESTAMPTZ"}
 
-    schema = TABLES[name].to_schema()
-    cols = ",\n  ".join(
-        f"\"{col_name}\" {duckdb_type(col.dtype, is_json_column(col))}" for col_name, col in schema.columns.items()
-    )
+
+def create_table_sql(name: str) -> str:
+    """From the models as compiled in `store.rules` (a test keeps them equal), so creating a store — a first
+    capture — does not import pandera."""
+    from .rules import columns
+
+    cols = ",\n  ".join(f"\"{col_name}\" {'JSON' if is_json else _RULE_TYPES[dtype]}"
+                        for col_name, dtype, _nullable, _unique, is_json, _checks in columns(name))
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n)"
 
 
