@@ -117,7 +117,8 @@ def derive_occurrences(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int])
     try:
         con.execute("DELETE FROM pattern_occurrences USING rebuild r "
                     "WHERE pattern_occurrences.namespace = r.namespace AND pattern_occurrences.first_seen_seq >= r.from_seq")
-        con.register("_occ_tail", con.sql(_TAIL.replace("{floor}", floor)).pl())
+        tail = con.sql(_TAIL.replace("{floor}", floor)).pl()
+        con.register("_occ_tail", tail)
         last = con.sql(_LAST_BEFORE).pl()
         con.register("_occ_last", last)
         lowest = str(int(last["seq"].min() or 0))
@@ -128,7 +129,10 @@ def derive_occurrences(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int])
         con.execute("DELETE FROM quarantine WHERE kind = 'value' AND starts_with(reason, ?) AND snapshot_id IN "
                     "(SELECT s.snapshot_id FROM snapshots s JOIN rebuild r USING (namespace) "
                     f"WHERE s.seq >= r.from_seq AND s.seq >= {floor})", [JUMP_REASON])
-        jumps = con.execute(_JUMPS.replace("{lowest}", lowest)).fetchall()
+        # A step infers count - previous count - newly listed occurrences, and stored counts are >= 0 (`Patterns`):
+        # with no count above the cap in the tail there is no jump to look for.
+        top = tail["count"].max()
+        jumps = con.execute(_JUMPS.replace("{lowest}", lowest)).fetchall() if top is not None and top > MAX_INFERRED_PER_STEP else []
     finally:
         for name in ("rebuild", "_occ_tail", "_occ_last"):
             try:
