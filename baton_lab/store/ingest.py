@@ -146,7 +146,7 @@ class _Importer:
         # What the store holds already is looked up where it can be (a source by its id, a snapshot within its
         # namespace), so adding one snapshot to a long history does not load every id in the store.
         self.known_sources = _KnownIds(con, "sources", "source_id")
-        self.known_snapshots: dict[str, set[str]] = {}
+        self.known_snapshots = _KnownSnapshots(con)
         self.known_proposals = _KnownIds(con, "patch_proposals", "proposal_id")
         self.formats: Counter[str] = Counter()
         self.new_by_namespace: Counter[str] = Counter()
@@ -311,14 +311,10 @@ class _Importer:
         baton = doc.document
         content_sha = sha256_text(doc.document_json if doc.document_json is not None else canonical(baton))
         snapshot_id = short_id(namespace, content_sha)
-        known = self.known_snapshots.get(namespace)
-        if known is None:
-            known = self.known_snapshots[namespace] = {r[0] for r in self.con.execute(
-                "SELECT snapshot_id FROM snapshots WHERE namespace = ?", [namespace]).fetchall()}
-        if snapshot_id in known:
+        if self.known_snapshots.contains(namespace, snapshot_id):
             self.summary.duplicates += 1
             return
-        known.add(snapshot_id)
+        self.known_snapshots.add(snapshot_id)
         self.summary.stored += 1
         self.new_by_namespace[namespace] += 1
         observed_at, observed_kind, provenance = _observed(doc, record)
@@ -557,6 +553,36 @@ class _KnownIds:
 
     def add(self, value: str) -> None:
         self.added.add(value)
+
+
+class _KnownSnapshots:
+    """The snapshot ids stored per namespace, plus those this import added. As `_KnownIds`: the first few are looked
+    up one by one (a capture pays for its one id, not for loading the namespace's whole history); past that, each
+    namespace's ids are loaded once."""
+
+    LOOKUPS = 64
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.added: set[str] = set()
+        self.loaded: dict[str, set[str]] = {}
+        self.lookups = 0
+
+    def contains(self, namespace: str, snapshot_id: str) -> bool:
+        if snapshot_id in self.added:
+            return True
+        stored = self.loaded.get(namespace)
+        if stored is None and self.lookups < self.LOOKUPS:
+            self.lookups += 1
+            return bool(self.con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ? AND namespace = ? LIMIT 1",
+                                         [snapshot_id, namespace]).fetchall())
+        if stored is None:
+            stored = self.loaded[namespace] = {r[0] for r in self.con.execute(
+                "SELECT snapshot_id FROM snapshots WHERE namespace = ?", [namespace]).fetchall()}
+        return snapshot_id in stored
+
+    def add(self, snapshot_id: str) -> None:
+        self.added.add(snapshot_id)
 
 
 class _LineRedactor:
