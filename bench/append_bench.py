@@ -2,8 +2,9 @@
 
     python bench/append_bench.py [--history 250 1000 4000] [--repeat 5]
 
-For each history length H, simulates one namespace of H + 12 sessions (`baton-lab simulate --write ndjson`: one
-v1 baton per line), imports the first H lines as one NDJSON file, then times, each a median of --repeat:
+For each history length H, simulates one namespace of H + 3 x --repeat sessions (`baton-lab simulate --write
+ndjson`: one v1 baton per line; their times moved back so that the history ends an hour ago), imports the first H
+lines as one NDJSON file, then times, each a median of --repeat:
   one snapshot:   `Lab.import_(file)` of the next session's baton as its own file, in-process (the store open)
   capture:        `baton-lab capture --from <cache file> --namespace NS --db STORE` as a fresh process, beside a bare
                   `python -c pass` (the floor any fresh process pays)
@@ -14,6 +15,7 @@ Each is printed as wall / CPU milliseconds (CPU: this process plus the children 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +43,20 @@ def _simulate(out: Path, sessions: int) -> list[str]:
     subprocess.run([str(BIN / "baton-lab"), "simulate", "--out", str(out), "--sessions", str(sessions), "--namespaces",
                     "1", "--write", "ndjson", "--force", "--json"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     (path,) = sorted((out / "ndjson").glob("*.ndjson"))
-    return path.read_text(encoding="utf-8").splitlines()
+    return _ending_before_now(path.read_text(encoding="utf-8").splitlines())
+
+
+def _ending_before_now(lines: list[str]) -> list[str]:
+    """The simulated sessions are ~10 hours apart from a fixed start, so a long history runs years past today, and
+    a capture (observed now) would land in the middle of it and reorder everything after it. A real history ends
+    before the capture that extends it: every session's `updated_at` is moved back by one offset so that the last
+    one is an hour ago (order and spacing kept)."""
+    docs = [json.loads(line) for line in lines]
+    times = [datetime.fromisoformat(doc["updated_at"]) for doc in docs]
+    shift = max(times) - (datetime.now(UTC) - timedelta(hours=1))
+    for doc, time in zip(docs, times):
+        doc["updated_at"] = (time - shift).isoformat()
+    return [json.dumps(doc, ensure_ascii=False, separators=(",", ":")) for doc in docs]
 
 
 def _timed(fn) -> tuple[float, float]:
