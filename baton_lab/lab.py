@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .metrics.org import OrgResult
     from .report import Report
     from .repos import RepositoryImport
-from .store.schemas import TABLES
+from .store import rules
 
 
 class Lab:
@@ -141,12 +141,13 @@ class Lab:
     # -- reading ---------------------------------------------------------------------------------
     def table(self, name: str, *, namespace: str | None = None) -> pl.DataFrame:
         """Any store table as a polars DataFrame, optionally for one namespace."""
-        if name not in TABLES:
-            raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        if name not in rules.table_names():
+            raise KeyError(f"unknown table {name!r}; tables: {', '.join(rules.table_names())}")
+        columns = {column[0] for column in rules.columns(name)}
         where, params = ("", [])
-        if namespace is not None and "namespace" in TABLES[name].to_schema().columns:
+        if namespace is not None and "namespace" in columns:
             where, params = " WHERE namespace = ?", [namespace]
-        order = " ORDER BY namespace, seq" if "seq" in TABLES[name].to_schema().columns else ""
+        order = " ORDER BY namespace, seq" if "seq" in columns else ""
         with self.connect(read_only=True) as con:
             return con.sql(f"SELECT * FROM {name}{where}{order}", params=params).pl()
 

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+import baton_lab as bl
 from baton_lab.cli import app
 from builders import loop, v1, write, write_sequence
 
@@ -303,3 +304,22 @@ def test_the_stand_ins_do_not_outlive_the_help_import() -> None:
             "print('ok')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_capture_hook_imports_neither_pandera_nor_pandas_nor_the_report_libraries(tmp_path: Path) -> None:
+    """`capture --hook` runs at every session end: it stores a snapshot (polars and DuckDB are needed) but the
+    pandera models, pandas, scipy and altair stay unloaded, into a new store and into one that exists."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "store.duckdb"
+    for n in range(2):
+        baton = write(tmp_path / "cache" / "ns.json", v1(f"s{n}", loops=[loop(f"L{n}")]))
+        hook = json.dumps({"session_id": f"agent-{n}", "hook_event_name": "SessionEnd"})
+        proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), "capture", "--hook", "--from",
+                               str(baton), "--namespace", "ns", "--db", str(db)],
+                              input=hook, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        assert "new snapshot" in proc.stdout, (proc.stdout, proc.stderr)
+        assert proc.stdout.rstrip().splitlines()[-1] == "HEAVY duckdb,polars", (n, proc.stdout[-500:])
+    assert bl.open(db, read_only=True).snapshots("ns")["session_id"].to_list() == ["s0", "s1"]

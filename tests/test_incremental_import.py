@@ -215,3 +215,33 @@ def test_a_failed_chunked_import_leaves_the_store_as_it_was(tmp_path: Path, bato
     full.import_(tmp_path / "early", namespace="inc")
     full.import_(tmp_path / "late", namespace="inc")
     assert_same(lab, full)
+
+
+def test_an_item_back_after_a_gap_longer_than_the_lookback_reappears(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from baton_lab.store import events, occurrences
+
+    monkeypatch.setattr(events, "LOOKBACK", 2)
+    monkeypatch.setattr(occurrences, "LOOKBACK", 2)
+    sessions = []
+    for n in range(8):
+        back = n in (0, 6, 7)  # F-1 and P-1 gone for five sessions, then back
+        sessions.append(v1(f"s{n}", f"s{n - 1}" if n else None, updated_at=f"2026-06-{n + 1:02d}T10:00:00Z",
+                           loops=[loop("L-1")], follow_ups=[follow_up("F-1", defer=n)] if back else [],
+                           patterns=[pattern("P-1", count=3 if n else 1, occurrences=[("s0", "a")])] if back else []))
+    files = [write(tmp_path / "h" / f"{i:03d}.json", b) for i, b in enumerate(sessions)]
+    inc = bl.open(tmp_path / "inc.duckdb")
+    for path in files:
+        inc.import_(path, namespace="gap")
+    got = inc.events("gap").filter(pl.col("item_id").is_in(["F-1", "P-1"]))
+    rows = sorted(zip(got["item_id"], got["seq"], got["event"], got["from_value"], got["to_value"]))
+    assert ("F-1", 7, "reappeared", "open", "open") in rows and ("P-1", 7, "reappeared", "observing", "observing") in rows
+    assert ("F-1", 7, "deferred", "0", "6") in rows  # compared with session 0, five snapshots back
+    assert not any(seq == 7 and event == "created" for _, seq, event, _, _ in rows)
+    # the count went 1 -> 3 across the gap with no new listed occurrence: two inferred, after seq 1
+    occ = inc.pattern_occurrences("gap")
+    assert sorted(zip(occ["inferred"], occ["first_seen_seq"], occ["after_seq"])) == [(False, 1, None), (True, 7, 1),
+                                                                                    (True, 7, 1)]
+    full = bl.open(tmp_path / "full.duckdb")
+    full.import_(tmp_path / "h", namespace="gap")
+    assert_same(inc, full)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import UnknownFormat
-from ..store.schemas import ITEM_TABLES
+from ..store.rules import item_tables
 from . import (adr, amh_memory, api_envelope, baton_v1, baton_v2, beads, beads_events, decision_log, gsd_state,
                handoff_json, handoff_markdown, lessons_jsonl, lessons_markdown, local_cache, memhall_entries,
                patch_proposal, serena_observations, session_log_json)
@@ -131,4 +131,4 @@ def _absence(fmt: Format) -> dict[str, str]:
 
 
 def _tier(table: str) -> str | None:
-    return ITEM_TABLES.get(table)
+    return item_tables().get(table)

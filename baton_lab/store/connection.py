@@ -10,7 +10,7 @@ import duckdb
 
 from ..errors import NotAStore, StoreDamaged, StoreNotFound, StoreTooNew
 from . import faults
-from .ddl import create_table_sql
+from .ddl import create_table_sql  # reads the pandera models only when a table is created
 
 DEFAULT_DB = "baton_lab.duckdb"
 ENV_VAR = "BATON_LAB_DB"
@@ -107,6 +107,8 @@ def connect(path: str | os.PathLike[str] | None, *, read_only: bool = False,
         except OSError as exc:
             raise (faults.explain(exc, db) or exc) from None
         return _open_migrated(db)
+    if not read_only and not db.with_name(db.name + ".wal").exists():
+        return _open_writable(db)
     probe = open_duckdb(db, read_only=True)
     try:
         version = stored_version(probe, db)
@@ -141,6 +143,25 @@ def open_duckdb(db: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         con.execute("SET enable_progress_bar = false")
     except duckdb.InvalidInputException:
         pass  # Jupyter without ipywidgets: DuckDB refuses the setting, and its bar is already off there
+    return con
+
+
+def _open_writable(db: Path) -> duckdb.DuckDBPyConnection:
+    """One writable open of an existing store, checked before anything is written: opening a DuckDB file writable
+    and reading it changes nothing (no checkpoint without a WAL to replay, which `connect` opens read-only first), so
+    another program's database is still refused unmodified, and a capture pays one open instead of two."""
+    con = open_duckdb(db, read_only=False)
+    try:
+        version = stored_version(con, db)
+        if version > SCHEMA_VERSION:
+            raise StoreTooNew(f"store schema version {version} is newer than this baton-lab understands ({SCHEMA_VERSION})")
+        if version < SCHEMA_VERSION:
+            migrate(con)
+    except BaseException as exc:
+        con.close()
+        if isinstance(exc, (duckdb.Error, OSError)):
+            raise (faults.explain(exc, db) or exc) from None
+        raise
     return con
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import AccessDenied, BatonLabError, DiskFull, NotAStore, StoreDamaged, StoreLocked
-from .schemas import TABLES
+from .rules import table_names
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _FULL_TEXT = ("no space left on device", "file too large", "disk quota exceeded")
@@ -94,4 +94,4 @@ def _missing_store_table(message: str) -> str | None:
     """The store table a CatalogException says is missing (a user's own typo in `lab.sql` is not damage)."""
     found = re.search(r'Table with name "?([\w.]+?)"? does not exist', message)
     name = found.group(1) if found else None
-    return name if name in (*TABLES, "baton_lab_meta") else None
+    return name if name in (*table_names(), "baton_lab_meta") else None

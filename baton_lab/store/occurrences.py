@@ -25,16 +25,31 @@ from ..normalize import Finding
 MAX_INFERRED_PER_STEP = 1000
 JUMP_REASON = "implausible count jump"
 
+# The observations from from_seq on; `{floor}` (the lowest from_seq) is a constant, so the scan skips the row groups
+# of the history before it.
+_TAIL = """
+SELECT p.namespace, p.item_id, p.seq, p.snapshot_id, p.count, p.recent_occurrences
+FROM patterns p JOIN rebuild r USING (namespace) WHERE p.seq >= r.from_seq AND p.seq >= {floor}
+"""
+
+# The seq of the latest observation before from_seq of each pattern the tail holds (the others cannot change a row
+# from from_seq on): an aggregate over the history's keys, not a window over all of its rows.
+_LAST_BEFORE = """
+SELECT p.namespace, p.item_id, max(p.seq) AS seq
+FROM patterns p JOIN rebuild r USING (namespace) SEMI JOIN {keys} t USING (namespace, item_id)
+WHERE p.seq < r.from_seq AND p.seq >= {since}
+GROUP BY ALL
+"""
+LOOKBACK = 64  # snapshots before from_seq searched first (as in `events`): most patterns were seen just before
+
 _CTES = """
 WITH win AS (
-    -- the observations from from_seq on, plus each pattern's latest one before (its count, and the seq an
-    -- occurrence first listed later happened after)
-    SELECT p.namespace, p.item_id, p.seq, p.snapshot_id, p.count, p.recent_occurrences
-    FROM patterns p JOIN rebuild r USING (namespace) WHERE p.seq >= r.from_seq
+    -- the observations from from_seq on, plus the latest one before of each of their patterns (its count, and the
+    -- seq an occurrence first listed later happened after)
+    SELECT * FROM _occ_tail
     UNION ALL
     SELECT p.namespace, p.item_id, p.seq, p.snapshot_id, p.count, NULL
-    FROM patterns p JOIN rebuild r USING (namespace) WHERE p.seq < r.from_seq
-    QUALIFY row_number() OVER (PARTITION BY p.namespace, p.item_id ORDER BY p.seq DESC) = 1
+    FROM patterns p JOIN _occ_last l USING (namespace, item_id, seq) WHERE p.seq >= {lowest}
 ),
 obs AS (
     SELECT w.*, lag(w.seq) OVER item AS prev_seq, lag(w.count) OVER item AS prev_count
@@ -99,19 +114,39 @@ def derive_occurrences(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int])
     rebuild = pl.DataFrame({"namespace": list(from_seq), "from_seq": list(from_seq.values())},
                            schema={"namespace": pl.String, "from_seq": pl.Int64})
     con.register("rebuild", rebuild)
+    floor = str(int(min(from_seq.values())))
     try:
         con.execute("DELETE FROM pattern_occurrences USING rebuild r "
                     "WHERE pattern_occurrences.namespace = r.namespace AND pattern_occurrences.first_seen_seq >= r.from_seq")
-        con.execute(f"INSERT INTO pattern_occurrences BY NAME {_RECONSTRUCT}")
+        tail = con.sql(_TAIL.replace("{floor}", floor)).pl()
+        con.register("_occ_tail", tail)
+        # the LOOKBACK snapshots before from_seq first (a constant bound the scan prunes by), the whole history only
+        # for patterns not seen there
+        since = str(int(max(int(floor) - LOOKBACK, 0)))
+        near = con.sql(_LAST_BEFORE.replace("{keys}", "_occ_tail").replace("{since}", since)).pl()
+        con.register("_occ_near", near)
+        far = con.sql(_LAST_BEFORE.replace("{keys}", "(SELECT * FROM _occ_tail ANTI JOIN _occ_near USING (namespace, item_id))")
+                      .replace("{since}", "0")).pl() if since != "0" else near.clear()
+        last = pl.concat([near, far])
+        con.register("_occ_last", last)
+        lowest = str(int(last["seq"].min() or 0))
+        con.execute(f"INSERT INTO pattern_occurrences BY NAME {_RECONSTRUCT.replace('{lowest}', lowest)}")
         rows = con.execute(
             "SELECT count(*) FROM pattern_occurrences WHERE namespace IN (SELECT namespace FROM rebuild)"
         ).fetchall()[0][0]
         con.execute("DELETE FROM quarantine WHERE kind = 'value' AND starts_with(reason, ?) AND snapshot_id IN "
-                    "(SELECT s.snapshot_id FROM snapshots s JOIN rebuild r USING (namespace) WHERE s.seq >= r.from_seq)",
-                    [JUMP_REASON])
-        jumps = con.execute(_JUMPS).fetchall()
+                    "(SELECT s.snapshot_id FROM snapshots s JOIN rebuild r USING (namespace) "
+                    f"WHERE s.seq >= r.from_seq AND s.seq >= {floor})", [JUMP_REASON])
+        # A step infers count - previous count - newly listed occurrences, and stored counts are >= 0 (`Patterns`):
+        # with no count above the cap in the tail there is no jump to look for.
+        top = tail["count"].max()
+        jumps = con.execute(_JUMPS.replace("{lowest}", lowest)).fetchall() if top is not None and top > MAX_INFERRED_PER_STEP else []
     finally:
-        con.unregister("rebuild")
+        for name in ("rebuild", "_occ_tail", "_occ_near", "_occ_last"):
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass
     return rows, [_jump_finding(*jump) for jump in jumps]
 
 
