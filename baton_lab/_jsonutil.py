@@ -32,8 +32,9 @@ _ORJSON_SORTED = _ORJSON_PLAIN | orjson.OPT_SORT_KEYS
 
 
 def _has_odd_float(doc: Any) -> bool:
-    """True when a float in `doc` is one orjson writes unlike `json.dumps`: NaN and ±Infinity (orjson writes
-    null) and magnitudes below 1e-4 (orjson writes `1e-7`/`0.00001` where repr writes `1e-07`/`1e-05`)."""
+    """True when a float in `doc` is one orjson may write unlike `json.dumps`: NaN and ±Infinity (orjson writes
+    null), magnitudes below 1e-4 (orjson writes `1e-7`/`0.00001` where repr writes `1e-07`/`1e-05`) and, to be
+    safe, those of 1e16 and more (exponent form; orjson before 3.11.7 wrote `1e16` for repr's `1e+16`)."""
     stack = [doc]
     while stack:
         value = stack.pop()
@@ -41,7 +42,8 @@ def _has_odd_float(doc: Any) -> bool:
             stack.extend(value.values())
         elif isinstance(value, (list, tuple)):
             stack.extend(value)
-        elif isinstance(value, float) and (not math.isfinite(value) or (value and -1e-4 < value < 1e-4)):
+        elif isinstance(value, float) and (not math.isfinite(value) or (value and -1e-4 < value < 1e-4)
+                                             or not -1e16 < value < 1e16):
             return True
     return False
 
@@ -52,15 +54,15 @@ def _encode(doc: Any, option: int, fallback: json.JSONEncoder) -> str:
     orjson (6-10x faster here; the store serialises every baton, item and `extra` object) writes JSON values as
     `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` does — the same escapes, shortest float repr and
     key order (OPT_SORT_KEYS orders by UTF-8 bytes, which is code point order) — except for the floats
-    `_has_odd_float` finds; those can only show as `null`, `e-` or `0.0000` in orjson's output, so only such output
-    is walked. What orjson refuses (lone surrogates, integers beyond 64 bits, non-string keys, nesting deeper than
+    `_has_odd_float` finds; those can only show as `null`, `e-`, `e+` or `0.0000` in orjson's output, so only such
+    output is walked. What orjson refuses (lone surrogates, integers beyond 64 bits, non-string keys, nesting deeper than
     254, types that are not JSON) goes to the stdlib, which writes it or raises as it always did.
     tests/test_jsonutil.py proves the equality over generated JSON values, hostile ones included."""
     try:
         out = orjson.dumps(doc, option=option)
     except TypeError:  # orjson.JSONEncodeError
         return fallback.encode(doc)
-    if (b"null" in out or b"e-" in out or b"0.0000" in out) and _has_odd_float(doc):
+    if (b"null" in out or b"e-" in out or b"e+" in out or b"0.0000" in out) and _has_odd_float(doc):
         return fallback.encode(doc)
     return out.decode()
 
