@@ -173,6 +173,43 @@ def might_contain_secret(raw: str) -> bool:
     return _matches(unescaped(raw), _DOCUMENT_PATTERN, _DOCUMENT_MARKERS)
 
 
+def might_contain_secrets(raws: list[str]) -> list[bool]:
+    """`might_contain_secret` of each text, the markers of the whole batch found in one pass.
+
+    `_matches` scans each text once per marker (35 `str.find`s); here one Aho-Corasick automaton (polars'
+    `str.find_many`, ASCII case folding) finds every marker occurrence in every text of the batch at once. For an
+    ASCII text its byte offsets are the positions `_matches` tries, and the pattern is tried there. For any other
+    text they are not character positions, so `_matches` runs with only the markers the automaton found: ASCII case
+    folding finds what `str.lower` + `find` finds, except where a character lowers to ASCII (U+212A KELVIN SIGN
+    lowers to "k"): such a text gets every marker. tests/test_redact.py proves the decisions equal."""
+    import polars as pl  # only an import of many documents gets here; `import baton_lab.redact` stays light
+
+    texts = [unescaped(raw) for raw in raws]
+    markers = list(_DOCUMENT_MARKERS)
+    try:
+        series = pl.Series(texts, dtype=pl.String)
+    except UnicodeEncodeError:  # a lone surrogate (an unpaired `\\ud800` escape, resolved): one text at a time
+        return [_matches(text, _DOCUMENT_PATTERN, _DOCUMENT_MARKERS) for text in texts]
+    decided = []
+    match = _DOCUMENT_PATTERN.match
+    wide = []
+    for i, (text, positions) in enumerate(zip(texts, series.str.find_many(
+            markers, ascii_case_insensitive=True, overlapping=True).to_list())):
+        if text.isascii():
+            decided.append(any(match(text, at) for at in positions))
+        else:
+            decided.append(False)
+            if positions or "\u212a" in text:
+                wide.append(i)
+    if wide:
+        found = series.gather(wide).str.extract_many(markers, ascii_case_insensitive=True, overlapping=True).to_list()
+        for i, present in zip(wide, found):
+            text = texts[i]
+            which = _DOCUMENT_MARKERS if "\u212a" in text else tuple({m.lower() for m in present})
+            decided[i] = _matches(text, _DOCUMENT_PATTERN, which)
+    return decided
+
+
 @dataclass
 class Redactor:
     """Redaction with one key: the same secret always gives the same placeholder."""
@@ -180,6 +217,7 @@ class Redactor:
     key: bytes = DEFAULT_KEY
     _tags: dict[str, str] = field(default_factory=dict, repr=False)
     _keys: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False)
+    _decided: dict[str, bool] = field(default_factory=dict, repr=False)  # `prime`'s decisions, by raw text
 
     def placeholder(self, secret: str) -> str:
         tag = self._tags.get(secret)
@@ -254,9 +292,15 @@ class Redactor:
             return result, total
         return doc, 0
 
+    def prime(self, raws: list[str]) -> None:
+        """Decide the check of `document` for the raw texts of documents about to be redacted, in one pass over the
+        batch (`might_contain_secrets`); replaces the decisions of the previous batch."""
+        self._decided = dict(zip(raws, might_contain_secrets(raws)))
+
     def document(self, doc: Any, raw: str) -> tuple[Any, int]:
         """`value(doc)`, decided on `raw` — the JSON text `doc` was parsed from — with one search first."""
-        if not might_contain_secret(raw):
+        decided = self._decided.pop(raw, None)
+        if not (might_contain_secret(raw) if decided is None else decided):
             return doc, 0
         return self.value(doc)
 

@@ -10,7 +10,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton_lab._jsonutil import canonical, dumps
+from baton_lab._jsonutil import canonical, canonical_and_dumps, dumps
 
 import hostile
 
@@ -44,6 +44,7 @@ FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCh
 def test_dumps_and_canonical_write_what_json_dumps_writes(doc: object) -> None:
     assert dumps(doc) == reference_dumps(doc)
     assert canonical(doc) == reference_canonical(doc)
+    assert canonical_and_dumps(doc) == (reference_canonical(doc), reference_dumps(doc))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,12 +55,14 @@ def test_hostile_documents_serialise_as_json_dumps_does(data: st.DataObject) -> 
     doc["extra"] = hostile.extra_fields(data.draw, planted)
     assert dumps(doc) == reference_dumps(doc)
     assert canonical(doc) == reference_canonical(doc)
+    assert canonical_and_dumps(doc) == (reference_canonical(doc), reference_dumps(doc))
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
 def test_every_float_alone_and_nested(x: float) -> None:
     for doc in (x, [x], {"k": [None, {"v": x}]}):
         assert dumps(doc) == reference_dumps(doc)
+        assert canonical_and_dumps(doc) == (reference_canonical(doc), reference_dumps(doc))
 
 
 def test_what_neither_can_write_raises_as_before() -> None:

@@ -47,6 +47,14 @@ def test_fast_path_and_full_path_agree(case: tuple[object, list[str]], data: st.
     assert r.document(doc, raw) == full
     text = json.dumps(full[0])
     assert not [c for c in cores if c in text]
+    # An import of many documents decides the check for a batch of texts in one pass (`Redactor.prime`): the same
+    # decision as one text at a time — also where case folding differs (KELVIN SIGN lowers to "k", İ to two
+    # characters), for texts that are not ASCII, and with a lone surrogate in the batch.
+    batch = [raw, raw.upper(), raw.replace("k", "\u212a"), raw.replace("i", "\u0130"), "é " + raw, raw + "\ud800"]
+    assert redact.might_contain_secrets(batch) == [might_contain_secret(x) for x in batch]
+    assert redact.might_contain_secrets(batch[:-1]) == [might_contain_secret(x) for x in batch[:-1]]
+    r.prime(batch[:-1])
+    assert r.document(doc, raw) == full
 
 
 @FAST
