@@ -181,7 +181,8 @@ def might_contain_secrets(raws: list[str]) -> list[bool]:
     ASCII text its byte offsets are the positions `_matches` tries, and the pattern is tried there. For any other
     text they are not character positions, so `_matches` runs with only the markers the automaton found: ASCII case
     folding finds what `str.lower` + `find` finds, except where a character lowers to ASCII (U+212A KELVIN SIGN
-    lowers to "k"): such a text gets every marker. tests/test_redact.py proves the decisions equal."""
+    lowers to "k"): such a text gets every marker; and `_matches` searches the whole text where lowering changes
+    its length (U+0130 is the one character that lowers to two). tests/test_redact.py proves the decisions equal."""
     import polars as pl  # only an import of many documents gets here; `import baton_lab.redact` stays light
 
     texts = [unescaped(raw) for raw in raws]
@@ -199,7 +200,7 @@ def might_contain_secrets(raws: list[str]) -> list[bool]:
             decided.append(any(match(text, at) for at in positions))
         else:
             decided.append(False)
-            if positions or "\u212a" in text:
+            if positions or "\u212a" in text or "\u0130" in text:
                 wide.append(i)
     if wide:
         found = series.gather(wide).str.extract_many(markers, ascii_case_insensitive=True, overlapping=True).to_list()
@@ -208,6 +209,22 @@ def might_contain_secrets(raws: list[str]) -> list[bool]:
             which = _DOCUMENT_MARKERS if "\u212a" in text else tuple({m.lower() for m in present})
             decided[i] = _matches(text, _DOCUMENT_PATTERN, which)
     return decided
+
+
+# From this length on, `Redactor.text` tries patterns at marker positions instead of scanning (a quarantined
+# document's excerpt is 18,000 characters; most strings of a document are short, and a scan is cheap for them).
+_LONG_TEXT = 256
+
+
+def _marker_positions(lowered: str) -> dict[str, list[int]]:
+    """Where each string marker occurs in a lowered text (overlapping occurrences too)."""
+    positions: dict[str, list[int]] = {}
+    for marker in _STRING_MARKERS:
+        at = lowered.find(marker)
+        while at != -1:
+            positions.setdefault(marker, []).append(at)
+            at = lowered.find(marker, at + 1)
+    return positions
 
 
 @dataclass
@@ -238,8 +255,48 @@ class Redactor:
         """The text with every secret shape replaced, and how many replacements were made.
 
         Only the shapes whose marker literal occurs in the text are tried, each with its own pattern (a
-        single-shape pattern scans far faster than the alternation of all of them)."""
-        found = {m.group(1) for m in _MARKER_FINDER.finditer(text.lower())}
+        single-shape pattern scans far faster than the alternation of all of them); in a long text, only where
+        one of its markers occurs (`_text_at_markers`)."""
+        lowered = text.lower()
+        if len(text) >= _LONG_TEXT and len(lowered) == len(text) and "\u0131" not in text and "\u017f" not in text:
+            return self._text_at_markers(text, lowered)
+        return self._text_scan(text, lowered)
+
+    def _text_at_markers(self, text: str, lowered: str) -> tuple[str, int]:
+        """`_text_scan` without scanning: each shape's pattern is matched only at the positions where one of its
+        markers occurs, in order, skipping positions inside the previous replacement — what `subn` does, since
+        every match of a shape starts at one of its markers. Positions come from the lowered text, which needs it
+        to keep the text's length (U+0130 lowers to two characters) and to fold to ASCII exactly as the patterns'
+        case-insensitive parts do: `re` also matches ı (U+0131) for "i" and ſ (U+017F) for "s", which `str.lower`
+        leaves alone, so `text` scans texts holding those. tests/test_redact.py proves the outputs equal."""
+        positions = _marker_positions(lowered)
+        if not positions:
+            return text, 0
+        total = 0
+        for name in _SHAPE_ORDER:
+            candidates = sorted({at for marker, ats in positions.items() if name in _SHAPES_FOR_MARKER[marker]
+                                 for at in ats})
+            if not candidates:
+                continue
+            match_at = _SHAPE_PATTERNS[name].match
+            pieces: list[str] = []
+            end = n = 0
+            for at in candidates:
+                if at < end:
+                    continue
+                match = match_at(text, at)
+                if match is not None:
+                    pieces += (text[end:at], self._replace(match))
+                    end = match.end()
+                    n += 1
+            if n:
+                text = "".join(pieces) + text[end:]
+                total += n
+                positions = _marker_positions(text.lower())  # the next shape reads the redacted text
+        return text, total
+
+    def _text_scan(self, text: str, lowered: str) -> tuple[str, int]:
+        found = {m.group(1) for m in _MARKER_FINDER.finditer(lowered)}
         if not found:
             return text, 0
         total = 0

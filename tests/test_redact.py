@@ -58,6 +58,38 @@ def test_fast_path_and_full_path_agree(case: tuple[object, list[str]], data: st.
 
 
 @FAST
+@given(st.lists(st.one_of(hostile.text_with_secret().map(lambda case: case[0]), hostile.words, hostile.cjk,
+                          hostile.near_misses, hostile.weird, st.sampled_from(["\u212a", "\u0130", "\u0131", "\u017f"])),
+                min_size=1, max_size=12), st.sampled_from([" ", "\n", '", "', "", "=", "://"]))
+def test_long_texts_are_redacted_as_a_scan_redacts_them(parts: list[str], sep: str) -> None:
+    """Long texts (quarantine excerpts) are matched at marker positions only: the same output as the scan over the
+    whole text that short texts get — with secrets next to each other, CJK, and the characters whose case folding
+    differs between `str.lower` and `re` (K, İ, ı, ſ)."""
+    text = sep.join(parts)
+    text = text + sep + "x" * max(0, redact._LONG_TEXT - len(text))  # long enough for the positional path
+    r = Redactor(b"k")
+    assert r.text(text) == r._text_scan(text, text.lower())
+    assert r.cut_text(text) == _cut_scan(r, text)
+
+
+def test_long_texts_where_re_folds_case_beyond_str_lower() -> None:
+    # `re` matches ſ for "s" and ı for "i" case-insensitively, `str.lower` keeps them: found by the scan (another
+    # marker of the shape, `token`, is in the text), so they must be found in a long text too.
+    for word in ("\u017fecret", "apı_key", "\u0130 api_key", "to\u212aen"):
+        text = "x" * 300 + f" {word}=abc12345678 token: none"
+        r = Redactor(b"k")
+        clean, n = r.text(text)
+        assert (clean, n) == r._text_scan(text, text.lower())
+        assert "abc12345678" not in clean and n == 1, word
+
+
+def _cut_scan(r: Redactor, text: str) -> tuple[str, int]:
+    clean, n = r._text_scan(text, text.lower())
+    clean, m = redact._CUT_URL_PASSWORD.subn(r._replace, clean) if "://" in clean else (clean, 0)
+    return clean, n + m
+
+
+@FAST
 @given(st.lists(st.one_of(hostile.near_misses, hostile.words, hostile.cjk, hostile.markup), max_size=6))
 def test_clean_text_is_not_walked(parts: list[str]) -> None:
     """The old pre-check's false positives (`sk-` in task-scope, `key` in keychain, "the token expired")."""
