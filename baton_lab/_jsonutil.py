@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 import re
 from typing import Any
 
@@ -55,21 +56,38 @@ def _has_odd_float(doc: Any) -> bool:
     return False
 
 
+_PICKLE_FROM = 4096  # bytes of output
+
+
+def _may_differ(out: bytes, doc: Any) -> bool:
+    """Whether orjson's output `out` of `doc` may hold a float written unlike `json.dumps` (`_has_odd_float` tells).
+    Tiny and huge floats show as `e-`, `e+` or `0.0000`. NaN and ±Infinity show as `null`, like every None — so
+    where `null` occurs, the document's pickle is searched for them instead (cheaper than walking it): pickle writes
+    every float as BINFLOAT `G` + its 8 big-endian bytes, and a non-finite one starts 7f f0-ff or ff f0-ff."""
+    if b"e-" in out or b"e+" in out or b"0.0000" in out:
+        return True
+    if b"null" not in out:
+        return False
+    if len(out) < _PICKLE_FROM:
+        return True  # a small value is walked faster than it is pickled
+    data = pickle.dumps(doc, 4)
+    return b"G\x7f" in data or b"G\xff" in data
+
+
 def _encode(doc: Any, option: int, fallback: json.JSONEncoder) -> str:
     """orjson's output where it is byte-identical to the stdlib encoder's, the stdlib's everywhere else.
 
     orjson (6-10x faster here; the store serialises every baton, item and `extra` object) writes JSON values as
     `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` does — the same escapes, shortest float repr and
     key order (OPT_SORT_KEYS orders by UTF-8 bytes, which is code point order) — except for the floats
-    `_has_odd_float` finds; those can only show as `null`, `e-`, `e+` or `0.0000` in orjson's output, so only such
-    output is walked. What orjson refuses (lone surrogates, integers beyond 64 bits, non-string keys, nesting deeper than
+    `_has_odd_float` finds; only output where `_may_differ` says they may be is walked. What orjson refuses (lone surrogates, integers beyond 64 bits, non-string keys, nesting deeper than
     254, types that are not JSON) goes to the stdlib, which writes it or raises as it always did.
     tests/test_jsonutil.py proves the equality over generated JSON values, hostile ones included."""
     try:
         out = orjson.dumps(doc, option=option)
     except TypeError:  # orjson.JSONEncodeError
         return fallback.encode(doc)
-    if (b"null" in out or b"e-" in out or b"e+" in out or b"0.0000" in out) and _has_odd_float(doc):
+    if _may_differ(out, doc) and _has_odd_float(doc):
         return fallback.encode(doc)
     return out.decode()
 
@@ -85,7 +103,7 @@ def canonical_and_dumps(doc: Any) -> tuple[str, str]:
         ordered, compact = orjson.dumps(doc, option=_ORJSON_SORTED), orjson.dumps(doc, option=_ORJSON_PLAIN)
     except TypeError:  # orjson.JSONEncodeError
         return _CANONICAL.encode(doc), _COMPACT.encode(doc)
-    if (b"null" in compact or b"e-" in compact or b"e+" in compact or b"0.0000" in compact) and _has_odd_float(doc):
+    if _may_differ(compact, doc) and _has_odd_float(doc):
         return _CANONICAL.encode(doc), _COMPACT.encode(doc)
     return ordered.decode(), compact.decode()
 
@@ -115,9 +133,17 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def has_lone_surrogate_escape(raw: str) -> bool:
     """Cheap check on JSON text: could a decoded string hold a lone surrogate? (pairs match too; the walk tells)"""
-    # Most texts hold neither a `\u` escape nor a character beyond ASCII: two C-speed scans, no regex.
-    return (("\\u" in raw and _SURROGATE_ESCAPE.search(raw) is not None)
-            or (not raw.isascii() and _LONE_SURROGATE.search(raw) is not None))
+    # Most texts hold neither a `\u` escape nor a character beyond ASCII: C-speed scans, no regex; and a text holds a
+    # surrogate character exactly when strict UTF-8 refuses it, which encoding finds faster than a regex search.
+    return ("\\u" in raw and _SURROGATE_ESCAPE.search(raw) is not None) or (not raw.isascii() and not _utf8_ok(raw))
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def without_surrogates(text: str) -> str:
