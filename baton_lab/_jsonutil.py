@@ -57,14 +57,25 @@ def _has_odd_float(doc: Any) -> bool:
 
 
 _PICKLE_FROM = 4096  # bytes of output
+_DIGITS = b"0123456789"
+
+
+def _exponent(out: bytes, sign: bytes) -> bool:
+    """Whether `out` holds `<digit>e-<digit>` (or `e+`): an exponent, and not prose such as "re-run"."""
+    at = out.find(sign)
+    while at != -1:
+        if at and out[at - 1] in _DIGITS and out[at + 2:at + 3].isdigit():
+            return True
+        at = out.find(sign, at + 2)
+    return False
 
 
 def _may_differ(out: bytes, doc: Any) -> bool:
     """Whether orjson's output `out` of `doc` may hold a float written unlike `json.dumps` (`_has_odd_float` tells).
-    Tiny and huge floats show as `e-`, `e+` or `0.0000`. NaN and ±Infinity show as `null`, like every None — so
+    Tiny and huge floats show as `1e-7`, `1e+16` or `0.0000…`. NaN and ±Infinity show as `null`, like every None — so
     where `null` occurs, the document's pickle is searched for them instead (cheaper than walking it): pickle writes
     every float as BINFLOAT `G` + its 8 big-endian bytes, and a non-finite one starts 7f f0-ff or ff f0-ff."""
-    if b"e-" in out or b"e+" in out or b"0.0000" in out:
+    if b"0.0000" in out or _exponent(out, b"e-") or _exponent(out, b"e+"):
         return True
     if b"null" not in out:
         return False
