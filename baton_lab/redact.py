@@ -309,10 +309,13 @@ class Redactor:
     def cut_text(self, text: str) -> tuple[str, int]:
         """`text(text)` for a text cut short (a torn write's excerpt): also a URL's credentials at its very end."""
         text, n = self.text(text)
-        if "://" not in text:
+        # A match runs from a `://` to the end of the text without another `/`: it can only start at the last `://`
+        # (`subn` over the whole text would try the lookbehind at every position).
+        at = text.rfind("://")
+        match = _CUT_URL_PASSWORD.match(text, at) if at != -1 else None
+        if match is None:
             return text, n
-        text, m = _CUT_URL_PASSWORD.subn(self._replace, text)
-        return text, n + m
+        return text[:at] + self._replace(match) + text[match.end():], n + 1
 
     def _key(self, key: str) -> tuple[str, int]:
         cached = self._keys.get(key)

@@ -69,7 +69,10 @@ def test_long_texts_are_redacted_as_a_scan_redacts_them(parts: list[str], sep: s
     text = text + sep + "x" * max(0, redact._LONG_TEXT - len(text))  # long enough for the positional path
     r = Redactor(b"k")
     assert r.text(text) == r._text_scan(text, text.lower())
-    assert r.cut_text(text) == _cut_scan(r, text)
+    # Cut short inside a URL's credentials, at a port, after another URL, and not at all.
+    for cut in (text, text + " https://deploy:s3cr", text + " http://host:8080", text + " a://b:c/d://e:f9",
+                text + "x://u:$VAR", text + "://:p", "https://u:pw@" + text + "://x:y"):
+        assert r.cut_text(cut) == _cut_scan(r, cut)
 
 
 def test_long_texts_where_re_folds_case_beyond_str_lower() -> None:
