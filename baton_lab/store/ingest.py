@@ -217,7 +217,8 @@ class _Importer:
             "imported_at": self.now, "import_id": self.summary.import_id,
         })
 
-    PRIME_RECORDS, PRIME_BYTES, PRIME_MIN = 256, 32 << 20, 16
+    # 8 MB of text: a run of large parsed documents (a tracker state per version) stays small beside the batch
+    PRIME_RECORDS, PRIME_BYTES, PRIME_MIN = 256, 8 << 20, 16
 
     def _primed(self, records: Iterable[Record]) -> Iterator[Record]:
         """The records, read ahead in runs of up to PRIME_RECORDS (or PRIME_BYTES of text): the secret check of a
