@@ -173,6 +173,60 @@ def might_contain_secret(raw: str) -> bool:
     return _matches(unescaped(raw), _DOCUMENT_PATTERN, _DOCUMENT_MARKERS)
 
 
+def might_contain_secrets(raws: list[str]) -> list[bool]:
+    """`might_contain_secret` of each text, the markers of the whole batch found in one pass.
+
+    `_matches` scans each text once per marker (35 `str.find`s); here one Aho-Corasick automaton (polars'
+    `str.find_many`, ASCII case folding) finds every marker occurrence in every text of the batch at once. For an
+    ASCII text its byte offsets are the positions `_matches` tries, and the pattern is tried there. For any other
+    text they are not character positions, so `_matches` runs with only the markers the automaton found: ASCII case
+    folding finds what `str.lower` + `find` finds, except where a character lowers to ASCII (U+212A KELVIN SIGN
+    lowers to "k"): such a text gets every marker; and `_matches` searches the whole text where lowering changes
+    its length (U+0130 is the one character that lowers to two). tests/test_redact.py proves the decisions equal."""
+    import polars as pl  # only an import of many documents gets here; `import baton_lab.redact` stays light
+
+    texts = [unescaped(raw) for raw in raws]
+    markers = list(_DOCUMENT_MARKERS)
+    try:
+        series = pl.Series(texts, dtype=pl.String)
+    except UnicodeEncodeError:  # a lone surrogate (an unpaired `\\ud800` escape, resolved): one text at a time
+        return [_matches(text, _DOCUMENT_PATTERN, _DOCUMENT_MARKERS) for text in texts]
+    decided = []
+    match = _DOCUMENT_PATTERN.match
+    wide = []
+    for i, (text, positions) in enumerate(zip(texts, series.str.find_many(
+            markers, ascii_case_insensitive=True, overlapping=True).to_list())):
+        if text.isascii():
+            decided.append(any(match(text, at) for at in positions))
+        else:
+            decided.append(False)
+            if positions or "\u212a" in text or "\u0130" in text:
+                wide.append(i)
+    if wide:
+        found = series.gather(wide).str.extract_many(markers, ascii_case_insensitive=True, overlapping=True).to_list()
+        for i, present in zip(wide, found):
+            text = texts[i]
+            which = _DOCUMENT_MARKERS if "\u212a" in text else tuple({m.lower() for m in present})
+            decided[i] = _matches(text, _DOCUMENT_PATTERN, which)
+    return decided
+
+
+# From this length on, `Redactor.text` tries patterns at marker positions instead of scanning (a quarantined
+# document's excerpt is 18,000 characters; most strings of a document are short, and a scan is cheap for them).
+_LONG_TEXT = 256
+
+
+def _marker_positions(lowered: str) -> dict[str, list[int]]:
+    """Where each string marker occurs in a lowered text (overlapping occurrences too)."""
+    positions: dict[str, list[int]] = {}
+    for marker in _STRING_MARKERS:
+        at = lowered.find(marker)
+        while at != -1:
+            positions.setdefault(marker, []).append(at)
+            at = lowered.find(marker, at + 1)
+    return positions
+
+
 @dataclass
 class Redactor:
     """Redaction with one key: the same secret always gives the same placeholder."""
@@ -180,6 +234,7 @@ class Redactor:
     key: bytes = DEFAULT_KEY
     _tags: dict[str, str] = field(default_factory=dict, repr=False)
     _keys: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False)
+    _decided: dict[str, bool] = field(default_factory=dict, repr=False)  # `prime`'s decisions, by raw text
 
     def placeholder(self, secret: str) -> str:
         tag = self._tags.get(secret)
@@ -200,8 +255,48 @@ class Redactor:
         """The text with every secret shape replaced, and how many replacements were made.
 
         Only the shapes whose marker literal occurs in the text are tried, each with its own pattern (a
-        single-shape pattern scans far faster than the alternation of all of them)."""
-        found = {m.group(1) for m in _MARKER_FINDER.finditer(text.lower())}
+        single-shape pattern scans far faster than the alternation of all of them); in a long text, only where
+        one of its markers occurs (`_text_at_markers`)."""
+        lowered = text.lower()
+        if len(text) >= _LONG_TEXT and len(lowered) == len(text) and "\u0131" not in text and "\u017f" not in text:
+            return self._text_at_markers(text, lowered)
+        return self._text_scan(text, lowered)
+
+    def _text_at_markers(self, text: str, lowered: str) -> tuple[str, int]:
+        """`_text_scan` without scanning: each shape's pattern is matched only at the positions where one of its
+        markers occurs, in order, skipping positions inside the previous replacement — what `subn` does, since
+        every match of a shape starts at one of its markers. Positions come from the lowered text, which needs it
+        to keep the text's length (U+0130 lowers to two characters) and to fold to ASCII exactly as the patterns'
+        case-insensitive parts do: `re` also matches ı (U+0131) for "i" and ſ (U+017F) for "s", which `str.lower`
+        leaves alone, so `text` scans texts holding those. tests/test_redact.py proves the outputs equal."""
+        positions = _marker_positions(lowered)
+        if not positions:
+            return text, 0
+        total = 0
+        for name in _SHAPE_ORDER:
+            candidates = sorted({at for marker, ats in positions.items() if name in _SHAPES_FOR_MARKER[marker]
+                                 for at in ats})
+            if not candidates:
+                continue
+            match_at = _SHAPE_PATTERNS[name].match
+            pieces: list[str] = []
+            end = n = 0
+            for at in candidates:
+                if at < end:
+                    continue
+                match = match_at(text, at)
+                if match is not None:
+                    pieces += (text[end:at], self._replace(match))
+                    end = match.end()
+                    n += 1
+            if n:
+                text = "".join(pieces) + text[end:]
+                total += n
+                positions = _marker_positions(text.lower())  # the next shape reads the redacted text
+        return text, total
+
+    def _text_scan(self, text: str, lowered: str) -> tuple[str, int]:
+        found = {m.group(1) for m in _MARKER_FINDER.finditer(lowered)}
         if not found:
             return text, 0
         total = 0
@@ -214,10 +309,13 @@ class Redactor:
     def cut_text(self, text: str) -> tuple[str, int]:
         """`text(text)` for a text cut short (a torn write's excerpt): also a URL's credentials at its very end."""
         text, n = self.text(text)
-        if "://" not in text:
+        # A match runs from a `://` to the end of the text without another `/`: it can only start at the last `://`
+        # (`subn` over the whole text would try the lookbehind at every position).
+        at = text.rfind("://")
+        match = _CUT_URL_PASSWORD.match(text, at) if at != -1 else None
+        if match is None:
             return text, n
-        text, m = _CUT_URL_PASSWORD.subn(self._replace, text)
-        return text, n + m
+        return text[:at] + self._replace(match) + text[match.end():], n + 1
 
     def _key(self, key: str) -> tuple[str, int]:
         cached = self._keys.get(key)
@@ -254,9 +352,15 @@ class Redactor:
             return result, total
         return doc, 0
 
+    def prime(self, raws: list[str]) -> None:
+        """Decide the check of `document` for the raw texts of documents about to be redacted, in one pass over the
+        batch (`might_contain_secrets`); replaces the decisions of the previous batch."""
+        self._decided = dict(zip(raws, might_contain_secrets(raws)))
+
     def document(self, doc: Any, raw: str) -> tuple[Any, int]:
         """`value(doc)`, decided on `raw` — the JSON text `doc` was parsed from — with one search first."""
-        if not might_contain_secret(raw):
+        decided = self._decided.pop(raw, None)
+        if not (might_contain_secret(raw) if decided is None else decided):
             return doc, 0
         return self.value(doc)
 

@@ -1,6 +1,13 @@
 """Import throughput: baton_lab's full import against DuckDB's own read_json over the same files.
 
     python bench/import_bench.py [--files 20000] [--namespaces 20] [--repeat 3]
+    python bench/import_bench.py --ndjson [--sessions 4000] [--namespaces 2] [--repeat 3]
+
+--ndjson (issue 13's measure): `baton-lab simulate --write ndjson` histories, one NDJSON file of v1 batons per
+namespace (--sessions in total, split evenly: the default is 2 namespaces x 2,000 sessions). The baseline is
+given every advantage: read_json(..., format='newline_delimited', sample_size=-1) — full schema inference —
+into a table; baton_lab runs one `Lab.import_(file, namespace=...)` per file, as a user would. Each side in a
+fresh process, medians of --repeat runs, and the ratio (target >= 1/3).
 
 Generates N v2 baton files (each namespace a history of sessions, ~5-9 KB each, realistic section sizes),
 then, each in a fresh subprocess so peak memory is its own, times:
@@ -49,6 +56,19 @@ import baton_lab as bl
 t = time.perf_counter()
 summary = bl.open(sys.argv[2]).import_(sys.argv[1])
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, summary.stored, summary.events)
+"""
+
+# One Lab.import_ per namespace file (argv[1] holds `<namespace>.ndjson` files), all into one store.
+BATON_LAB_NDJSON = """
+import pathlib, resource, sys, time
+import baton_lab as bl
+t = time.perf_counter()
+lab = bl.open(sys.argv[2])
+stored = events = 0
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.ndjson")):
+    summary = lab.import_(path, namespace=path.stem)
+    stored, events = stored + summary.stored, events + summary.events
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, stored, events)
 """
 
 STATUSES = ["pending", "pending", "verified", "failed", "escalated"]
@@ -188,12 +208,37 @@ def compare(steps: list[tuple[str, str, Path]], root: Path, repeat: int, units: 
     print(f"throughput ratio {ours} / {base} = {medians[base] / medians[ours]:.2f} ({target})")
 
 
+def ndjson(sessions: int, namespaces: int, repeat: int) -> None:
+    """Simulated NDJSON histories: read_json with every advantage against one import per namespace file."""
+    from baton_lab.simulate import generate as simulate
+
+    with tempfile.TemporaryDirectory(prefix="baton-lab-bench-") as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        simulate(root / "sim", seed=0, sessions=sessions, namespaces=namespaces, formats=["ndjson"])
+        data = root / "sim" / "ndjson"
+        files = sorted(data.glob("*.ndjson"))
+        size = sum(f.stat().st_size for f in files)
+        lines = sum(f.read_bytes().count(b"\n") for f in files)
+        print(f"simulated {len(files)} NDJSON files, {lines} lines (v1 batons), {size / 1e6:.1f} MB "
+              f"in {time.perf_counter() - t:.1f} s")
+        raw = raw_read_json("*.ndjson", ", format='newline_delimited', sample_size=-1")
+        compare([("raw read_json", raw, data), ("baton_lab import", BATON_LAB_NDJSON, data)],
+                root, repeat, lines, "lines", size)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20000)
-    parser.add_argument("--namespaces", type=int, default=20)
+    parser.add_argument("--namespaces", type=int, default=None, help="default: 20 (2 with --ndjson)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ndjson", action="store_true", help="simulated NDJSON histories instead of v2 files")
+    parser.add_argument("--sessions", type=int, default=4000, help="--ndjson: sessions in total over the namespaces")
     args = parser.parse_args()
+    if args.ndjson:
+        ndjson(args.sessions, args.namespaces or 2, args.repeat)
+        return
+    args.namespaces = args.namespaces or 20
     with tempfile.TemporaryDirectory(prefix="baton-lab-bench-") as tmp:
         root = Path(tmp)
         t = time.perf_counter()

@@ -47,6 +47,49 @@ def test_fast_path_and_full_path_agree(case: tuple[object, list[str]], data: st.
     assert r.document(doc, raw) == full
     text = json.dumps(full[0])
     assert not [c for c in cores if c in text]
+    # An import of many documents decides the check for a batch of texts in one pass (`Redactor.prime`): the same
+    # decision as one text at a time — also where case folding differs (KELVIN SIGN lowers to "k", İ to two
+    # characters), for texts that are not ASCII, and with a lone surrogate in the batch.
+    batch = [raw, raw.upper(), raw.replace("k", "\u212a"), raw.replace("i", "\u0130"), "é " + raw, raw + "\ud800"]
+    assert redact.might_contain_secrets(batch) == [might_contain_secret(x) for x in batch]
+    assert redact.might_contain_secrets(batch[:-1]) == [might_contain_secret(x) for x in batch[:-1]]
+    r.prime(batch[:-1])
+    assert r.document(doc, raw) == full
+
+
+@FAST
+@given(st.lists(st.one_of(hostile.text_with_secret().map(lambda case: case[0]), hostile.words, hostile.cjk,
+                          hostile.near_misses, hostile.weird, st.sampled_from(["\u212a", "\u0130", "\u0131", "\u017f"])),
+                min_size=1, max_size=12), st.sampled_from([" ", "\n", '", "', "", "=", "://"]))
+def test_long_texts_are_redacted_as_a_scan_redacts_them(parts: list[str], sep: str) -> None:
+    """Long texts (quarantine excerpts) are matched at marker positions only: the same output as the scan over the
+    whole text that short texts get — with secrets next to each other, CJK, and the characters whose case folding
+    differs between `str.lower` and `re` (K, İ, ı, ſ)."""
+    text = sep.join(parts)
+    text = text + sep + "x" * max(0, redact._LONG_TEXT - len(text))  # long enough for the positional path
+    r = Redactor(b"k")
+    assert r.text(text) == r._text_scan(text, text.lower())
+    # Cut short inside a URL's credentials, at a port, after another URL, and not at all.
+    for cut in (text, text + " https://deploy:s3cr", text + " http://host:8080", text + " a://b:c/d://e:f9",
+                text + "x://u:$VAR", text + "://:p", "https://u:pw@" + text + "://x:y"):
+        assert r.cut_text(cut) == _cut_scan(r, cut)
+
+
+def test_long_texts_where_re_folds_case_beyond_str_lower() -> None:
+    # `re` matches ſ for "s" and ı for "i" case-insensitively, `str.lower` keeps them: found by the scan (another
+    # marker of the shape, `token`, is in the text), so they must be found in a long text too.
+    for word in ("\u017fecret", "apı_key", "\u0130 api_key", "to\u212aen"):
+        text = "x" * 300 + f" {word}=abc12345678 token: none"
+        r = Redactor(b"k")
+        clean, n = r.text(text)
+        assert (clean, n) == r._text_scan(text, text.lower())
+        assert "abc12345678" not in clean and n == 1, word
+
+
+def _cut_scan(r: Redactor, text: str) -> tuple[str, int]:
+    clean, n = r._text_scan(text, text.lower())
+    clean, m = redact._CUT_URL_PASSWORD.subn(r._replace, clean) if "://" in clean else (clean, 0)
+    return clean, n + m
 
 
 @FAST

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 import duckdb
 import polars as pl
 
-from .._jsonutil import canonical, dumps, fragment, sha256_text, short_id
+from .._jsonutil import canonical, canonical_and_dumps, dumps, fragment, sha256_text, short_id
 from ..errors import NamespaceRequired
 from ..importers import (EmptyRead, Format, NotThisFormat, Observation, ProposalDoc, Record, SourceInfo, SourceReader,
                          detect_format, get_format, iter_sources)
@@ -187,7 +187,7 @@ class _Importer:
         seen_formats: Counter[str] = Counter()
         before = (self.summary.read, self.summary.stored, self.summary.duplicates, self.summary.quarantined)
         reasons: Counter[str] = Counter()
-        for record in self._records(reader, uri):
+        for record in self._primed(self._records(reader, uri)):
             self.summary.read += 1
             quarantined = self.summary.quarantined
             fmt = self._record(record, source_id)
@@ -217,6 +217,30 @@ class _Importer:
             "sha256": info.sha256, "size_bytes": info.size_bytes, "importer_version": IMPORTER_VERSION,
             "imported_at": self.now, "import_id": self.summary.import_id,
         })
+
+    # 8 MB of text: a run of large parsed documents (a tracker state per version) stays small beside the batch
+    PRIME_RECORDS, PRIME_BYTES, PRIME_MIN = 256, 8 << 20, 16
+
+    def _primed(self, records: Iterable[Record]) -> Iterator[Record]:
+        """The records, read ahead in runs of up to PRIME_RECORDS (or PRIME_BYTES of text): the secret check of a
+        run's parsed documents is decided in one pass over all their texts (`Redactor.prime`) before they are
+        handled one by one. Runs too short to gain from it (a file holding one document) are not primed."""
+        run: list[Record] = []
+        size = 0
+        for record in records:
+            run.append(record)
+            size += len(record.text)
+            if len(run) >= self.PRIME_RECORDS or size >= self.PRIME_BYTES:
+                self._prime(run)
+                yield from run
+                run, size = [], 0
+        self._prime(run)
+        yield from run
+
+    def _prime(self, run: list[Record]) -> None:
+        texts = [record.text for record in run if record.doc is not None and record.text]
+        if len(texts) >= self.PRIME_MIN:
+            self.redactor.prime(texts)
 
     def _records(self, reader: SourceReader, uri: str) -> Iterable[Record]:
         """The source's records; for a grown NDJSON file whose earlier version this store imported with the same
@@ -309,7 +333,11 @@ class _Importer:
         assert namespace is not None
         # the document was redacted in `_record` (clean_record) and whole files line by line before reading
         baton = doc.document
-        content_sha = sha256_text(doc.document_json if doc.document_json is not None else canonical(baton))
+        if doc.document_json is not None:
+            hashed = raw = doc.document_json
+        else:
+            hashed, raw = canonical_and_dumps(baton)
+        content_sha = sha256_text(hashed)
         snapshot_id = short_id(namespace, content_sha)
         if self.known_snapshots.contains(namespace, snapshot_id):
             self.summary.duplicates += 1
@@ -320,7 +348,6 @@ class _Importer:
         observed_at, observed_kind, provenance = _observed(doc, record)
         for heading in (doc.extra or {}).get("unmapped_headings") or ():
             self.summary.unmapped_headings[heading] = self.summary.unmapped_headings.get(heading, 0) + 1
-        raw = doc.document_json if doc.document_json is not None else dumps(baton)
         self.batch.raw_bytes += len(raw)
         if doc.unreadable:
             self.summary.partial += 1

@@ -79,7 +79,8 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
         # A reader's reason can quote the input (a transcript's tool output that is not JSON).
         record.error = redactor.text(without_surrogates(record.error))[0]
     raw = record.text or None
-    if raw is not None and has_lone_surrogate_escape(raw):
+    lone = raw is not None and has_lone_surrogate_escape(raw)
+    if lone:
         record.text = storable_text(raw)
         if record.text != raw and record.doc is None:
             # No parsed document to point into: the text itself (an NDJSON file a format parses line by line,
@@ -88,7 +89,7 @@ def clean_record(record: Record, redactor: Redactor, source_id: str) -> Cleaned:
                                     "valid Unicode); stored with U+FFFD in their place", None, source_id))
     if record.doc is not None:
         doc = record.doc
-        if raw is None or has_lone_surrogate_escape(raw):
+        if raw is None or lone:
             doc, repairs = repair_surrogates(doc)
             flag(repairs)
         raw = record.text or None
