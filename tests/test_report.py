@@ -28,9 +28,11 @@ def test_report_writes_every_part(demo_report):
         assert (out / name).is_file(), name
     keys = [f.key for f in report.figures]
     assert len(keys) == len(set(keys)) and len(keys) >= 15
+    md = (out / "report.md").read_text(encoding="utf-8")
     for key in keys:
         assert (out / "figures" / f"{key}.svg").read_text(encoding="utf-8").lstrip().startswith("<svg")
         assert (out / "figures" / f"{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"(figures/{key}.svg)" in md and f"(figures/{key}.png)" in md   # report.md links what exists
     # the tables are the metric rows themselves, not a summary of them
     stored = pl.read_parquet(out / "tables" / "metrics.parquet")
     assert stored.height == report.result.rows.height
@@ -136,9 +138,9 @@ def test_latex_escaping():
 
 def test_cli_report_and_export(tmp_path: Path):
     store = tmp_path / "s.duckdb"
-    res = runner.invoke(app, ["report", "--demo", "--db", str(store), "--out", str(tmp_path / "r"), "--json",
-                              "--no-png"])
+    res = runner.invoke(app, ["report", "--demo", "--db", str(store), "--out", str(tmp_path / "r"), "--json"])
     assert res.exit_code == 0, res.output
+    # SVG only unless --png is given, and report.md links no PNG that is not there
     assert list((tmp_path / "r" / "figures").glob("*.svg")) and not list((tmp_path / "r" / "figures").glob("*.png"))
     assert ".png" not in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     payload = json.loads(res.stdout)
@@ -148,12 +150,31 @@ def test_cli_report_and_export(tmp_path: Path):
     assert Path(payload["index"]).is_file()
     res = runner.invoke(app, ["export", "--db", str(store), "--out", str(tmp_path / "x"), "-n", "healthy-loop-001"])
     assert res.exit_code == 0, res.output
+    # the write-up bundle keeps PNG (LaTeX includes PNG, not SVG), linked from its report.md
+    svgs, pngs = (sorted(p.stem for p in (tmp_path / "x" / "figures").glob(f"*.{ext}")) for ext in ("svg", "png"))
+    assert svgs and pngs == svgs
+    assert f"(figures/{pngs[0]}.png)" in (tmp_path / "x" / "report.md").read_text(encoding="utf-8")
     assert "wrote" in res.stdout and "figures as SVG + PNG" in res.stdout
     tex = (tmp_path / "x" / "headline_metrics.tex").read_text(encoding="utf-8")
     assert r"\toprule" in tex and "healthy-loop-001" in tex and "∞" not in tex
     assert (tmp_path / "x" / "headline.md").is_file() and not (tmp_path / "x" / "index.html").exists()
     assert pl.read_parquet(tmp_path / "x" / "tables" / "metrics.parquet")["namespace"].unique().to_list() in (
         ["healthy-loop-001", "(pooled)"], ["(pooled)", "healthy-loop-001"])
+
+
+@pytest.mark.parametrize(("flags", "png"), [([], False), (["--png"], True), (["--no-png"], False)])
+def test_cli_report_png_is_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], png: bool):
+    import baton_lab.report
+
+    seen = {}
+
+    def run_report(*_args, **kwargs):
+        seen.update(kwargs)
+        raise bl.BatonLabError("stop here")    # the flag's value is all this test is about
+
+    monkeypatch.setattr(baton_lab.report, "run_report", run_report)
+    res = runner.invoke(app, ["report", "--db", str(tmp_path / "s.duckdb"), "--out", str(tmp_path / "r"), *flags])
+    assert "stop here" in res.output and seen["png"] is png
 
 
 def test_vega_bundle_is_built_once_per_version_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

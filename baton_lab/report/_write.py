@@ -1,4 +1,4 @@
-"""Write a Report to a folder: index.html, report.md, figures/ (SVG + PNG), tables/ (Parquet + CSV),
+"""Write a Report to a folder: index.html, report.md, figures/ (SVG, and PNG on request), tables/ (Parquet + CSV),
 provenance.json and, for the export bundle, LaTeX and Markdown tables of the headline metrics."""
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
     return written
 
 
-def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = True,
+def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = False,
           on_step: Step | None = None) -> Written:
     """Write the report files into `out` (created if needed; figures/ and tables/ of an earlier run are replaced).
-    `png=False` skips the PNG copies of the figures (half the export time; SVG stays)."""
+    Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time)."""
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,7 @@ def _failure(proc: subprocess.Popen, err: str) -> Exception:
     lines = err.strip().splitlines()
     last = next((line for line in reversed(lines) if _ERROR_LINE.match(line)), lines[-1] if lines else "no message")
     return BatonLabError(f"a figure could not be exported (renderer exit code {proc.returncode}): {last}",
-                         hint="report it with the store's `baton-lab info`; `png=False` skips PNG")
+                         hint="report it with the store's `baton-lab info`")
 
 
 def export(jobs: list[tuple[str, dict]], folder: Path, *, png: bool = True, vl_version: str | None = None) -> list[Path]:
