@@ -54,7 +54,7 @@ def test_every_figure_spec_written_is_valid_vega_lite(demo_report):
     from baton_lab.report._write import figure_specs
 
     report, _ = demo_report
-    specs = figure_specs(report)
+    specs = dict(figure_specs(report))
     assert len(specs) == len(report.figures) >= 15
     for spec in specs.values():
         Root.validate(spec)   # raises jsonschema.ValidationError naming the offending part

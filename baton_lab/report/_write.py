@@ -3,9 +3,11 @@ provenance.json and, for the export bundle, LaTeX and Markdown tables of the hea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -73,28 +75,49 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
     return written
 
 
-def figure_specs(report: "Report") -> dict[str, dict]:
-    """Each figure's Vega-Lite spec by key. Not validated here: altair's jsonschema validation was half the
-    time of turning the charts into specs (~1 s of the demo report) and checks code, not data — the tests
-    validate every demo figure's spec against the Vega-Lite schema (test_report.py)."""
-    return {f.key: f.chart.to_dict(validate=False) for f in report.figures}
+def figure_specs(report: "Report") -> Iterator[tuple[str, dict]]:
+    """Each figure's Vega-Lite spec with its key, one at a time (the writer sends each to a renderer before
+    making the next). Not validated here: altair's jsonschema validation was half the time of turning the charts
+    into specs (~1 s of the demo report) and checks code, not data — the tests validate every demo figure's spec
+    against the Vega-Lite schema (test_report.py)."""
+    for f in report.figures:
+        yield f.key, f.chart.to_dict(validate=False)
 
 
 def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = False,
-          on_step: Step | None = None) -> Written:
+          on_step: Step | None = None, renderers: vega.Renderers | None = None) -> Written:
     """Write the report files into `out` (created if needed; figures/ and tables/ of an earlier run are replaced).
-    Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time)."""
+    Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time).
+    `renderers`: a pool started earlier with the same `png` (run_report starts it before computing, so the
+    renderers boot meanwhile); by default one is started here."""
+    if renderers is not None and renderers.png != png:
+        raise ValueError(f"renderers were started with png={renderers.png}, the report asks png={png}")
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for ours in ("figures", "tables"):   # a stale curve or figure of an earlier run must not pass for this one
         shutil.rmtree(out / ours, ignore_errors=True)
-    files: list[Path] = []
-    specs = figure_specs(report)   # once, for the export and the page
+    with contextlib.ExitStack() as stack:
+        if renderers is None:
+            renderers = stack.enter_context(vega.Renderers(png=png, vl_version=vl_version(),
+                                                           workers=vega.workers_for(len(report.figures))))
+        (out / "figures").mkdir()
+        step("sending figures to the renderers")
+        specs = {}   # each figure renders while the next is converted and the tables and pages are written
+        for key, spec in figure_specs(report):
+            specs[key] = spec
+            renderers.submit(spec, out / "figures" / key)
+        files = _write_files(report, out, specs, html=html, latex=latex, png=png, step=step)
+        step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
+        files += renderers.finish()
+    index = out / "index.html" if html else None
+    return Written(out, index, report, files)
+
+
+def _write_files(report: "Report", out: Path, specs: dict[str, dict], *, html: bool, latex: bool, png: bool,
+                 step: Step) -> list[Path]:
     step("writing tables")
-    files += write_tables(report, out / "tables")
-    step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
-    files += vega.export(list(specs.items()), out / "figures", png=png, vl_version=vl_version())
+    files = write_tables(report, out / "tables")
     step("writing report.md")
     (out / "report.md").write_text(render_markdown(report, png=png), encoding="utf-8")
     files.append(out / "report.md")
@@ -104,10 +127,8 @@ def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, l
     if latex:
         step("writing headline tables (LaTeX, Markdown)")
         files += _latex.write_headline_tables(report, out)
-    index = None
     if html:
         step("writing index.html")
-        index = out / "index.html"
-        index.write_text(render(report, specs), encoding="utf-8")
-        files.append(index)
-    return Written(out, index, report, files)
+        (out / "index.html").write_text(render(report, specs), encoding="utf-8")
+        files.append(out / "index.html")
+    return files
