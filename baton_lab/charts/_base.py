@@ -150,17 +150,19 @@ def window_series(frame: pl.DataFrame, *, w: int, y_title: str, fmt: str = ".0%"
     y = alt.Y("estimate:Q", title=y_title, axis=alt.Axis(format=fmt),
               scale=alt.Scale(domain=y_domain) if y_domain else alt.Undefined)
     color = series_color(series_title, order)
-    base = alt.Chart(frame).encode(x=x)
+    # the frame goes to the layer, not to each part: altair would otherwise hash and copy every part to lift
+    # the shared data up itself (the spec is the same)
+    base = alt.Chart().encode(x=x)
     points = base.mark_point(filled=True).encode(y=y, color=color, stroke=series_stroke(series_title, order),
                                                  fillOpacity=evidence_fill(),
                                                  opacity=evidence_point_opacity(), tooltip=tooltip(fmt))
     if style == "points":
         bars = base.mark_errorbar(ticks=True).encode(y=alt.Y("ci_low:Q", title=y_title), y2=alt.Y2("ci_high:Q"), color=color)
-        return alt.layer(bars, points)
+        return alt.layer(bars, points, data=frame)
     band = base.mark_errorband(opacity=BAND_OPACITY).encode(y=alt.Y("ci_low:Q", title=y_title), y2=alt.Y2("ci_high:Q"),
                                                            color=color)
     body = (base.mark_area(opacity=0.3, line=True) if style == "area" else base.mark_line()).encode(y=y, color=color)
-    return alt.layer(band, body, points)
+    return alt.layer(band, body, points, data=frame)
 
 
 def window_bars(frame: pl.DataFrame, *, w: int, y_title: str, fmt: str = ".2f", overall: float | None = None,
@@ -209,7 +211,7 @@ def step_curves(frame: pl.DataFrame, *, y_title: str, x_title: str, series_title
                 fmt: str = ".0%", y_domain: list[float] | None = None) -> alt.LayerChart:
     """Step curves (Kaplan-Meier, Aalen-Johansen, MCF) with their 95% band; dashed when insufficient."""
     color = series_color(series_title, order)
-    base = alt.Chart(frame).encode(x=alt.X("time:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d")))
+    base = alt.Chart().encode(x=alt.X("time:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d")))  # data: on the layer
     y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt),
               scale=alt.Scale(domain=y_domain) if y_domain else alt.Undefined)
     band = base.mark_area(interpolate="step-after", opacity=BAND_OPACITY).encode(
@@ -218,7 +220,7 @@ def step_curves(frame: pl.DataFrame, *, y_title: str, x_title: str, series_title
         y=y, color=color, strokeDash=evidence_dash(),
         tooltip=[alt.Tooltip("series:N", title="Curve"), alt.Tooltip("time:Q", title="Sessions"),
                  alt.Tooltip("value:Q", title="Estimate", format=fmt), alt.Tooltip("at_risk:Q", title="At risk")])
-    return alt.layer(band, line)
+    return alt.layer(band, line, data=frame)
 
 
 def level_bars(frame: pl.DataFrame, *, x_title: str, label_title: str, order: list[str], fmt: str = ".0%",
@@ -245,7 +247,7 @@ def level_bars(frame: pl.DataFrame, *, x_title: str, label_title: str, order: li
     if target is not None:
         layers.append(alt.Chart().mark_rule(color=target_color, strokeWidth=2).encode(x=alt.XDatum(target)))
     n_rows = len(order) * (len(series_order) if series_title and series_order else 1)
-    return alt.layer(*layers).properties(height=max(60, min(22 * n_rows, 640)))
+    return alt.layer(*layers, height=max(60, min(22 * n_rows, 640)))
 
 
 def log_clamp(frame: pl.DataFrame) -> tuple[pl.DataFrame, float, float]:
@@ -297,5 +299,5 @@ def forest(frame: pl.DataFrame, *, x_title: str, label_title: str, order: list[s
     high = base.transform_filter("datum.high_open").mark_point(shape="triangle-right", filled=True, size=40).encode(
         x=alt.X("hi_at:Q", scale=x_scale))
     one = alt.Chart().mark_rule(color=MUTED, strokeDash=[4, 3]).encode(x=alt.XDatum(1))
-    return alt.layer(one, ci, point, diamond, low, high).properties(height=max(80, height_per_row * len(order)))
+    return alt.layer(one, ci, point, diamond, low, high, height=max(80, height_per_row * len(order)))
 

@@ -74,7 +74,7 @@ def forest(comparison: Any) -> Figure:
                      alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g"),
                      alt.Tooltip("p_adjusted:Q", title="BH-adjusted p", format=".3g"), "reading:N", "method:N"])
         null = alt.Chart().mark_rule(color="#222222", strokeDash=[4, 3]).encode(x=alt.XDatum(1.0 if log else 0.0))
-        panels.append(alt.layer(raw, adjusted, point, null).properties(width=WIDTH - 200,
+        panels.append(alt.layer(raw, adjusted, point, null, width=WIDTH - 200,
                                                                       height=max(40, 18 * part.height)))
     chart = alt.vconcat(*panels).resolve_scale(x="independent")
     caption = (f"Per metric row with data in both arms: the estimate (point; hollow below the pre-registered minimum "

@@ -82,7 +82,7 @@ def recurrence_heatmap(result: Any, ns: str) -> Built:
                + (f" The {len(names)} namespaces with the most recurrences are shown; {left_out} more are in "
                   "tables/metrics." if left_out else ""))
     layers = [cells, text] if frame.height <= MAX_LABELLED_CELLS else [cells]
-    return alt.layer(*layers).properties(height=max(40, 28 * len(names))), caption
+    return alt.layer(*layers, height=max(40, 28 * len(names))), caption
 
 
 @figure("P1-recurrence-by-pattern", ("P1",), "Recurrences per session at risk for each pattern")
@@ -106,7 +106,7 @@ def recurrence_by_pattern(result: Any, ns: str) -> Built:
     caption = (f"One row per pattern: recurrences after its first snapshot ÷ sessions at risk, with the 95% Garwood "
                f"interval; {shown.height} pattern(s) drawn" + (f", the {cut} with the fewest recurrences left out" if cut else "")
                + f". Hollow: fewer than {MIN_RATE_EXPOSURE} sessions at risk.")
-    return alt.layer(ci, point).properties(height=max(80, 16 * shown.height)), caption
+    return alt.layer(ci, point, height=max(80, 16 * shown.height)), caption
 
 
 @figure("P2-gap-survival", ("P2",), "Share of gaps between occurrences of a pattern not yet ended by a recurrence, by gap length")
@@ -186,7 +186,7 @@ def funnel(result: Any, ns: str) -> Built:
         color=alt.Color("stage:N", legend=None, sort=order,
                         scale=alt.Scale(domain=order, range=[MUTED, CATEGORY[4], CATEGORY[2], CATEGORY[5]])))
     text = base.mark_text(align="left", dx=4).encode(x=alt.X("n:Q"), text=alt.Text("text:N"))
-    funnel_chart = alt.layer(bars, text).properties(width=340, height=130)
+    funnel_chart = alt.layer(bars, text, width=340, height=130)
     shares, grouped = levels(result, "graduation_funnel", ns,
                              labels={"candidate_share": "candidate / first seen", "graduated_share": "graduated / candidate",
                                      "dismissed_share": "dismissed / candidate"})
@@ -343,7 +343,7 @@ def provenance(result: Any, ns: str) -> Built:
                else f"Category diversity: {(ent.get('note') or 'not estimable').removeprefix('not supported: ')}.")
     caption = ("Stacked bars: each graduated rule's last source tier; the black interval is the 95% Wilson interval of "
                f"the human-confirmed share. The spiral keeps it at 100%. {entropy}" + _thin(frame))
-    return alt.layer(stack, ci).properties(height=max(40, 26 * len(order))), caption
+    return alt.layer(stack, ci, height=max(40, 26 * len(order))), caption
 
 
 @figure("P9-history-loss", ("P9",), "Share of frequent patterns whose early occurrences cannot be placed in a session (target 0)")

@@ -92,7 +92,7 @@ def spiral_index(result: Any, ns: str) -> Built:
     # The headline is a row of its own above the votes, so it lines up with the component labels.
     head = alt.Chart(pl.DataFrame({"label": [HEADLINE], "t": [_headline(result, ns)]})).mark_text(
         align="left", fontSize=14, fontWeight=600, color="#222222").encode(y=y, x=alt.XDatum(-1.05), text=alt.Text("t:N"))
-    body = alt.layer(vote, zero, text, head).properties(width=560, height=22 * len(order))
+    body = alt.layer(vote, zero, text, head, width=560, height=22 * len(order))
     used = bars.filter("used")
     good, bad = int((used["score"] > 0).sum()), int((used["score"] < 0).sum())
     caption = (f"SI = Σ votes ÷ k over the {used.height} counted components ({good} good, {bad} bad, "
@@ -133,7 +133,7 @@ def by_namespace(result: Any, ns: str) -> Built:
     totals = alt.Chart(si).mark_text(fontWeight=600).encode(x=x, y=y, text=alt.Text("mark:N"))
     caption = ("Each cell is one component's vote in one namespace (green +1, grey 0, red −1); the last row is the "
                "namespace's SI. The pooled column votes on pooled counts, not on the namespaces' votes.")
-    return alt.layer(cells, marks, totals).properties(width=48 * len(names), height=22 * len(order)), caption
+    return alt.layer(cells, marks, totals, width=48 * len(names), height=22 * len(order)), caption
 
 
 def builders(namespace: str) -> tuple:
