@@ -152,6 +152,8 @@ def export(jobs: list[tuple[str, dict]], folder: Path, *, png: bool = True, vl_v
     """Write `key.svg` (and `key.png`) into `folder` for each (key, Vega-Lite spec); the paths written.
     A renderer that fails, aborts or hangs is a BatonLabError; the caller's process is never at risk."""
     folder.mkdir(parents=True, exist_ok=True)
+    if not jobs:
+        return []
     with Renderers(png=png, vl_version=vl_version, workers=workers_for(len(jobs))) as pool:
         for key, spec in jobs:
             pool.submit(spec, folder / key)
