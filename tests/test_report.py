@@ -54,7 +54,7 @@ def test_every_figure_spec_written_is_valid_vega_lite(demo_report):
     from baton_lab.report._write import figure_specs
 
     report, _ = demo_report
-    specs = dict(figure_specs(report))
+    specs = dict(figure_specs(report.figures))
     assert len(specs) == len(report.figures) >= 15
     for spec in specs.values():
         Root.validate(spec)   # raises jsonschema.ValidationError naming the offending part
@@ -265,6 +265,35 @@ def test_report_of_an_empty_store(tmp_path: Path):
     assert not [f.key for f in report.figures if "could not be drawn" in f.caption]
     assert not list((tmp_path / "r" / "figures").glob("*.png"))
     assert len(list((tmp_path / "r" / "figures").glob("*.svg"))) == len(report.figures)
+
+
+def test_figures_stream_to_the_renderers_as_drawn_and_each_renders_once(tmp_path: Path):
+    """run_report sends each batch of figures while the rest are drawn; write() then sends only what is left."""
+    from baton_lab.report._write import FigureStream
+
+    class Recorder:      # stands in for vega.Renderers: what was sent, and when
+        png = False
+
+        def __init__(self):
+            self.sent: list[str] = []
+
+        def submit(self, spec, stem):
+            assert spec.get("$schema") and stem.parent == tmp_path / "r" / "figures"
+            self.sent.append(stem.name)
+
+        def finish(self):
+            return [(tmp_path / "r" / "figures" / f"{key}.svg") for key in self.sent]
+
+    recorder = Recorder()
+    stream = FigureStream(recorder, tmp_path / "r")
+    report = build(bl.open(tmp_path / "s.duckdb"), on_figures=stream.send)
+    keys = [f.key for f in report.figures]
+    assert sorted(recorder.sent) == sorted(keys)          # every figure sent while building, none twice
+    written = report.write(tmp_path / "r", png=False, stream=stream)
+    assert sorted(recorder.sent) == sorted(keys)          # write() sent nothing again
+    assert sorted(p.stem for p in written.files if p.suffix == ".svg") == sorted(keys)
+    with pytest.raises(ValueError, match="png=True"):
+        report.write(tmp_path / "r", png=True, stream=stream)
 
 
 def test_markdown_and_html_carry_the_same_sections(demo_report):

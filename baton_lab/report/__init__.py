@@ -20,7 +20,7 @@ from ._build import Report, Section, build
 from ._questions import (ACTED_ON_FALL, ACTED_ON_HIGH, GATE_LATENCY_TARGET, SILENT_DROP_LOW, Criterion, Question,
                          answer_all as answer_questions, questions_frame)
 from ._templates import VERDICT_LABEL
-from ._write import Step, Written, write
+from ._write import FigureStream, Step, Written, write
 
 if TYPE_CHECKING:
     from ..vega import Renderers
@@ -86,9 +86,11 @@ def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *
     adds a PNG copy of each figure beside its SVG."""
     out = _writable(out)
     with _renderers(png) as renderers, _lab(db, demo, on_step) as lab:
+        stream = FigureStream(renderers, out)
         report = build(lab, namespace=namespace, window=window, on_step=on_step,
-                       title="baton_lab report: bundled demo data" if demo else None, compare=compare)
-        return write(report, out, png=png, on_step=on_step, renderers=renderers)
+                       title="baton_lab report: bundled demo data" if demo else None, compare=compare,
+                       on_figures=stream.send)
+        return write(report, out, png=png, on_step=on_step, stream=stream)
 
 
 def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
@@ -97,5 +99,6 @@ def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *
     LaTeX/Markdown headline tables, provenance."""
     out = _writable(out)
     with _renderers(True) as renderers, _lab(db, demo, on_step) as lab:
-        report = build(lab, namespace=namespace, window=window, on_step=on_step)
-        return write(report, out, html=False, latex=True, png=True, on_step=on_step, renderers=renderers)
+        stream = FigureStream(renderers, out)
+        report = build(lab, namespace=namespace, window=window, on_step=on_step, on_figures=stream.send)
+        return write(report, out, html=False, latex=True, png=True, on_step=on_step, stream=stream)

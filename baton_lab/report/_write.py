@@ -22,6 +22,7 @@ from ._questions import questions_frame
 from ._templates import render_markdown
 
 if TYPE_CHECKING:
+    from ..charts import Figure
     from ._build import Report
 
 Step = Callable[[str], None]
@@ -75,41 +76,57 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
     return written
 
 
-def figure_specs(report: "Report") -> Iterator[tuple[str, dict]]:
+def figure_specs(figures: list["Figure"]) -> Iterator[tuple[str, dict]]:
     """Each figure's Vega-Lite spec with its key, one at a time (the writer sends each to a renderer before
     making the next). Not validated here: altair's jsonschema validation was half the time of turning the charts
     into specs (~1 s of the demo report) and checks code, not data — the tests validate every demo figure's spec
     against the Vega-Lite schema (test_report.py)."""
-    for f in report.figures:
+    for f in figures:
         yield f.key, f.chart.to_dict(validate=False)
 
 
+class FigureStream:
+    """Figures on their way to the renderers: each is turned into its spec and sent as soon as it is drawn, so
+    the renderers work while the rest are drawn and the tables and pages written. Creating one clears
+    `out`/figures/ (a stale figure of an earlier run must not pass for this one)."""
+
+    def __init__(self, renderers: vega.Renderers, out: str | os.PathLike[str]) -> None:
+        self.renderers = renderers
+        self.folder = Path(out) / "figures"
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.specs: dict[str, dict] = {}
+
+    def send(self, figures: list["Figure"]) -> None:
+        for key, spec in figure_specs(figures):
+            self.specs[key] = spec
+            self.renderers.submit(spec, self.folder / key)
+
+
 def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = False,
-          on_step: Step | None = None, renderers: vega.Renderers | None = None) -> Written:
+          on_step: Step | None = None, stream: FigureStream | None = None) -> Written:
     """Write the report files into `out` (created if needed; figures/ and tables/ of an earlier run are replaced).
     Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time).
-    `renderers`: a pool started earlier with the same `png` (run_report starts it before computing, so the
-    renderers boot meanwhile); by default one is started here."""
-    if renderers is not None and renderers.png != png:
-        raise ValueError(f"renderers were started with png={renderers.png}, the report asks png={png}")
+    `stream`: the figures already sent to renderers started earlier with the same `png` (run_report starts
+    them before computing and streams the figures as they are drawn); by default renderers start here."""
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for ours in ("figures", "tables"):   # a stale curve or figure of an earlier run must not pass for this one
-        shutil.rmtree(out / ours, ignore_errors=True)
+    if stream is not None and (stream.renderers.png != png or stream.folder != out / "figures"):
+        raise ValueError(f"the figure stream renders into {stream.folder} with png={stream.renderers.png}, "
+                         f"the report is written to {out} with png={png}")
+    shutil.rmtree(out / "tables", ignore_errors=True)   # a stale curve of an earlier run must not pass for this one
     with contextlib.ExitStack() as stack:
-        if renderers is None:
-            renderers = stack.enter_context(vega.Renderers(png=png, vl_version=vl_version(),
-                                                           workers=vega.workers_for(len(report.figures))))
-        (out / "figures").mkdir()
+        if stream is None:
+            stream = FigureStream(stack.enter_context(vega.Renderers(
+                png=png, vl_version=vl_version(), workers=vega.workers_for(len(report.figures)))), out)
         step("sending figures to the renderers")
-        specs = {}   # each figure renders while the next is converted and the tables and pages are written
-        for key, spec in figure_specs(report):
-            specs[key] = spec
-            renderers.submit(spec, out / "figures" / key)
+        # each figure renders while the next is converted and the tables and pages are written
+        stream.send([f for f in report.figures if f.key not in stream.specs])
+        specs = {f.key: stream.specs[f.key] for f in report.figures}
         files = _write_files(report, out, specs, html=html, latex=latex, png=png, step=step)
         step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
-        files += renderers.finish()
+        files += stream.renderers.finish()
     index = out / "index.html" if html else None
     return Written(out, index, report, files)
 
