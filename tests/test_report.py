@@ -267,11 +267,11 @@ def test_report_of_an_empty_store(tmp_path: Path):
     assert len(list((tmp_path / "r" / "figures").glob("*.svg"))) == len(report.figures)
 
 
-def test_figures_stream_to_the_renderers_as_drawn_and_each_renders_once(tmp_path: Path):
-    """run_report sends each batch of figures while the rest are drawn; write() then sends only what is left."""
+def test_figures_sent_ahead_are_not_sent_again(tmp_path: Path):
+    """write() with a FigureStream sends only the figures not sent yet, each once, and refuses a mismatch."""
     from baton_lab.report._write import FigureStream
 
-    class Recorder:      # stands in for vega.Renderers: what was sent, and when
+    class Recorder:      # stands in for vega.Renderers: what was sent
         png = False
 
         def __init__(self):
@@ -286,11 +286,11 @@ def test_figures_stream_to_the_renderers_as_drawn_and_each_renders_once(tmp_path
 
     recorder = Recorder()
     stream = FigureStream(recorder, tmp_path / "r")
-    report = build(bl.open(tmp_path / "s.duckdb"), on_figures=stream.send)
+    report = build(bl.open(tmp_path / "s.duckdb"))
     keys = [f.key for f in report.figures]
-    assert sorted(recorder.sent) == sorted(keys)          # every figure sent while building, none twice
+    stream.send(report.figures[:5])
     written = report.write(tmp_path / "r", png=False, stream=stream)
-    assert sorted(recorder.sent) == sorted(keys)          # write() sent nothing again
+    assert sorted(recorder.sent) == sorted(keys)          # the other figures sent by write(), none twice
     assert sorted(p.stem for p in written.files if p.suffix == ".svg") == sorted(keys)
     with pytest.raises(ValueError, match="png=True"):
         report.write(tmp_path / "r", png=True, stream=stream)

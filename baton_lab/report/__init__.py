@@ -12,7 +12,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import BatonLabError
 from ..lab import Lab
@@ -20,10 +19,7 @@ from ._build import Report, Section, build
 from ._questions import (ACTED_ON_FALL, ACTED_ON_HIGH, GATE_LATENCY_TARGET, SILENT_DROP_LOW, Criterion, Question,
                          answer_all as answer_questions, questions_frame)
 from ._templates import VERDICT_LABEL
-from ._write import FigureStream, Step, Written, write
-
-if TYPE_CHECKING:
-    from ..vega import Renderers
+from ._write import Step, Written, write
 
 __all__ = ["ACTED_ON_FALL", "ACTED_ON_HIGH", "GATE_LATENCY_TARGET", "SILENT_DROP_LOW", "VERDICT_LABEL", "Criterion",
            "Question", "Report", "Section", "Step", "Written", "answer_questions", "build", "questions_frame",
@@ -53,15 +49,6 @@ def _lab(db: str | os.PathLike[str] | None, demo: bool, on_step: Step | None) ->
     yield Lab(demo_data.run(path)["db"], read_only=True)
 
 
-def _renderers(png: bool) -> "Renderers":
-    """The figure renderers, started before anything is computed: each boots its JavaScript runtime and loads
-    Vega-Lite (~0.7 s) while the store is read and the metrics computed, instead of after the charts are drawn."""
-    from .. import vega
-    from ..charts import vl_version
-
-    return vega.Renderers(png=png, vl_version=vl_version())
-
-
 def _writable(out: str | os.PathLike[str]) -> Path:
     """The output folder, created now, so a bad --out fails before minutes of work, with a hint."""
     out = Path(out)
@@ -85,12 +72,10 @@ def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *
     `compare` adds a "Comparisons" section (baton_lab.compare.parse_spec: "ns1 vs ns2", or a split); `png=True`
     adds a PNG copy of each figure beside its SVG."""
     out = _writable(out)
-    with _renderers(png) as renderers, _lab(db, demo, on_step) as lab:
-        stream = FigureStream(renderers, out)
+    with _lab(db, demo, on_step) as lab:
         report = build(lab, namespace=namespace, window=window, on_step=on_step,
-                       title="baton_lab report: bundled demo data" if demo else None, compare=compare,
-                       on_figures=stream.send)
-        return write(report, out, png=png, on_step=on_step, stream=stream)
+                       title="baton_lab report: bundled demo data" if demo else None, compare=compare)
+        return write(report, out, png=png, on_step=on_step)
 
 
 def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
@@ -98,7 +83,6 @@ def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *
     """The bundle for a write-up: tables, figures (SVG and PNG: LaTeX takes PNG, not SVG), report.md,
     LaTeX/Markdown headline tables, provenance."""
     out = _writable(out)
-    with _renderers(True) as renderers, _lab(db, demo, on_step) as lab:
-        stream = FigureStream(renderers, out)
-        report = build(lab, namespace=namespace, window=window, on_step=on_step, on_figures=stream.send)
-        return write(report, out, html=False, latex=True, png=True, on_step=on_step, stream=stream)
+    with _lab(db, demo, on_step) as lab:
+        report = build(lab, namespace=namespace, window=window, on_step=on_step)
+        return write(report, out, html=False, latex=True, png=True, on_step=on_step)

@@ -153,15 +153,12 @@ def _comparison_section(lab: "Lab", spec: str, namespace: str | None) -> tuple[S
 
 
 def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: str | None = None,
-          on_step: Step | None = None, compare: str | None = None,
-          on_figures: Callable[[list["Figure"]], None] | None = None) -> Report:
+          on_step: Step | None = None, compare: str | None = None) -> Report:
     """Compute everything a report shows. `namespace` restricts the report to one namespace; by default it
-    covers every namespace and leads with the pooled numbers. `on_figures` receives each batch of figures as
-    it is drawn (run_report sends them to the renderers while the rest are drawn)."""
+    covers every namespace and leads with the pooled numbers."""
     from .. import charts
 
     step = on_step or (lambda _label: None)
-    drawn = on_figures or (lambda _figures: None)
     generated_at = datetime.now(timezone.utc)
     with lab.connect(read_only=True) as con:
         step("computing metrics")
@@ -188,7 +185,6 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
     for family, heading, intro in TIERS:
         section = Section(family, heading, intro, _section_rows(result, focus, family),
                           family_figures[family](result, focus))
-        drawn(section.figures)
         if family == "patterns":
             section.table = _top_patterns(result, texts, focus)
             section.table_title = f"The {TOP_PATTERNS} patterns with the most recurrences (k in e sessions at risk)"
@@ -196,9 +192,6 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
     spiral = Section("spiral", "Spiral index", "A pre-registered sign-consistency vote over twelve directional "
                      "components (metrics.md §4.6). Read the component table, never the index alone.",
                      _section_rows(result, focus, "spiral"), charts.spiral(result, focus))
-    drawn(spiral.figures)
-    if org is not None:
-        drawn(org.figures)
     components = result.items.get("spiral_index")
     if components is not None:
         spiral.table = components.filter(pl.col("namespace") == focus).drop("namespace")
@@ -207,7 +200,6 @@ def build(lab: "Lab", *, namespace: str | None = None, window: int = 10, title: 
     if compare:
         step("comparing the arms")
         comparisons, compared = _comparison_section(lab, compare, namespace)
-        drawn(comparisons.figures)
     return Report(title or ("baton_lab report" + (f": {namespace}" if namespace else "")), focus, namespaces, window,
                   generated_at, result, questions, _comparison(result, questions), sections, spiral, quality, src,
                    provenance, org, comparisons, compared, prose)

@@ -86,9 +86,9 @@ def figure_specs(figures: list["Figure"]) -> Iterator[tuple[str, dict]]:
 
 
 class FigureStream:
-    """Figures on their way to the renderers: each is turned into its spec and sent as soon as it is drawn, so
-    the renderers work while the rest are drawn and the tables and pages written. Creating one clears
-    `out`/figures/ (a stale figure of an earlier run must not pass for this one)."""
+    """Figures on their way to the renderers: each is turned into its spec and sent at once, so the renderers
+    work while the next is converted and the tables and pages are written. Creating one clears `out`/figures/
+    (a stale figure of an earlier run must not pass for this one)."""
 
     def __init__(self, renderers: vega.Renderers, out: str | os.PathLike[str]) -> None:
         self.renderers = renderers
@@ -107,8 +107,10 @@ def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, l
           on_step: Step | None = None, stream: FigureStream | None = None) -> Written:
     """Write the report files into `out` (created if needed; figures/ and tables/ of an earlier run are replaced).
     Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time).
-    `stream`: the figures already sent to renderers started earlier with the same `png` (run_report starts
-    them before computing and streams the figures as they are drawn); by default renderers start here."""
+    `stream`: renderers started earlier (with the same `png`), and the figures already sent to them; by default
+    renderers start here. (Starting them before the metrics are computed and sending each family's figures as
+    drawn was tried: on this 2-core machine it did not pay — each vl-convert worker uses ~1.4 cores while
+    rendering and slowed the chart drawing it overlapped; see the README's report benchmark.)"""
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
