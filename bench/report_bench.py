@@ -48,12 +48,7 @@ def cpu():
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 c = cpu(); t = time.perf_counter()
-if sys.argv[5] == "early":   # what `baton-lab report` does: renderers start before the store is read
-    written = report.run_report(sys.argv[1], sys.argv[2], on_step=step, png=sys.argv[4] == "png")
-else:                        # renderers started only when the figures are written
-    from baton_lab.lab import Lab
-    written = report.build(Lab(sys.argv[1], read_only=True), on_step=step).write(sys.argv[2], png=sys.argv[4] == "png",
-                                                                                   on_step=step)
+written = report.run_report(sys.argv[1], sys.argv[2], on_step=step, png=sys.argv[4] == "png")
 wall = time.perf_counter() - t; cpu_s = cpu() - c
 step(None)
 print(baseline, wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(written.report.figures),
@@ -63,8 +58,8 @@ for label, seconds in steps.items():
 """
 
 
-def _run(db: Path, out: Path, png: bool, start: str = "early") -> tuple[float, float, float, int, int, str, float, float]:
-    proc = subprocess.run([sys.executable, "-c", RUN, str(db), str(out), str(ROOT), "png" if png else "svg", start],
+def _run(db: Path, out: Path, png: bool) -> tuple[float, float, float, int, int, str, float, float]:
+    proc = subprocess.run([sys.executable, "-c", RUN, str(db), str(out), str(ROOT), "png" if png else "svg"],
                           check=True, capture_output=True, text=True, cwd=ROOT)
     base, wall, rss, figures, size, base_cpu, cpu = proc.stdout.split()
     return float(base), float(wall), int(rss) / 1024, int(figures), int(size), proc.stderr, float(base_cpu), float(cpu)
@@ -77,8 +72,6 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--formats", choices=("svg", "png", "both"), default="both",
                     help="svg: `baton-lab report` (the default); png: `report --png`; both: each, in turn")
-    ap.add_argument("--late-start", action="store_true",
-                    help="also time each run with the renderers started only when figures are written (interleaved)")
     ap.add_argument("--demo-only", action="store_true", help="only the demo store (skips building the 100,000-session one)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -94,16 +87,13 @@ def main() -> None:
     for name, path in stores.items():
         for png in modes:
             label = f"{name}, {'SVG + PNG (--png)' if png else 'SVG'}"
-            runs, late = [], []
+            runs = []
             for i in range(args.repeat):
                 runs.append(_run(path, Path(tempfile.mkdtemp()) / "report", png))
                 base, wall, rss, figures, size, steps, base_cpu, cpu = runs[-1]
                 print(f"{label} run {i + 1}: compute() {base:.2f} s, report {wall:.2f} s (CPU {base_cpu:.2f} s / "
                       f"{cpu:.2f} s with the renderers'), peak RSS {rss:.0f} MB, "
                       f"{figures} figures, index.html {size / 2**20:.1f} MB\n{steps.rstrip()}")
-                if args.late_start:   # interleaved, so both see the same machine load
-                    late.append(_run(path, Path(tempfile.mkdtemp()) / "report", png, "late"))
-                    print(f"  renderers started late: report {late[-1][1]:.2f} s, compute() {late[-1][0]:.2f} s")
             base = statistics.median(r[0] for r in runs)
             wall = statistics.median(r[1] for r in runs)
             beyond = statistics.median(r[1] - r[0] for r in runs)
@@ -114,9 +104,6 @@ def main() -> None:
                            f"{beyond:.2f} s beyond compute() (median of per-run differences, min {least:.2f} s; CPU "
                            f"beyond compute(), renderers included: {cpu_beyond:.2f} s); max peak RSS "
                            f"{max(r[2] for r in runs):.0f} MB")
-            if late:
-                summary.append(f"  renderers started when the figures are written instead: "
-                               f"{statistics.median(r[1] - r[0] for r in late):.2f} s beyond compute()")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("\n".join(summary))
 

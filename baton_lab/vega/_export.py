@@ -9,8 +9,9 @@ take the calling process — a script, a long fuzz run — down with it. A worke
 (not altair or the rest of baton_lab), so isolating costs a process start, not an import of the library.
 
 `Renderers` starts the workers before there is anything to render: each boots its JavaScript runtime and
-loads Vega-Lite (~0.7 s) at once, so a report starts them before computing its metrics and sends each
-figure as soon as its spec exists; `export` is the same for a list of figures known up front.
+loads Vega-Lite (~0.5–0.7 s) at once, with a warm-up render, and is sent each figure as soon as its spec
+exists, so rendering overlaps making the remaining specs and writing the tables and pages; `export` is the
+same for a list of figures known up front.
 """
 
 from __future__ import annotations
