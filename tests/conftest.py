@@ -84,4 +84,4 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory):
     _xss_batons(root / "xss")
     lab.import_(root / "xss", namespace="xss-<b>ns</b>")
     built = report.build(lab)
-    return built, built.write(root / "report")
+    return built, built.write(root / "report", png=True)   # PNG is opt-in: written here so its path is tested

@@ -28,9 +28,11 @@ def test_report_writes_every_part(demo_report):
         assert (out / name).is_file(), name
     keys = [f.key for f in report.figures]
     assert len(keys) == len(set(keys)) and len(keys) >= 15
+    md = (out / "report.md").read_text(encoding="utf-8")
     for key in keys:
         assert (out / "figures" / f"{key}.svg").read_text(encoding="utf-8").lstrip().startswith("<svg")
         assert (out / "figures" / f"{key}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"(figures/{key}.svg)" in md and f"(figures/{key}.png)" in md   # report.md links what exists
     # the tables are the metric rows themselves, not a summary of them
     stored = pl.read_parquet(out / "tables" / "metrics.parquet")
     assert stored.height == report.result.rows.height
@@ -40,6 +42,27 @@ def test_report_writes_every_part(demo_report):
         assert pl.read_parquet(out / "tables" / f"curve_{metric_id}.parquet").height == curve.height
     counts = pl.read_csv(out / "tables" / "headline_counts.csv")
     assert dict(zip(counts["namespace"], counts["sessions"])) == {ns: c["sessions"] for ns, c in report.result.counts.items()}
+
+
+def test_every_figure_spec_written_is_valid_vega_lite(demo_report):
+    """The report writes specs unvalidated (for speed): the schema check lives here, on the exact specs written."""
+    import copy
+
+    import jsonschema
+    from altair import Root   # the Vega-Lite schema altair writes its specs for
+
+    from baton_lab.report._write import figure_specs
+
+    report, _ = demo_report
+    specs = dict(figure_specs(report.figures))
+    assert len(specs) == len(report.figures) >= 15
+    for spec in specs.values():
+        Root.validate(spec)   # raises jsonschema.ValidationError naming the offending part
+    # the check can fail: a mark type Vega-Lite does not know is refused
+    broken = copy.deepcopy(next(s for s in specs.values() if "mark" in s))
+    broken["mark"] = {"type": "pointy"} if isinstance(broken["mark"], dict) else "pointy"
+    with pytest.raises(jsonschema.ValidationError):
+        Root.validate(broken)
 
 
 def test_provenance_names_sources_hashes_and_versions(demo_report):
@@ -136,9 +159,9 @@ def test_latex_escaping():
 
 def test_cli_report_and_export(tmp_path: Path):
     store = tmp_path / "s.duckdb"
-    res = runner.invoke(app, ["report", "--demo", "--db", str(store), "--out", str(tmp_path / "r"), "--json",
-                              "--no-png"])
+    res = runner.invoke(app, ["report", "--demo", "--db", str(store), "--out", str(tmp_path / "r"), "--json"])
     assert res.exit_code == 0, res.output
+    # SVG only unless --png is given, and report.md links no PNG that is not there
     assert list((tmp_path / "r" / "figures").glob("*.svg")) and not list((tmp_path / "r" / "figures").glob("*.png"))
     assert ".png" not in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     payload = json.loads(res.stdout)
@@ -148,12 +171,31 @@ def test_cli_report_and_export(tmp_path: Path):
     assert Path(payload["index"]).is_file()
     res = runner.invoke(app, ["export", "--db", str(store), "--out", str(tmp_path / "x"), "-n", "healthy-loop-001"])
     assert res.exit_code == 0, res.output
+    # the write-up bundle keeps PNG (LaTeX includes PNG, not SVG), linked from its report.md
+    svgs, pngs = (sorted(p.stem for p in (tmp_path / "x" / "figures").glob(f"*.{ext}")) for ext in ("svg", "png"))
+    assert svgs and pngs == svgs
+    assert f"(figures/{pngs[0]}.png)" in (tmp_path / "x" / "report.md").read_text(encoding="utf-8")
     assert "wrote" in res.stdout and "figures as SVG + PNG" in res.stdout
     tex = (tmp_path / "x" / "headline_metrics.tex").read_text(encoding="utf-8")
     assert r"\toprule" in tex and "healthy-loop-001" in tex and "∞" not in tex
     assert (tmp_path / "x" / "headline.md").is_file() and not (tmp_path / "x" / "index.html").exists()
     assert pl.read_parquet(tmp_path / "x" / "tables" / "metrics.parquet")["namespace"].unique().to_list() in (
         ["healthy-loop-001", "(pooled)"], ["(pooled)", "healthy-loop-001"])
+
+
+@pytest.mark.parametrize(("flags", "png"), [([], False), (["--png"], True), (["--no-png"], False)])
+def test_cli_report_png_is_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], png: bool):
+    import baton_lab.report
+
+    seen = {}
+
+    def run_report(*_args, **kwargs):
+        seen.update(kwargs)
+        raise bl.BatonLabError("stop here")    # the flag's value is all this test is about
+
+    monkeypatch.setattr(baton_lab.report, "run_report", run_report)
+    res = runner.invoke(app, ["report", "--db", str(tmp_path / "s.duckdb"), "--out", str(tmp_path / "r"), *flags])
+    assert "stop here" in res.output and seen["png"] is png
 
 
 def test_vega_bundle_is_built_once_per_version_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -223,6 +265,35 @@ def test_report_of_an_empty_store(tmp_path: Path):
     assert not [f.key for f in report.figures if "could not be drawn" in f.caption]
     assert not list((tmp_path / "r" / "figures").glob("*.png"))
     assert len(list((tmp_path / "r" / "figures").glob("*.svg"))) == len(report.figures)
+
+
+def test_figures_sent_ahead_are_not_sent_again(tmp_path: Path):
+    """write() with a FigureStream sends only the figures not sent yet, each once, and refuses a mismatch."""
+    from baton_lab.report._write import FigureStream
+
+    class Recorder:      # stands in for vega.Renderers: what was sent
+        png = False
+
+        def __init__(self):
+            self.sent: list[str] = []
+
+        def submit(self, spec, stem):
+            assert spec.get("$schema") and stem.parent == tmp_path / "r" / "figures"
+            self.sent.append(stem.name)
+
+        def finish(self):
+            return [(tmp_path / "r" / "figures" / f"{key}.svg") for key in self.sent]
+
+    recorder = Recorder()
+    stream = FigureStream(recorder, tmp_path / "r")
+    report = build(bl.open(tmp_path / "s.duckdb"))
+    keys = [f.key for f in report.figures]
+    stream.send(report.figures[:5])
+    written = report.write(tmp_path / "r", png=False, stream=stream)
+    assert sorted(recorder.sent) == sorted(keys)          # the other figures sent by write(), none twice
+    assert sorted(p.stem for p in written.files if p.suffix == ".svg") == sorted(keys)
+    with pytest.raises(ValueError, match="png=True"):
+        report.write(tmp_path / "r", png=True, stream=stream)
 
 
 def test_markdown_and_html_carry_the_same_sections(demo_report):

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import altair as alt
 import polars as pl
+from altair.utils.schemapi import debug_mode
 
 from ._data import EVIDENCE
 from ._figure import Figure
@@ -33,14 +34,23 @@ def figure(family: str, key: str, codes: tuple[str, ...], title: str) -> Callabl
     def wrap(builder: Callable[[Any, str], Built]) -> Callable[[Any, str], Figure]:
         @functools.wraps(builder)
         def build(result: Any, namespace: str) -> Figure:
+            # altair validates every Scale, Axis, Legend, TitleParams... as it is built (its debug mode, on by
+            # default): a third of drawing the charts. The tests validate every figure's whole spec instead.
+            with debug_mode(False):
+                return _build(builder, result, namespace)
+
+        def _build(builder: Callable[[Any, str], Built], result: Any, namespace: str) -> Figure:
             text = title.format(w=result.window)
             try:
                 out = builder(result, namespace)
             except Exception as exc:  # noqa: BLE001 - reported in the figure and as a warning
-                warnings.warn(f"baton_lab.charts: {key} could not be drawn: {exc!r}", RuntimeWarning, stacklevel=2)
+                warnings.warn(f"baton_lab.charts: {key} could not be drawn: {exc!r}", RuntimeWarning, stacklevel=3)
                 out = f"This chart could not be drawn from these results ({type(exc).__name__}: {exc})."
             chart, caption = (note(out), out) if isinstance(out, str) else out
-            return Figure(key, codes, family, text, caption, chart.properties(title=_title(chart, text)), namespace)
+            # set on the builder's own (fresh) chart: copying a LayerChart, even shallowly, re-runs its __init__,
+            # which deep-copies every layer twice (most of altair's cost in drawing a figure)
+            chart.title = _title(chart, text)
+            return Figure(key, codes, family, text, caption, chart, namespace)
 
         return build
 
@@ -62,12 +72,13 @@ def note(message: str, width: int = WIDTH) -> alt.Chart:
     lines = textwrap.wrap(message, 86) or [message]
     data = pl.DataFrame({"text": ["\n".join(lines)]})
     return (alt.Chart(data).mark_text(align="left", baseline="top", lineBreak="\n", fontSize=12, color=MUTED, x=0, y=4)
-            .encode(text="text:N").properties(width=width, height=18 * len(lines) + 8))
+            .encode(text=alt.Text("text:N")).properties(width=width, height=18 * len(lines) + 8))
 
 
 # -- shared encodings --------------------------------------------------------------------------------
-# Channel classes (ColorValue, XDatum, ...) rather than alt.value()/alt.datum() dicts: Altair turns the
-# dicts into channels through a schema-validated from_dict, which was half the time of figures().
+# Channel classes (ColorValue, XDatum, X2("f:Q"), Text("f:N") ...) rather than alt.value()/alt.datum() dicts or
+# bare "f:Q" strings: Altair turns dicts and strings into channels through from_dict, which hashes the whole
+# Vega-Lite schema on every call (~10 ms each; 89 calls were a third of drawing the demo report's charts).
 
 def evidence_fill() -> alt.FillOpacity:
     # Vega-Lite draws no legend for fillOpacity: evidence_point_opacity() carries the legend.
@@ -139,17 +150,19 @@ def window_series(frame: pl.DataFrame, *, w: int, y_title: str, fmt: str = ".0%"
     y = alt.Y("estimate:Q", title=y_title, axis=alt.Axis(format=fmt),
               scale=alt.Scale(domain=y_domain) if y_domain else alt.Undefined)
     color = series_color(series_title, order)
-    base = alt.Chart(frame).encode(x=x)
+    # the frame goes to the layer, not to each part: altair would otherwise hash and copy every part to lift
+    # the shared data up itself (the spec is the same)
+    base = alt.Chart().encode(x=x)
     points = base.mark_point(filled=True).encode(y=y, color=color, stroke=series_stroke(series_title, order),
                                                  fillOpacity=evidence_fill(),
                                                  opacity=evidence_point_opacity(), tooltip=tooltip(fmt))
     if style == "points":
-        bars = base.mark_errorbar(ticks=True).encode(y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q", color=color)
-        return alt.layer(bars, points)
-    band = base.mark_errorband(opacity=BAND_OPACITY).encode(y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q",
+        bars = base.mark_errorbar(ticks=True).encode(y=alt.Y("ci_low:Q", title=y_title), y2=alt.Y2("ci_high:Q"), color=color)
+        return alt.layer(bars, points, data=frame)
+    band = base.mark_errorband(opacity=BAND_OPACITY).encode(y=alt.Y("ci_low:Q", title=y_title), y2=alt.Y2("ci_high:Q"),
                                                            color=color)
     body = (base.mark_area(opacity=0.3, line=True) if style == "area" else base.mark_line()).encode(y=y, color=color)
-    return alt.layer(band, body, points)
+    return alt.layer(band, body, points, data=frame)
 
 
 def window_bars(frame: pl.DataFrame, *, w: int, y_title: str, fmt: str = ".2f", overall: float | None = None,
@@ -159,11 +172,11 @@ def window_bars(frame: pl.DataFrame, *, w: int, y_title: str, fmt: str = ".2f", 
     spans = frame.with_columns(x0=pl.col("start") - 0.45, x1=pl.col("end") + 0.45, y0=pl.lit(0.0))
     base = alt.Chart(spans)
     # rect, not bar: a bar with x and x2 turns horizontal; a rect spans its window and its y range.
-    bars = base.mark_rect().encode(x=session_axis(frame, window_axis_title(w), "x0"), x2="x1:Q",
-                                   y=alt.Y("y0:Q", title=y_title, axis=alt.Axis(format=fmt)), y2="estimate:Q",
+    bars = base.mark_rect().encode(x=session_axis(frame, window_axis_title(w), "x0"), x2=alt.X2("x1:Q"),
+                                   y=alt.Y("y0:Q", title=y_title, axis=alt.Axis(format=fmt)), y2=alt.Y2("estimate:Q"),
                                    color=alt.ColorValue(CATEGORY[0]), opacity=evidence_opacity(), tooltip=tooltip(fmt))
-    ci = base.mark_errorbar(ticks=True, color="#333333").encode(x="mid:Q", y=alt.Y("ci_low:Q", title=y_title),
-                                                                 y2="ci_high:Q")
+    ci = base.mark_errorbar(ticks=True, color="#333333").encode(x=alt.X("mid:Q"), y=alt.Y("ci_low:Q", title=y_title),
+                                                                 y2=alt.Y2("ci_high:Q"))
     layers = [bars, ci]
     if overall is not None:
         layers.append(hline(overall, overall_label))
@@ -180,8 +193,8 @@ def stacked_window_bars(frame: pl.DataFrame, *, w: int, y_title: str, color_titl
                .with_columns(y1=pl.col("value").cum_sum().over("start"))
                .with_columns(y0=pl.col("y1") - pl.col("value")))
     return alt.Chart(stacked).mark_rect().encode(
-        x=session_axis(frame, window_axis_title(w), "x0"), x2="x1:Q",
-        y=alt.Y("y0:Q", title=y_title, axis=alt.Axis(format=fmt)), y2="y1:Q",
+        x=session_axis(frame, window_axis_title(w), "x0"), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", title=y_title, axis=alt.Axis(format=fmt)), y2=alt.Y2("y1:Q"),
         color=alt.Color("part:N", title=color_title, sort=order, scale=alt.Scale(domain=order, range=colors)),
         opacity=evidence_opacity(), tooltip=[*tooltip(fmt), alt.Tooltip("part:N", title=color_title)])
 
@@ -198,16 +211,16 @@ def step_curves(frame: pl.DataFrame, *, y_title: str, x_title: str, series_title
                 fmt: str = ".0%", y_domain: list[float] | None = None) -> alt.LayerChart:
     """Step curves (Kaplan-Meier, Aalen-Johansen, MCF) with their 95% band; dashed when insufficient."""
     color = series_color(series_title, order)
-    base = alt.Chart(frame).encode(x=alt.X("time:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d")))
+    base = alt.Chart().encode(x=alt.X("time:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d")))  # data: on the layer
     y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt),
               scale=alt.Scale(domain=y_domain) if y_domain else alt.Undefined)
     band = base.mark_area(interpolate="step-after", opacity=BAND_OPACITY).encode(
-        y=alt.Y("lower:Q", title=y_title), y2="upper:Q", color=color)
+        y=alt.Y("lower:Q", title=y_title), y2=alt.Y2("upper:Q"), color=color)
     line = base.mark_line(interpolate="step-after").encode(
         y=y, color=color, strokeDash=evidence_dash(),
         tooltip=[alt.Tooltip("series:N", title="Curve"), alt.Tooltip("time:Q", title="Sessions"),
                  alt.Tooltip("value:Q", title="Estimate", format=fmt), alt.Tooltip("at_risk:Q", title="At risk")])
-    return alt.layer(band, line)
+    return alt.layer(band, line, data=frame)
 
 
 def level_bars(frame: pl.DataFrame, *, x_title: str, label_title: str, order: list[str], fmt: str = ".0%",
@@ -229,12 +242,12 @@ def level_bars(frame: pl.DataFrame, *, x_title: str, label_title: str, order: li
     bars = base.mark_bar().encode(x=alt.X("estimate:Q", title=x_title, axis=alt.Axis(format=fmt),
                                           scale=alt.Scale(zero=True)), color=color,
                                   opacity=evidence_opacity(), tooltip=tip)
-    ci = base.mark_rule(color="#333333", strokeWidth=1.5).encode(x=alt.X("ci_low:Q", title=x_title), x2="ci_high:Q")
+    ci = base.mark_rule(color="#333333", strokeWidth=1.5).encode(x=alt.X("ci_low:Q", title=x_title), x2=alt.X2("ci_high:Q"))
     layers = [bars, ci]
     if target is not None:
         layers.append(alt.Chart().mark_rule(color=target_color, strokeWidth=2).encode(x=alt.XDatum(target)))
     n_rows = len(order) * (len(series_order) if series_title and series_order else 1)
-    return alt.layer(*layers).properties(height=max(60, min(22 * n_rows, 640)))
+    return alt.layer(*layers, height=max(60, min(22 * n_rows, 640)))
 
 
 def log_clamp(frame: pl.DataFrame) -> tuple[pl.DataFrame, float, float]:
@@ -273,7 +286,7 @@ def forest(frame: pl.DataFrame, *, x_title: str, label_title: str, order: list[s
     base = alt.Chart(data).encode(y=y, color=color)
     tip = [alt.Tooltip("label:N", title=label_title), alt.Tooltip("est_text:N", title="Rate ratio"),
            alt.Tooltip("ci_text:N", title="95% CI"), alt.Tooltip("evidence:N", title="Evidence")]
-    ci = base.mark_rule(strokeWidth=1.5).encode(x=alt.X("lo_at:Q", title=x_title, scale=x_scale), x2="hi_at:Q")
+    ci = base.mark_rule(strokeWidth=1.5).encode(x=alt.X("lo_at:Q", title=x_title, scale=x_scale), x2=alt.X2("hi_at:Q"))
     stroke = alt.Stroke("group:N", title=color_title, sort=color_order, scale=alt.Scale(domain=color_order))
     point = base.transform_filter("!datum.pooled").mark_point(filled=True, size=50).encode(
         x=alt.X("est_at:Q", scale=x_scale), stroke=stroke, fillOpacity=evidence_fill(),
@@ -286,5 +299,5 @@ def forest(frame: pl.DataFrame, *, x_title: str, label_title: str, order: list[s
     high = base.transform_filter("datum.high_open").mark_point(shape="triangle-right", filled=True, size=40).encode(
         x=alt.X("hi_at:Q", scale=x_scale))
     one = alt.Chart().mark_rule(color=MUTED, strokeDash=[4, 3]).encode(x=alt.XDatum(1))
-    return alt.layer(one, ci, point, diamond, low, high).properties(height=max(80, height_per_row * len(order)))
+    return alt.layer(one, ci, point, diamond, low, high, height=max(80, height_per_row * len(order)))
 

@@ -65,16 +65,16 @@ def forest(comparison: Any) -> Figure:
         colour = alt.Color("reading:N", title="Reading (BH-adjusted)",
                            scale=alt.Scale(domain=list(READING_COLOURS), range=list(READING_COLOURS.values())))
         raw = base.mark_rule(strokeWidth=1, color=MUTED).encode(
-            x=alt.X("ci_low:Q", title=axis_title, scale=scale), x2="ci_high:Q")
-        adjusted = base.mark_rule(strokeWidth=4, opacity=0.55).encode(x="adj_ci_low:Q", x2="adj_ci_high:Q", color=colour)
+            x=alt.X("ci_low:Q", title=axis_title, scale=scale), x2=alt.X2("ci_high:Q"))
+        adjusted = base.mark_rule(strokeWidth=4, opacity=0.55).encode(x=alt.X("adj_ci_low:Q"), x2=alt.X2("adj_ci_high:Q"), color=colour)
         point = base.mark_point(filled=True, size=60).encode(
-            x="effect:Q", color=colour,
+            x=alt.X("effect:Q"), color=colour,
             fill=alt.condition(alt.datum.evidence == "insufficient", alt.value("white"), colour),
             tooltip=[alt.Tooltip("label:N", title="metric"), alt.Tooltip("effect:Q", format=".3g"),
                      alt.Tooltip("ci_low:Q", format=".3g"), alt.Tooltip("ci_high:Q", format=".3g"),
                      alt.Tooltip("p_adjusted:Q", title="BH-adjusted p", format=".3g"), "reading:N", "method:N"])
         null = alt.Chart().mark_rule(color="#222222", strokeDash=[4, 3]).encode(x=alt.XDatum(1.0 if log else 0.0))
-        panels.append(alt.layer(raw, adjusted, point, null).properties(width=WIDTH - 200,
+        panels.append(alt.layer(raw, adjusted, point, null, width=WIDTH - 200,
                                                                       height=max(40, 18 * part.height)))
     chart = alt.vconcat(*panels).resolve_scale(x="independent")
     caption = (f"Per metric row with data in both arms: the estimate (point; hollow below the pre-registered minimum "
@@ -104,9 +104,9 @@ def its_chart(result: Any) -> Figure:
         y=alt.Y("observed:Q", title=f"Observed ({unit})"),
         tooltip=[alt.Tooltip("start:Q", title="first session"), alt.Tooltip("k:Q", title="events"),
                  alt.Tooltip("n:Q", title="denominator"), alt.Tooltip("observed:Q", format=".3f")])
-    fitted = base.mark_line(color=CATEGORY[1], strokeWidth=2).encode(y="fitted:Q", detail="segment:N")
+    fitted = base.mark_line(color=CATEGORY[1], strokeWidth=2).encode(y=alt.Y("fitted:Q"), detail=alt.Detail("segment:N"))
     counterfactual = (alt.Chart(frame.filter(pl.col("counterfactual").is_not_null())).encode(x=x)
-                      .mark_line(color=CATEGORY[1], strokeDash=[5, 4]).encode(y="counterfactual:Q"))
+                      .mark_line(color=CATEGORY[1], strokeDash=[5, 4]).encode(y=alt.Y("counterfactual:Q")))
     split = alt.Chart().mark_rule(color=MUTED, strokeDash=[2, 2]).encode(x=alt.XDatum(0))
     lvl, slope, pre = result.level_change, result.slope_change, result.pre_trend
 

@@ -39,15 +39,15 @@ def distribution(result: Any, ns: str) -> Built:
               .with_columns(y0=pl.col("y1") - pl.col("n"), x0=pl.col("d") - 0.42, x1=pl.col("d") + 0.42))
     bars = alt.Chart(counts).mark_rect().encode(
         x=alt.X("x0:Q", title="Deferrals (defer_count / postponed_count)", axis=alt.Axis(format="d", tickMinStep=1),
-                scale=alt.Scale(domain=[-0.5, max(6, counts["d"].max()) + 0.5], nice=False)), x2="x1:Q",
-        y=alt.Y("y0:Q", title="Follow-ups"), y2="y1:Q",
+                scale=alt.Scale(domain=[-0.5, max(6, counts["d"].max()) + 0.5], nice=False)), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", title="Follow-ups"), y2=alt.Y2("y1:Q"),
         color=alt.Color("state:N", title="Follow-up", sort=[CLOSED, OPEN],
                         scale=alt.Scale(domain=[CLOSED, OPEN], range=[CATEGORY[0], CATEGORY[1]])),
         tooltip=[alt.Tooltip("d:Q", title="Deferrals"), "state:N", alt.Tooltip("n:Q", title="Follow-ups")])
     marks = pl.DataFrame({"x": [2.5, 4.5], "label": ["3+ elevated", "5+ escalated"], "dy": [0, 14]})
-    rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3], color=MUTED).encode(x="x:Q")
+    rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3], color=MUTED).encode(x=alt.X("x:Q"))
     text = alt.Chart(marks).mark_text(align="left", dx=3, baseline="top", color=MUTED, fontSize=10).encode(
-        x="x:Q", y=alt.Y("dy:Q", scale=None), text="label:N")
+        x=alt.X("x:Q"), y=alt.Y("dy:Q", scale=None), text=alt.Text("label:N"))
     r3 = overall_row(result, "deferral_distribution", ns, "reached_3")
     r5 = overall_row(result, "deferral_distribution", ns, "reached_5")
     caption = (f"Histogram of each follow-up's final deferral count (n = {items.height}); orange: still open, so its "

@@ -52,8 +52,8 @@ def verify_coverage(result: Any, ns: str) -> Built:
                                       colors=[CATEGORY[0], CATEGORY[4], "#d9d9d9"])
     machine = alt.Chart(frame.filter(pl.col("variant") == "machine")).encode(x=alt.X("mid:Q"))
     band = machine.mark_errorband(opacity=BAND_OPACITY * 2, color="#08306b").encode(
-        y=alt.Y("ci_low:Q", title="Share of loops created in the window"), y2="ci_high:Q")
-    line = machine.mark_line(color="#08306b", point=True).encode(y="estimate:Q")
+        y=alt.Y("ci_low:Q", title="Share of loops created in the window"), y2=alt.Y2("ci_high:Q"))
+    line = machine.mark_line(color="#08306b", point=True).encode(y=alt.Y("estimate:Q"))
     row = overall_row(result, "verify_coverage", ns, "machine")
     caption = ("Stacked bars: how the loops created in each window are verified. The dark line and band are the "
                "machine-checkable share with its 95% Wilson interval — the spiral wants it to rise. "

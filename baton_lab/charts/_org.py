@@ -57,9 +57,9 @@ def conflict_matrix(result: Any, repo: str) -> Built:
         tooltip=[alt.Tooltip("loop:N", title="Undoing"), alt.Tooltip("undone_loop:N", title="Undone"),
                  alt.Tooltip("changes_undone:Q", title="Changes undone"), alt.Tooltip("conflicts:Q", title="Rows"),
                  alt.Tooltip("lines:Q", title="Lines")])
-    text = base.mark_text(fontSize=10).encode(text="changes_undone:Q")
+    text = base.mark_text(fontSize=10).encode(text=alt.Text("changes_undone:Q"))
     side = 26 * len(top) + 40
-    chart = alt.layer(cells, text).properties(width=max(200, side), height=max(120, side))
+    chart = alt.layer(cells, text, width=max(200, side), height=max(120, side))
     return chart, (f"Cells: distinct changes of the column's loop undone by the row's loop (any class, a loop undoing "
                    f"itself excluded); the {len(top)} loops most involved. Unassigned commits are shown by writer "
                    f"(human:name) so two people stay two actors.")

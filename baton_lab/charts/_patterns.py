@@ -69,12 +69,12 @@ def recurrence_heatmap(result: Any, ns: str) -> Built:
     frame = frame.with_columns(x0=pl.col("start") - 0.5, x1=pl.col("end") + 0.5,
                                k=pl.col("numerator").cast(pl.Int64).cast(pl.String))
     x = _base.session_axis(frame, _base.window_axis_title(result.window), "x0")
-    base = alt.Chart(frame).encode(x=x, x2="x1:Q", y=alt.Y("namespace:N", title=None, sort=names))
+    base = alt.Chart(frame).encode(x=x, x2=alt.X2("x1:Q"), y=alt.Y("namespace:N", title=None, sort=names))
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("estimate:Q", title="Recurrences per pattern-session", scale=alt.Scale(scheme="oranges")),
         opacity=_base.evidence_opacity(), tooltip=_base.tooltip(".3f") + [alt.Tooltip("numerator:Q", title="Occurrences")])
     text = alt.Chart(frame).mark_text(fontSize=10, color="#333333").encode(
-        x=alt.X("mid:Q"), y=alt.Y("namespace:N", sort=names), text="k:N")
+        x=alt.X("mid:Q"), y=alt.Y("namespace:N", sort=names), text=alt.Text("k:N"))
     caption = ("Each cell is one namespace's recurrence rate in one window (colour) with its count of recurrences "
                "(number, when cells are wide enough); faded cells have too few pattern-sessions. The catalogue's "
                "pattern × window heatmap needs per-pattern counts per window, which the metric results do not carry "
@@ -82,7 +82,7 @@ def recurrence_heatmap(result: Any, ns: str) -> Built:
                + (f" The {len(names)} namespaces with the most recurrences are shown; {left_out} more are in "
                   "tables/metrics." if left_out else ""))
     layers = [cells, text] if frame.height <= MAX_LABELLED_CELLS else [cells]
-    return alt.layer(*layers).properties(height=max(40, 28 * len(names))), caption
+    return alt.layer(*layers, height=max(40, 28 * len(names))), caption
 
 
 @figure("P1-recurrence-by-pattern", ("P1",), "Recurrences per session at risk for each pattern")
@@ -97,16 +97,16 @@ def recurrence_by_pattern(result: Any, ns: str) -> Built:
     order = shown.sort("rate", descending=True)["label"].to_list()
     base = alt.Chart(shown).encode(y=alt.Y("label:N", title=None, sort=order, axis=alt.Axis(labelLimit=260)))
     ci = base.mark_rule(color=CATEGORY[0], strokeWidth=1.5).encode(
-        x=alt.X("ci_low:Q", title="Recurrences per session at risk (95% Garwood interval)"), x2="ci_high:Q")
+        x=alt.X("ci_low:Q", title="Recurrences per session at risk (95% Garwood interval)"), x2=alt.X2("ci_high:Q"))
     point = base.mark_point(filled=True, color=CATEGORY[0], size=45).encode(
-        x="rate:Q", fillOpacity=_base.evidence_fill(), opacity=_base.evidence_point_opacity(),
+        x=alt.X("rate:Q"), fillOpacity=_base.evidence_fill(), opacity=_base.evidence_point_opacity(),
         tooltip=["label:N", alt.Tooltip("k:Q", title="Recurrences"), alt.Tooltip("e:Q", title="Sessions at risk"),
                  alt.Tooltip("rate:Q", format=".3f")])
     cut = ranked.height - shown.height
     caption = (f"One row per pattern: recurrences after its first snapshot ÷ sessions at risk, with the 95% Garwood "
                f"interval; {shown.height} pattern(s) drawn" + (f", the {cut} with the fewest recurrences left out" if cut else "")
                + f". Hollow: fewer than {MIN_RATE_EXPOSURE} sessions at risk.")
-    return alt.layer(ci, point).properties(height=max(80, 16 * shown.height)), caption
+    return alt.layer(ci, point, height=max(80, 16 * shown.height)), caption
 
 
 @figure("P2-gap-survival", ("P2",), "Share of gaps between occurrences of a pattern not yet ended by a recurrence, by gap length")
@@ -185,8 +185,8 @@ def funnel(result: Any, ns: str) -> Built:
         x=alt.X("n:Q", title="Patterns", scale=alt.Scale(domain=[0, stages["n"].max() * 2.1])),
         color=alt.Color("stage:N", legend=None, sort=order,
                         scale=alt.Scale(domain=order, range=[MUTED, CATEGORY[4], CATEGORY[2], CATEGORY[5]])))
-    text = base.mark_text(align="left", dx=4).encode(x="n:Q", text="text:N")
-    funnel_chart = alt.layer(bars, text).properties(width=340, height=130)
+    text = base.mark_text(align="left", dx=4).encode(x=alt.X("n:Q"), text=alt.Text("text:N"))
+    funnel_chart = alt.layer(bars, text, width=340, height=130)
     shares, grouped = levels(result, "graduation_funnel", ns,
                              labels={"candidate_share": "candidate / first seen", "graduated_share": "graduated / candidate",
                                      "dismissed_share": "dismissed / candidate"})
@@ -281,9 +281,9 @@ def event_study(result: Any, ns: str) -> Built:
     base = alt.Chart(frame).encode(x=alt.X("time:Q", title="Sessions relative to graduation (0 = graduation snapshot)",
                                            axis=alt.Axis(format="d", tickMinStep=1)))
     band = base.mark_errorband(opacity=BAND_OPACITY, color=CATEGORY[0]).encode(
-        y=alt.Y("lower:Q", title="Recurrences per pattern-session"), y2="upper:Q")
+        y=alt.Y("lower:Q", title="Recurrences per pattern-session"), y2=alt.Y2("upper:Q"))
     line = base.mark_line(point=True, color=CATEGORY[0]).encode(
-        y="value:Q", tooltip=[alt.Tooltip("time:Q", title="s − s_grad"), alt.Tooltip("value:Q", format=".3f"),
+        y=alt.Y("value:Q"), tooltip=[alt.Tooltip("time:Q", title="s − s_grad"), alt.Tooltip("value:Q", format=".3f"),
                               alt.Tooltip("at_risk:Q", title="Patterns at risk")])
     zero = alt.Chart().mark_rule(color=MUTED, strokeDash=[4, 3]).encode(x=alt.XDatum(0))
     who = "all namespaces' graduated patterns, each aligned at its own graduation" if ns == POOLED else "graduated patterns"
@@ -332,18 +332,18 @@ def provenance(result: Any, ns: str) -> Built:
     y = alt.Y("series:N", title=None, sort=order)
     stack = alt.Chart(long).mark_bar().encode(
         y=y, x=alt.X("x0:Q", title="Share of graduated patterns", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
-        x2="x1:Q", color=alt.Color("label:N", title="Source tier", sort=list(parts.values()),
+        x2=alt.X2("x1:Q"), color=alt.Color("label:N", title="Source tier", sort=list(parts.values()),
                                    scale=alt.Scale(domain=list(parts.values()), range=[CATEGORY[2], CATEGORY[4], "#d9d9d9"])),
         opacity=_base.evidence_opacity(), tooltip=["series:N", "label:N", alt.Tooltip("share:Q", format=".0%")])
     human = frame.filter(pl.col("variant") == "human_confirmed")
     ci = alt.Chart(human).mark_errorbar(ticks=True, color="#333333").encode(
-        y=alt.Y("series:N", sort=order), x=alt.X("ci_low:Q", title="Share of graduated patterns"), x2="ci_high:Q")
+        y=alt.Y("series:N", sort=order), x=alt.X("ci_low:Q", title="Share of graduated patterns"), x2=alt.X2("ci_high:Q"))
     ent = overall_row(result, "rule_provenance_share", ns, "category_entropy") or {}
     entropy = (f"Category diversity of graduated rules: {interval(ent)} nats." if ent.get("estimate") is not None
                else f"Category diversity: {(ent.get('note') or 'not estimable').removeprefix('not supported: ')}.")
     caption = ("Stacked bars: each graduated rule's last source tier; the black interval is the 95% Wilson interval of "
                f"the human-confirmed share. The spiral keeps it at 100%. {entropy}" + _thin(frame))
-    return alt.layer(stack, ci).properties(height=max(40, 26 * len(order))), caption
+    return alt.layer(stack, ci, height=max(40, 26 * len(order))), caption
 
 
 @figure("P9-history-loss", ("P9",), "Share of frequent patterns whose early occurrences cannot be placed in a session (target 0)")

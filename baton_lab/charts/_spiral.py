@@ -80,19 +80,19 @@ def spiral_index(result: Any, ns: str) -> Built:
     vote = base.mark_bar(height=14).encode(
         x=alt.X("x0:Q", title="Vote", scale=alt.Scale(domain=[-1.05, TEXT_AT + 2.2]),
                 axis=alt.Axis(values=[-1, 0, 1], labelExpr="datum.value > 0 ? '+1' : datum.value < 0 ? '−1' : '0'")),
-        x2="x1:Q",
+        x2=alt.X2("x1:Q"),
         color=alt.Color("vote:N", title="Component vote", sort=list(VOTES.values()),
                         scale=alt.Scale(domain=list(VOTES.values()), range=[GOOD, NEUTRAL, BAD])),
         opacity=alt.Opacity("counted:N", title=None, scale=alt.Scale(domain=["counted", "not counted (L2 coverage falling)"],
                                                                      range=[1, 0.35])),
         tooltip=["label:N", "value:N", "method:N", "vote:N"])
     # Estimates sit inside the plot, right of the +1 gridline, so the legend cannot cover them.
-    text = base.mark_text(align="left", fontSize=10, color="#444444").encode(x=alt.XDatum(TEXT_AT), text="value:N")
+    text = base.mark_text(align="left", fontSize=10, color="#444444").encode(x=alt.XDatum(TEXT_AT), text=alt.Text("value:N"))
     zero = base.mark_tick(color="#888888", thickness=1, size=22).encode(x=alt.XDatum(0))
     # The headline is a row of its own above the votes, so it lines up with the component labels.
     head = alt.Chart(pl.DataFrame({"label": [HEADLINE], "t": [_headline(result, ns)]})).mark_text(
-        align="left", fontSize=14, fontWeight=600, color="#222222").encode(y=y, x=alt.XDatum(-1.05), text="t:N")
-    body = alt.layer(vote, zero, text, head).properties(width=560, height=22 * len(order))
+        align="left", fontSize=14, fontWeight=600, color="#222222").encode(y=y, x=alt.XDatum(-1.05), text=alt.Text("t:N"))
+    body = alt.layer(vote, zero, text, head, width=560, height=22 * len(order))
     used = bars.filter("used")
     good, bad = int((used["score"] > 0).sum()), int((used["score"] < 0).sum())
     caption = (f"SI = Σ votes ÷ k over the {used.height} counted components ({good} good, {bad} bad, "
@@ -129,11 +129,11 @@ def by_namespace(result: Any, ns: str) -> Built:
         x=x, y=y, color=alt.Color("vote:N", title="Component vote", sort=list(VOTES.values()),
                                   scale=alt.Scale(domain=list(VOTES.values()), range=[GOOD, NEUTRAL, BAD])),
         tooltip=["namespace:N", "label:N", "vote:N"])
-    marks = alt.Chart(grid).mark_text(color="white", fontWeight=600).encode(x=x, y=y, text="mark:N")
-    totals = alt.Chart(si).mark_text(fontWeight=600).encode(x=x, y=y, text="mark:N")
+    marks = alt.Chart(grid).mark_text(color="white", fontWeight=600).encode(x=x, y=y, text=alt.Text("mark:N"))
+    totals = alt.Chart(si).mark_text(fontWeight=600).encode(x=x, y=y, text=alt.Text("mark:N"))
     caption = ("Each cell is one component's vote in one namespace (green +1, grey 0, red −1); the last row is the "
                "namespace's SI. The pooled column votes on pooled counts, not on the namespaces' votes.")
-    return alt.layer(cells, marks, totals).properties(width=48 * len(names), height=22 * len(order)), caption
+    return alt.layer(cells, marks, totals, width=48 * len(names), height=22 * len(order)), caption
 
 
 def builders(namespace: str) -> tuple:

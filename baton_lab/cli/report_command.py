@@ -68,14 +68,15 @@ def report_command(
     namespace: NamespaceOption = None,
     window: WindowOption = 10,
     compare: Annotated[Optional[str], typer.Option("--compare", help="Add a Comparisons section: \"NS1,NS2 vs NS3\" (loop vs loop) or a split: DATE, session:N, format:NAME, rule:NAME, event:NAME.")] = None,
-    png: Annotated[bool, typer.Option("--png/--no-png", help="Also write each figure as PNG (--no-png: SVG only, "
-                                                             "about half the export time).")] = True,
+    png: Annotated[bool, typer.Option("--png/--no-png", help="Also write each figure as PNG beside its SVG (default: "
+                                                             "SVG only; PNG roughly doubles the figure-export time; "
+                                                             "`baton-lab export` always writes both).")] = False,
     db: DbOption = None,
     output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Write the report: a self-contained index.html (opens offline), report.md with SVG/PNG figures,
-    tables/ as Parquet and CSV, and provenance.json."""
+    """Write the report: a self-contained index.html (opens offline), report.md with SVG figures (--png adds
+    PNG copies), tables/ as Parquet and CSV, and provenance.json."""
     out = out or _default_out("report", db, demo)
     with user_errors():
         json = choose_output(output, json, (Output.table, Output.json)) is Output.json
@@ -97,7 +98,8 @@ def export_command(
     output: OutputOption = None,
     json: JsonOption = False,
 ) -> None:
-    """The bundle for a write-up: tables, figures, report.md, LaTeX and Markdown headline tables, provenance."""
+    """The bundle for a write-up: tables, figures as SVG and PNG, report.md, LaTeX and Markdown headline tables,
+    provenance."""
     out = out or _default_out("export", db, demo)
     with user_errors():
         json = choose_output(output, json, (Output.table, Output.json)) is Output.json

@@ -3,7 +3,7 @@ SVG/PNG figures, Parquet/CSV tables and provenance; the export bundle adds LaTeX
 
     import baton_lab as bl
     report = bl.report.build(bl.open())          # Report: answers, sections, figures (shows in Jupyter)
-    report.write("reports/mine")                 # index.html, report.md, figures/, tables/, provenance.json
+    report.write("reports/mine")                 # index.html, report.md, figures/ (SVG), tables/, provenance.json
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ def _writable(out: str | os.PathLike[str]) -> Path:
 
 def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
                namespace: str | None = None, window: int = 10, on_step: Step | None = None,
-               compare: str | None = None, png: bool = True) -> Written:
+               compare: str | None = None, png: bool = False) -> Written:
     """Build and write the report of a store (or, with `demo`, of the bundled demo data in a new store);
-    `compare` adds a "Comparisons" section (baton_lab.compare.parse_spec: "ns1 vs ns2", or a split); `png=False`
-    writes the figures as SVG only."""
+    `compare` adds a "Comparisons" section (baton_lab.compare.parse_spec: "ns1 vs ns2", or a split); `png=True`
+    adds a PNG copy of each figure beside its SVG."""
     out = _writable(out)
     with _lab(db, demo, on_step) as lab:
         report = build(lab, namespace=namespace, window=window, on_step=on_step,
@@ -80,8 +80,9 @@ def run_report(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *
 
 def run_export(db: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, demo: bool = False,
                namespace: str | None = None, window: int = 10, on_step: Step | None = None) -> Written:
-    """The bundle for a write-up: tables, figures, report.md, LaTeX/Markdown headline tables, provenance."""
+    """The bundle for a write-up: tables, figures (SVG and PNG: LaTeX takes PNG, not SVG), report.md,
+    LaTeX/Markdown headline tables, provenance."""
     out = _writable(out)
     with _lab(db, demo, on_step) as lab:
         report = build(lab, namespace=namespace, window=window, on_step=on_step)
-        return write(report, out, html=False, latex=True, on_step=on_step)
+        return write(report, out, html=False, latex=True, png=True, on_step=on_step)

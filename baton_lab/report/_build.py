@@ -74,12 +74,13 @@ class Report:
         return ([f for s in (*self.sections, self.spiral, *extra) for f in s.figures]
                 + (self.org.figures if self.org else []))
 
-    def write(self, out, *, html: bool = True, latex: bool = False, png: bool = True,  # noqa: ANN001, ANN201
-              on_step: Step | None = None):
-        """index.html, report.md, figures/ (SVG, PNG), tables/ and provenance.json in `out`."""
+    def write(self, out, *, html: bool = True, latex: bool = False, png: bool = False,  # noqa: ANN001, ANN201
+              on_step: Step | None = None, stream=None):  # noqa: ANN001
+        """index.html, report.md, figures/ (SVG; `png=True` adds PNG), tables/ and provenance.json in `out`
+        (`stream`: see report.write)."""
         from ._write import write
 
-        return write(self, out, html=html, latex=latex, png=png, on_step=on_step)
+        return write(self, out, html=html, latex=latex, png=png, on_step=on_step, stream=stream)
 
     def _repr_html_(self) -> str:
         from ._html import render_summary

@@ -1,11 +1,13 @@
-"""Write a Report to a folder: index.html, report.md, figures/ (SVG + PNG), tables/ (Parquet + CSV),
+"""Write a Report to a folder: index.html, report.md, figures/ (SVG, and PNG on request), tables/ (Parquet + CSV),
 provenance.json and, for the export bundle, LaTeX and Markdown tables of the headline metrics."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -20,6 +22,7 @@ from ._questions import questions_frame
 from ._templates import render_markdown
 
 if TYPE_CHECKING:
+    from ..charts import Figure
     from ._build import Report
 
 Step = Callable[[str], None]
@@ -73,22 +76,67 @@ def write_tables(report: "Report", folder: Path) -> list[Path]:
     return written
 
 
-def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = True,
-          on_step: Step | None = None) -> Written:
+def figure_specs(figures: list["Figure"]) -> Iterator[tuple[str, dict]]:
+    """Each figure's Vega-Lite spec with its key, one at a time (the writer sends each to a renderer before
+    making the next). Not validated here: altair's jsonschema validation was half the time of turning the charts
+    into specs (~1 s of the demo report) and checks code, not data — the tests validate every demo figure's spec
+    against the Vega-Lite schema (test_report.py)."""
+    for f in figures:
+        yield f.key, f.chart.to_dict(validate=False)
+
+
+class FigureStream:
+    """Figures on their way to the renderers: each is turned into its spec and sent at once, so the renderers
+    work while the next is converted and the tables and pages are written. Creating one clears `out`/figures/
+    (a stale figure of an earlier run must not pass for this one)."""
+
+    def __init__(self, renderers: vega.Renderers, out: str | os.PathLike[str]) -> None:
+        self.renderers = renderers
+        self.folder = Path(out) / "figures"
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.specs: dict[str, dict] = {}
+
+    def send(self, figures: list["Figure"]) -> None:
+        for key, spec in figure_specs(figures):
+            self.specs[key] = spec
+            self.renderers.submit(spec, self.folder / key)
+
+
+def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = False,
+          on_step: Step | None = None, stream: FigureStream | None = None) -> Written:
     """Write the report files into `out` (created if needed; figures/ and tables/ of an earlier run are replaced).
-    `png=False` skips the PNG copies of the figures (half the export time; SVG stays)."""
+    Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time).
+    `stream`: renderers started earlier (with the same `png`), and the figures already sent to them; by default
+    renderers start here. (Starting them before the metrics are computed and sending each family's figures as
+    drawn was tried: on this 2-core machine it did not pay — each vl-convert worker uses ~1.4 cores while
+    rendering and slowed the chart drawing it overlapped; see the README's report benchmark.)"""
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for ours in ("figures", "tables"):   # a stale curve or figure of an earlier run must not pass for this one
-        shutil.rmtree(out / ours, ignore_errors=True)
-    files: list[Path] = []
-    # altair's to_dict validates the whole spec: do it once for the export and the page
-    specs = {f.key: f.chart.to_dict() for f in report.figures}
+    if stream is not None and (stream.renderers.png != png or stream.folder != out / "figures"):
+        raise ValueError(f"the figure stream renders into {stream.folder} with png={stream.renderers.png}, "
+                         f"the report is written to {out} with png={png}")
+    shutil.rmtree(out / "tables", ignore_errors=True)   # a stale curve of an earlier run must not pass for this one
+    with contextlib.ExitStack() as stack:
+        if stream is None:
+            stream = FigureStream(stack.enter_context(vega.Renderers(
+                png=png, vl_version=vl_version(), workers=vega.workers_for(len(report.figures)))), out)
+        step("sending figures to the renderers")
+        # each figure renders while the next is converted and the tables and pages are written
+        stream.send([f for f in report.figures if f.key not in stream.specs])
+        specs = {f.key: stream.specs[f.key] for f in report.figures}
+        files = _write_files(report, out, specs, html=html, latex=latex, png=png, step=step)
+        step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
+        files += stream.renderers.finish()
+    index = out / "index.html" if html else None
+    return Written(out, index, report, files)
+
+
+def _write_files(report: "Report", out: Path, specs: dict[str, dict], *, html: bool, latex: bool, png: bool,
+                 step: Step) -> list[Path]:
     step("writing tables")
-    files += write_tables(report, out / "tables")
-    step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
-    files += vega.export(list(specs.items()), out / "figures", png=png, vl_version=vl_version())
+    files = write_tables(report, out / "tables")
     step("writing report.md")
     (out / "report.md").write_text(render_markdown(report, png=png), encoding="utf-8")
     files.append(out / "report.md")
@@ -98,10 +146,8 @@ def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, l
     if latex:
         step("writing headline tables (LaTeX, Markdown)")
         files += _latex.write_headline_tables(report, out)
-    index = None
     if html:
         step("writing index.html")
-        index = out / "index.html"
-        index.write_text(render(report, specs), encoding="utf-8")
-        files.append(index)
-    return Written(out, index, report, files)
+        (out / "index.html").write_text(render(report, specs), encoding="utf-8")
+        files.append(out / "index.html")
+    return files

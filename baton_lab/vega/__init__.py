@@ -13,7 +13,7 @@ from typing import Any
 
 import vl_convert as vlc
 
-from ._export import export
+from ._export import Renderers, export, workers_for
 from ._fonts import ensure_registered
 
 # Characters vl-convert cannot lay out:
@@ -56,4 +56,4 @@ def svg_to_png(svg: str, scale: float = 2) -> bytes:
     return vlc.svg_to_png(svg, scale=scale)
 
 
-__all__ = ["ensure_registered", "export", "svg_to_png", "to_png", "to_svg", "renderable"]
+__all__ = ["Renderers", "ensure_registered", "export", "workers_for", "svg_to_png", "to_png", "to_svg", "renderable"]

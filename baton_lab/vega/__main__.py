@@ -1,4 +1,4 @@
-"""`python -m baton_lab.vega JOBS FOLDER PNG`: one figure-export worker (see `_export`)."""
+"""`python -m baton_lab.vega PNG VL_VERSION`: one figure-export worker, jobs as JSON lines on stdin (see `_export`)."""
 
 import sys
 

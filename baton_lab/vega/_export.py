@@ -1,52 +1,48 @@
-"""Figures to SVG + PNG, spread over processes: vl-convert renders one chart at a time per process.
+"""Figures to SVG (+ PNG), spread over processes: vl-convert renders one chart at a time per process.
 
-Workers are plain `python -m baton_lab.vega JOBS FOLDER PNG` subprocesses rather than a multiprocessing
-pool: a pool would re-import the caller's __main__ (an unguarded script would run again) or fork a process
-whose vl-convert runtime threads did not survive the fork. Every chunk runs in a worker, none in the
-caller: vl-convert's native side aborts the whole process on input it cannot lay out (a NUL in a label did,
-issue 17), and a report of a hostile store must end in an error, not take the calling process — a script,
-a long fuzz run — down with it. A worker imports only this package (not altair or the rest of baton_lab),
-so isolating costs a process start, not an import of the library.
+Workers are plain `python -m baton_lab.vega PNG VL_VERSION` subprocesses reading one JSON job a line on
+stdin, rather than a multiprocessing pool: a pool would re-import the caller's __main__ (an unguarded script
+would run again) or fork a process whose vl-convert runtime threads did not survive the fork. Every figure
+renders in a worker, none in the caller: vl-convert's native side aborts the whole process on input it
+cannot lay out (a NUL in a label did, issue 17), and a report of a hostile store must end in an error, not
+take the calling process — a script, a long fuzz run — down with it. A worker imports only this package
+(not altair or the rest of baton_lab), so isolating costs a process start, not an import of the library.
+
+`Renderers` starts the workers before there is anything to render: each boots its JavaScript runtime and
+loads Vega-Lite (~0.5–0.7 s) at once, with a warm-up render, and is sent each figure as soon as its spec
+exists, so rendering overlaps making the remaining specs and writing the tables and pages; `export` is the
+same for a list of figures known up front.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from ..errors import BatonLabError
 
 # below this many figures per extra process, starting the process costs more than it saves
 FIGURES_PER_WORKER = 12
+MAX_WORKERS = 4
 OS_ERROR = 3   # a worker's exit code for "could not write": its stderr's last line is [errno, strerror, filename]
-# A renderer that hangs must not hang the report: 48 figures take ~5 s, 100,000-session reports the same.
+# A renderer that hangs must not hang the report: 48 figures take ~3 s, 100,000-session reports the same.
 TIMEOUT_S = 600
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
+# rendered by each worker on start, so the runtime and this Vega-Lite version are loaded before the first figure
+_WARM_UP = {"mark": "point"}
 
 
-def export_chunk(jobs: list[tuple[str, dict]], folder: Path, png: bool, vl_version: str | None) -> list[Path]:
-    from . import svg_to_png, to_svg
-
-    written = []
-    for key, spec in jobs:
-        svg = folder / f"{key}.svg"
-        text = to_svg(spec, vl_version)
-        svg.write_text(text, encoding="utf-8")
-        written.append(svg)
-        if png:
-            (folder / f"{key}.png").write_bytes(svg_to_png(text))
-            written.append(folder / f"{key}.png")
-    return written
-
-
-def _failure(proc: subprocess.Popen, err: str) -> Exception:
-    if proc.returncode == OS_ERROR:
+def _failure(returncode: int, err: str) -> Exception:
+    if returncode == OS_ERROR:
         # the worker could not write (disk full, permissions): the same OSError as had the caller written the
         # file itself, so the CLI maps it to its disk-full / permission message
         return OSError(*json.loads(err.strip().splitlines()[-1]))
@@ -54,48 +50,131 @@ def _failure(proc: subprocess.Popen, err: str) -> Exception:
     # error ends with Python's "SomeError: message" line, after vl-convert's JavaScript stack frames.
     lines = err.strip().splitlines()
     last = next((line for line in reversed(lines) if _ERROR_LINE.match(line)), lines[-1] if lines else "no message")
-    return BatonLabError(f"a figure could not be exported (renderer exit code {proc.returncode}): {last}",
-                         hint="report it with the store's `baton-lab info`; `png=False` skips PNG")
+    return BatonLabError(f"a figure could not be exported (renderer exit code {returncode}): {last}",
+                         hint="report it with the store's `baton-lab info`")
+
+
+class _Worker:
+    """One worker process and the thread feeding it: a slow worker blocks its own feeder, never the caller."""
+
+    def __init__(self, png: bool, vl_version: str | None) -> None:
+        self.err: IO[bytes] = tempfile.TemporaryFile()   # a file, not a pipe: a chatty renderer cannot fill it and stall
+        self.proc = subprocess.Popen([sys.executable, "-m", "baton_lab.vega", str(int(png)), vl_version or ""],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err)
+        self.jobs: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.feeder = threading.Thread(target=self._feed, daemon=True)
+        self.feeder.start()
+
+    def _feed(self) -> None:
+        stdin = self.proc.stdin
+        assert stdin is not None
+        try:
+            while (line := self.jobs.get()) is not None:
+                stdin.write(line)
+                stdin.flush()
+        except OSError:   # the worker died (BrokenPipe): its exit code says why, at finish()
+            return
+        finally:
+            try:
+                stdin.close()   # end of jobs: the worker finishes what it has and exits
+            except OSError:
+                pass
+
+    def stderr(self) -> str:
+        self.err.seek(0)
+        return self.err.read().decode("utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.jobs.put(None)
+        self.err.close()
+
+
+class Renderers:
+    """Worker processes rendering Vega-Lite specs to files, started now and fed as figures come.
+
+        with Renderers(png=False, vl_version="6.1") as pool:
+            pool.submit({"mark": ...}, folder / "one")      # writes folder/one.svg (and one.png)
+            written = pool.finish()                          # waits; the paths, in submission order
+
+    A renderer that fails, aborts or hangs is a BatonLabError at `finish()`; a worker that cannot write is that
+    OSError; leaving the block early (an error in the caller) kills the workers."""
+
+    def __init__(self, *, png: bool = True, vl_version: str | None = None, workers: int | None = None) -> None:
+        self.png = png
+        n = workers or min(os.cpu_count() or 1, MAX_WORKERS)
+        self._workers = [_Worker(png, vl_version) for _ in range(max(1, n))]
+        self._written: list[Path] = []
+        self._next = 0
+
+    def submit(self, spec: dict[str, Any], stem: Path) -> None:
+        """Render `spec` to `stem`.svg (and `stem`.png); the folder must exist."""
+        svg, png = stem.with_name(stem.name + ".svg"), stem.with_name(stem.name + ".png")
+        job = {"spec": spec, "svg": str(svg), "png": str(png) if self.png else None}
+        # round robin: figures of one report cost about the same, and order keeps each worker's share even
+        self._workers[self._next % len(self._workers)].jobs.put((json.dumps(job) + "\n").encode("utf-8"))
+        self._next += 1
+        self._written += [svg, png] if self.png else [svg]
+
+    def finish(self) -> list[Path]:
+        """Wait for every figure submitted; the paths written."""
+        for worker in self._workers:
+            worker.jobs.put(None)
+        deadline = time.monotonic() + TIMEOUT_S
+        for worker in self._workers:
+            try:
+                worker.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise BatonLabError(f"a figure could not be exported: the renderer did not finish in {TIMEOUT_S} s",
+                                    hint="report it with the store's `baton-lab info`") from None
+            worker.feeder.join()
+            if worker.proc.returncode:
+                raise _failure(worker.proc.returncode, worker.stderr())
+        return list(self._written)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+
+    def __enter__(self) -> Renderers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def workers_for(figures: int) -> int:
+    return min(os.cpu_count() or 1, MAX_WORKERS, max(1, figures // FIGURES_PER_WORKER))
 
 
 def export(jobs: list[tuple[str, dict]], folder: Path, *, png: bool = True, vl_version: str | None = None) -> list[Path]:
     """Write `key.svg` (and `key.png`) into `folder` for each (key, Vega-Lite spec); the paths written.
     A renderer that fails, aborts or hangs is a BatonLabError; the caller's process is never at risk."""
     folder.mkdir(parents=True, exist_ok=True)
-    workers = min(os.cpu_count() or 1, 4, max(1, len(jobs) // FIGURES_PER_WORKER))
-    chunks = [chunk for chunk in (jobs[i::workers] for i in range(workers)) if chunk]
-    procs: list[subprocess.Popen] = []
-    with tempfile.TemporaryDirectory(prefix="baton-lab-figures-") as scratch:
-        try:
-            for n, chunk in enumerate(chunks):
-                job_file = Path(scratch, f"jobs-{n}.json")
-                job_file.write_text(json.dumps({"jobs": chunk, "vl_version": vl_version}), encoding="utf-8")
-                procs.append(subprocess.Popen([sys.executable, "-m", "baton_lab.vega", str(job_file), str(folder),
-                                               str(int(png))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                              encoding="utf-8", errors="replace"))
-            deadline = time.monotonic() + TIMEOUT_S
-            for proc in procs:
-                try:
-                    _, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    raise BatonLabError(f"a figure could not be exported: the renderer did not finish in {TIMEOUT_S} s",
-                                        hint="report it with the store's `baton-lab info`") from None
-                if proc.returncode:
-                    raise _failure(proc, err)
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.communicate()   # reap it and close its pipe
-    # the caller names the files itself: nothing passes back through a worker's (locale-encoded) stdout
-    return [folder / f"{key}.{ext}" for chunk in chunks for key, _ in chunk for ext in (("svg", "png") if png else ("svg",))]
+    if not jobs:
+        return []
+    with Renderers(png=png, vl_version=vl_version, workers=workers_for(len(jobs))) as pool:
+        for key, spec in jobs:
+            pool.submit(spec, folder / key)
+        return pool.finish()
 
 
 def main(argv: list[str]) -> None:
-    """The worker: render one chunk; an OSError leaves as exit code OS_ERROR with its parts on stderr."""
-    task = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    """The worker: warm up, then render each job line of stdin; an OSError leaves as exit code OS_ERROR with its
+    parts on stderr, anything else as Python's traceback."""
+    from . import svg_to_png, to_svg
+
+    png, vl_version = argv[0] == "1", argv[1] or None
+    to_svg(_WARM_UP, vl_version)
     try:
-        export_chunk(task["jobs"], Path(argv[1]), argv[2] == "1", task["vl_version"])
+        for line in sys.stdin.buffer:
+            job = json.loads(line)
+            text = to_svg(job["spec"], vl_version)
+            Path(job["svg"]).write_text(text, encoding="utf-8")
+            if png:
+                Path(job["png"]).write_bytes(svg_to_png(text))
     except OSError as exc:
         sys.stderr.write(json.dumps([exc.errno, exc.strerror, exc.filename]) + "\n")
         sys.exit(OS_ERROR)
