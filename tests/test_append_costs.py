@@ -53,6 +53,22 @@ def test_imports_leave_small_row_groups_until_a_compacting_checkpoint(tmp_path: 
     assert lab.snapshots("ns")["seq"].to_list() == list(range(1, 9))
 
 
+def test_a_compacting_checkpoint_that_cannot_run_is_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count is reset only when the compacting checkpoint ran: one that failed (another transaction open) is
+    tried again at the next import, not 64 imports later."""
+    monkeypatch.setattr(ingest, "COMPACT_EVERY", 2)
+    ran = iter([True, False, True, True, True])   # the 2nd import's compacting checkpoint fails
+    real = ingest._checkpoint
+    monkeypatch.setattr(ingest, "_checkpoint", lambda con: real(con) and next(ran))
+    lab = bl.open(tmp_path / "s.duckdb")
+    counters = []
+    for n in range(3):
+        path = write(tmp_path / f"b{n}.json", v1(f"s{n}", updated_at=f"2026-06-{n + 1:02d}T10:00:00Z"))
+        assert lab.import_(path, namespace="ns").stored == 1
+        counters.append(_counter(lab.path))
+    assert counters == ["1", "2", "0"]
+
+
 # -- small batches: the compiled expressions against pandera --------------------------------------------------------
 
 def test_generated_rules_match_the_pandera_models() -> None:

@@ -84,3 +84,24 @@ def test_a_worker_that_cannot_write_raises_the_os_error(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError) as caught:
         vega.export([("one", BAR)], folder, png=False)
     assert caught.value.filename == str(folder / "one.svg")
+
+
+def test_workers_started_before_one_that_cannot_start_are_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No processes left: the workers already started are killed and reaped, not left blocking on their stdin."""
+    import subprocess
+
+    from baton_lab.vega import _export
+
+    started: list[subprocess.Popen] = []
+    real = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        if started:
+            raise OSError(11, "Resource temporarily unavailable")
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(_export.subprocess, "Popen", popen)
+    with pytest.raises(OSError):
+        _export.Renderers(png=False, workers=2)
+    assert len(started) == 1 and started[0].poll() is not None

@@ -8,6 +8,7 @@ consumes are kept in the row's `extra` JSON.
 from __future__ import annotations
 
 import pickle
+from hashlib import blake2b
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
@@ -103,7 +104,7 @@ def _coerce(value: Any, kind: Kind) -> tuple[Any, str | None]:
 # state file, parsed once by `importers.jsonl_document`) is not read again. Items are never mutated after reading.
 # And by content: in a history each version is parsed on its own, but most of its items are the previous version's
 # unchanged (87 % of the items of a simulated 2,000-session NDJSON history). The key is the item's pickle, which
-# tells every JSON value apart (1 from 1.0 and True, NaN from null, key order) — equal keys, equal rows.
+# tells every JSON value apart (1 from 1.0 and True, NaN from null, key order); its BLAKE2b digest is the key.
 _Row = tuple[Any, tuple[Any, ...], str | None, tuple[tuple[str, Any, str], ...]]  # (item, values, extra, problems)
 _ROWS: dict[int, tuple[list[Col], dict[int, _Row], "_Plan", dict[bytes, _Row]]] = {}
 _ROWS_LIMIT = 1 << 14
@@ -159,7 +160,8 @@ def extract(items: list[dict[str, Any]], cols: list[Col]) -> tuple[dict[str, lis
         row = known.get(id(item))
         if row is None or row[0] is not item:
             try:
-                key: bytes | None = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+                # a 128-bit digest, not the pickle itself: the cache must not hold a second copy of every item
+                key: bytes | None = blake2b(pickle.dumps(item, pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
             except (RecursionError, pickle.PicklingError, TypeError, AttributeError):  # deep nesting, not JSON
                 key = None
             row = same.get(key) if key is not None else None

@@ -715,8 +715,9 @@ def import_sources(con: duckdb.DuckDBPyConnection, readers: Callable[[list[str]]
             raise
         if not compact:
             _checkpoint(con)
-    if compact:
-        _checkpoint(con)
+    if compact and _checkpoint(con):
+        # reset only once compacted: a checkpoint that could not run is tried again at the next import
+        con.execute("INSERT OR REPLACE INTO baton_lab_meta VALUES (?, '0')", [_IMPORTS_KEY])
     return summary
 
 
@@ -725,24 +726,27 @@ _IMPORTS_KEY = "imports_since_compaction"
 
 
 def _count_import(con: duckdb.DuckDBPyConnection) -> bool:
-    """Count this import (in its transaction); True when the store is due a compacting checkpoint."""
+    """Count this import (in its transaction); True when the store is due a compacting checkpoint (the count is
+    reset after that checkpoint succeeds)."""
     rows = con.execute("SELECT value FROM baton_lab_meta WHERE key = ?", [_IMPORTS_KEY]).fetchall()
     count = (int(rows[0][0]) if rows and rows[0][0].isdigit() else 0) + 1
-    due = count >= COMPACT_EVERY
-    con.execute("INSERT OR REPLACE INTO baton_lab_meta VALUES (?, ?)", [_IMPORTS_KEY, str(0 if due else count)])
-    return due
+    con.execute("INSERT OR REPLACE INTO baton_lab_meta VALUES (?, ?)", [_IMPORTS_KEY, str(count)])
+    return count >= COMPACT_EVERY
 
 
-def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
     """Write the import into the store file now. Inside `_no_vacuum` this costs what the import added; left to the
     close, DuckDB's checkpoint would also vacuum, merging the import's small row group into the ones before it and
     rewriting them: 80 ms at 1,000 sessions of history, 190 ms at 4,000, growing with the history on every capture.
     So most imports checkpoint without vacuum, and every COMPACT_EVERY-th with it (the small row groups an import
-    leaves per table are merged then, so scans do not slow down as they pile up)."""
+    leaves per table are merged then, so scans do not slow down as they pile up). Returns whether it ran."""
     try:
         con.execute("CHECKPOINT")
+    except duckdb.FatalException:
+        raise  # the database is invalidated: say so at this import, not at the caller's next statement
     except duckdb.Error:
-        pass  # another transaction of this database is open: the checkpoint happens later, as it did before
+        return False  # another transaction of this database is open: the checkpoint happens later, as it did before
+    return True
 
 
 def remove_unsequenced(con: duckdb.DuckDBPyConnection) -> int:

@@ -59,8 +59,12 @@ class _Worker:
 
     def __init__(self, png: bool, vl_version: str | None) -> None:
         self.err: IO[bytes] = tempfile.TemporaryFile()   # a file, not a pipe: a chatty renderer cannot fill it and stall
-        self.proc = subprocess.Popen([sys.executable, "-m", "baton_lab.vega", str(int(png)), vl_version or ""],
-                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "baton_lab.vega", str(int(png)), vl_version or ""],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err)
+        except BaseException:
+            self.err.close()
+            raise
         self.jobs: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.feeder = threading.Thread(target=self._feed, daemon=True)
         self.feeder.start()
@@ -105,7 +109,13 @@ class Renderers:
     def __init__(self, *, png: bool = True, vl_version: str | None = None, workers: int | None = None) -> None:
         self.png = png
         n = workers or min(os.cpu_count() or 1, MAX_WORKERS)
-        self._workers = [_Worker(png, vl_version) for _ in range(max(1, n))]
+        self._workers: list[_Worker] = []
+        try:
+            for _ in range(max(1, n)):
+                self._workers.append(_Worker(png, vl_version))
+        except BaseException:   # a worker that could not start (no processes or files left): stop those that did
+            self.close()
+            raise
         self._written: list[Path] = []
         self._next = 0
 
