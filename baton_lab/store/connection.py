@@ -150,25 +150,25 @@ def _open_writable(db: Path) -> duckdb.DuckDBPyConnection:
     """One writable open of an existing store, checked before anything is written: opening a DuckDB file writable
     and reading it changes nothing (no checkpoint without a WAL to replay, which `connect` opens read-only first), so
     another program's database is still refused unmodified, and a capture pays one open instead of two."""
-    con = open_duckdb(db, read_only=False)
-    try:
+    def check_then_migrate(con: duckdb.DuckDBPyConnection) -> None:
         version = stored_version(con, db)
         if version > SCHEMA_VERSION:
             raise StoreTooNew(f"store schema version {version} is newer than this baton-lab understands ({SCHEMA_VERSION})")
         if version < SCHEMA_VERSION:
             migrate(con)
-    except BaseException as exc:
-        con.close()
-        if isinstance(exc, (duckdb.Error, OSError)):
-            raise (faults.explain(exc, db) or exc) from None
-        raise
-    return con
+
+    return _opened(db, check_then_migrate)
 
 
 def _open_migrated(db: Path) -> duckdb.DuckDBPyConnection:
+    return _opened(db, migrate)
+
+
+def _opened(db: Path, prepare: Callable[[duckdb.DuckDBPyConnection], object]) -> duckdb.DuckDBPyConnection:
+    """The store opened writable and `prepare`d; closed again, with the fault explained, when preparing fails."""
     con = open_duckdb(db, read_only=False)
     try:
-        migrate(con)
+        prepare(con)
     except BaseException as exc:
         con.close()
         if isinstance(exc, (duckdb.Error, OSError)):
