@@ -219,10 +219,9 @@ def test_a_failed_chunked_import_leaves_the_store_as_it_was(tmp_path: Path, bato
 
 def test_an_item_back_after_a_gap_longer_than_the_lookback_reappears(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from baton_lab.store import events, occurrences
+    from baton_lab.store import lookback
 
-    monkeypatch.setattr(events, "LOOKBACK", 2)
-    monkeypatch.setattr(occurrences, "LOOKBACK", 2)
+    monkeypatch.setattr(lookback, "LOOKBACK", 2)  # events and occurrences both look back through it
     sessions = []
     for n in range(8):
         back = n in (0, 6, 7)  # F-1 and P-1 gone for five sessions, then back

@@ -17,6 +17,7 @@ import polars as pl
 
 from .. import vocab
 from ..importers.registry import rules_for
+from .lookback import latest_before
 from .rules import item_tables
 
 ITEM_TABLES = item_tables()
@@ -79,7 +80,6 @@ SEMI JOIN {{keys}} r USING (namespace, tier, item_id)
 WHERE o.seq < d.from_seq - 1 AND o.seq >= {{since}}
 GROUP BY ALL
 """
-LOOKBACK = 64  # snapshots before the window searched first: most items were seen just before it
 
 _DERIVE = f"""
 WITH obs AS (
@@ -179,21 +179,13 @@ def derive_events(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int]) -> i
         before = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
         floor = str(int(max(min(from_seq.values()) - 1, 0)))
         con.register("_recent", con.sql(_RECENT.replace("{floor}", floor)).pl())
-        # The latest earlier observation is searched in the LOOKBACK snapshots before the window first (a constant
-        # bound, so the scans skip older row groups); only items not seen there (new ones, or back after a long gap)
-        # are searched in the whole history, and the aggregate then covers only their rows.
-        since = str(int(max(int(floor) - LOOKBACK, 0)))
-        near = con.sql(_LAST_BEFORE.replace("{keys}", "_recent").replace("{since}", since)).pl()
-        con.register("_near", near)
-        far = con.sql(_LAST_BEFORE.replace("{keys}", "(SELECT * FROM _recent ANTI JOIN _near USING (namespace, tier, item_id))")
-                      .replace("{since}", "0")).pl() if since != "0" else near.clear()
-        last_before = pl.concat([near, far])
+        last_before = latest_before(con, _LAST_BEFORE, "_recent", "namespace, tier, item_id", int(floor))
         con.register("_last_before", last_before)
         lowest = last_before["seq"].min() or 0
         con.execute(f"INSERT INTO events BY NAME {_DERIVE.replace('{floor}', floor).replace('{lowest}', str(int(lowest)))}")
         return con.execute("SELECT count(*) FROM events").fetchall()[0][0] - before
     finally:
-        for name in ("derive_from", "format_rules", "_recent", "_near", "_last_before"):
+        for name in ("derive_from", "format_rules", "_recent", "_last_before"):
             try:
                 con.unregister(name)
             except duckdb.Error:

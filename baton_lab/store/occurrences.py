@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from ..normalize import Finding
+from .lookback import latest_before
 
 MAX_INFERRED_PER_STEP = 1000
 JUMP_REASON = "implausible count jump"
@@ -40,7 +41,6 @@ FROM patterns p JOIN rebuild r USING (namespace) SEMI JOIN {keys} t USING (names
 WHERE p.seq < r.from_seq AND p.seq >= {since}
 GROUP BY ALL
 """
-LOOKBACK = 64  # snapshots before from_seq searched first (as in `events`): most patterns were seen just before
 
 _CTES = """
 WITH win AS (
@@ -120,14 +120,7 @@ def derive_occurrences(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int])
                     "WHERE pattern_occurrences.namespace = r.namespace AND pattern_occurrences.first_seen_seq >= r.from_seq")
         tail = con.sql(_TAIL.replace("{floor}", floor)).pl()
         con.register("_occ_tail", tail)
-        # the LOOKBACK snapshots before from_seq first (a constant bound the scan prunes by), the whole history only
-        # for patterns not seen there
-        since = str(int(max(int(floor) - LOOKBACK, 0)))
-        near = con.sql(_LAST_BEFORE.replace("{keys}", "_occ_tail").replace("{since}", since)).pl()
-        con.register("_occ_near", near)
-        far = con.sql(_LAST_BEFORE.replace("{keys}", "(SELECT * FROM _occ_tail ANTI JOIN _occ_near USING (namespace, item_id))")
-                      .replace("{since}", "0")).pl() if since != "0" else near.clear()
-        last = pl.concat([near, far])
+        last = latest_before(con, _LAST_BEFORE, "_occ_tail", "namespace, item_id", int(floor))
         con.register("_occ_last", last)
         lowest = str(int(last["seq"].min() or 0))
         con.execute(f"INSERT INTO pattern_occurrences BY NAME {_RECONSTRUCT.replace('{lowest}', lowest)}")
@@ -142,7 +135,7 @@ def derive_occurrences(con: duckdb.DuckDBPyConnection, from_seq: dict[str, int])
         top = tail["count"].max()
         jumps = con.execute(_JUMPS.replace("{lowest}", lowest)).fetchall() if top is not None and top > MAX_INFERRED_PER_STEP else []
     finally:
-        for name in ("rebuild", "_occ_tail", "_occ_near", "_occ_last"):
+        for name in ("rebuild", "_occ_tail", "_occ_last"):
             try:
                 con.unregister(name)
             except duckdb.Error:
