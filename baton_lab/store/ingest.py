@@ -146,7 +146,7 @@ class _Importer:
         # What the store holds already is looked up where it can be (a source by its id, a snapshot within its
         # namespace), so adding one snapshot to a long history does not load every id in the store.
         self.known_sources = _KnownIds(con, "sources", "source_id")
-        self.known_snapshots = _KnownSnapshots(con)
+        self.known_snapshots = _KnownIds(con, "snapshots", "snapshot_id", scope="namespace")
         self.known_proposals = _KnownIds(con, "patch_proposals", "proposal_id")
         self.formats: Counter[str] = Counter()
         self.new_by_namespace: Counter[str] = Counter()
@@ -339,7 +339,7 @@ class _Importer:
             hashed, raw = canonical_and_dumps(baton)
         content_sha = sha256_text(hashed)
         snapshot_id = short_id(namespace, content_sha)
-        if self.known_snapshots.contains(namespace, snapshot_id):
+        if self.known_snapshots.contains(snapshot_id, within=namespace):
             self.summary.duplicates += 1
             return
         self.known_snapshots.add(snapshot_id)
@@ -556,60 +556,37 @@ class _Importer:
 
 
 class _KnownIds:
-    """The ids of one column the store holds, plus those this import added. The first few are looked up one by one
-    (an import of one file pays for one id, not for the whole table); past that the column is loaded once."""
+    """The ids of one column the store holds (within one value of `scope`, when given: a snapshot id within its
+    namespace), plus those this import added. The first few are looked up one by one (an import of one file, a
+    capture, pays for one id, not for the whole table or namespace); past that, the ids are loaded once per scope."""
 
     LOOKUPS = 64
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
-        self.con, self.table, self.column = con, table, column
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, column: str, scope: str | None = None) -> None:
+        self.con, self.table, self.column, self.scope = con, table, column, scope
         self.added: set[str] = set()
-        self.stored: set[str] | None = None
+        self.stored: dict[str | None, set[str]] = {}
         self.lookups = 0
 
-    def __contains__(self, value: str) -> bool:
+    def contains(self, value: str, within: str | None = None) -> bool:
         if value in self.added:
             return True
-        if self.stored is None and self.lookups < self.LOOKUPS:
+        where, params = (f" WHERE {self.scope} = ?", [within]) if self.scope else ("", [])
+        stored = self.stored.get(within)
+        if stored is None and self.lookups < self.LOOKUPS:
             self.lookups += 1
-            return bool(self.con.execute(f"SELECT 1 FROM {self.table} WHERE {self.column} = ? LIMIT 1",
-                                         [value]).fetchall())
-        if self.stored is None:
-            self.stored = {r[0] for r in self.con.execute(f"SELECT DISTINCT {self.column} FROM {self.table}").fetchall()}
-        return value in self.stored
+            and_scope = where.replace("WHERE", "AND")
+            return bool(self.con.execute(f"SELECT 1 FROM {self.table} WHERE {self.column} = ?{and_scope} LIMIT 1",
+                                         [value, *params]).fetchall())
+        if stored is None:
+            stored = self.stored[within] = {r[0] for r in self.con.execute(
+                f"SELECT DISTINCT {self.column} FROM {self.table}{where}", params).fetchall()}
+        return value in stored
+
+    __contains__ = contains
 
     def add(self, value: str) -> None:
         self.added.add(value)
-
-
-class _KnownSnapshots:
-    """The snapshot ids stored per namespace, plus those this import added. As `_KnownIds`: the first few are looked
-    up one by one (a capture pays for its one id, not for loading the namespace's whole history); past that, each
-    namespace's ids are loaded once."""
-
-    LOOKUPS = 64
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.added: set[str] = set()
-        self.loaded: dict[str, set[str]] = {}
-        self.lookups = 0
-
-    def contains(self, namespace: str, snapshot_id: str) -> bool:
-        if snapshot_id in self.added:
-            return True
-        stored = self.loaded.get(namespace)
-        if stored is None and self.lookups < self.LOOKUPS:
-            self.lookups += 1
-            return bool(self.con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ? AND namespace = ? LIMIT 1",
-                                         [snapshot_id, namespace]).fetchall())
-        if stored is None:
-            stored = self.loaded[namespace] = {r[0] for r in self.con.execute(
-                "SELECT snapshot_id FROM snapshots WHERE namespace = ?", [namespace]).fetchall()}
-        return snapshot_id in stored
-
-    def add(self, snapshot_id: str) -> None:
-        self.added.add(snapshot_id)
 
 
 class _LineRedactor:
