@@ -5,7 +5,6 @@ from __future__ import annotations
 import polars as pl
 
 
-
 def duckdb_type(dtype: object, is_json: bool) -> str:
     polars_type = getattr(dtype, "type", dtype)
     if is_json:
@@ -27,22 +26,11 @@ def is_json_column(column: object) -> bool:
     return bool((getattr(column, "metadata", None) or {}).get("json"))
 
 
-_RULE_TYPES = {"String": "VARCHAR", "Int64": "BIGINT", "Float64": "DOUBLE", "Boolean": "BOOLEAN",
-               "Datetime(UTC)": "TIMESTAMPTZ"}
-
-
 def create_table_sql(name: str) -> str:
     """From the models as compiled in `store.rules` (a test keeps them equal), so creating a store — a first
     capture — does not import pandera."""
-    from .rules import columns
+    from .rules import columns, polars_dtype
 
-    cols = ",\n  ".join(f"\"{col_name}\" {'JSON' if is_json else _RULE_TYPES[dtype]}"
+    cols = ",\n  ".join(f"\"{col_name}\" {duckdb_type(polars_dtype(dtype), is_json)}"
                         for col_name, dtype, _nullable, _unique, is_json, _checks in columns(name))
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n)"
-
-
-def polars_schema(name: str) -> dict[str, pl.DataType]:
-    """The polars dtypes of a table, for building empty or typed frames."""
-    from .validate import polars_schema as compiled
-
-    return compiled(name)

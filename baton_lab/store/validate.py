@@ -15,9 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
