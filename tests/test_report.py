@@ -267,35 +267,6 @@ def test_report_of_an_empty_store(tmp_path: Path):
     assert len(list((tmp_path / "r" / "figures").glob("*.svg"))) == len(report.figures)
 
 
-def test_figures_sent_ahead_are_not_sent_again(tmp_path: Path):
-    """write() with a FigureStream sends only the figures not sent yet, each once, and refuses a mismatch."""
-    from baton_lab.report._write import FigureStream
-
-    class Recorder:      # stands in for vega.Renderers: what was sent
-        png = False
-
-        def __init__(self):
-            self.sent: list[str] = []
-
-        def submit(self, spec, stem):
-            assert spec.get("$schema") and stem.parent == tmp_path / "r" / "figures"
-            self.sent.append(stem.name)
-
-        def finish(self):
-            return [(tmp_path / "r" / "figures" / f"{key}.svg") for key in self.sent]
-
-    recorder = Recorder()
-    stream = FigureStream(recorder, tmp_path / "r")
-    report = build(bl.open(tmp_path / "s.duckdb"))
-    keys = [f.key for f in report.figures]
-    stream.send(report.figures[:5])
-    written = report.write(tmp_path / "r", png=False, stream=stream)
-    assert sorted(recorder.sent) == sorted(keys)          # the other figures sent by write(), none twice
-    assert sorted(p.stem for p in written.files if p.suffix == ".svg") == sorted(keys)
-    with pytest.raises(ValueError, match="png=True"):
-        report.write(tmp_path / "r", png=True, stream=stream)
-
-
 def test_markdown_and_html_carry_the_same_sections(demo_report):
     import html as html_lib
 

@@ -75,12 +75,11 @@ class Report:
                 + (self.org.figures if self.org else []))
 
     def write(self, out, *, html: bool = True, latex: bool = False, png: bool = False,  # noqa: ANN001, ANN201
-              on_step: Step | None = None, stream=None):  # noqa: ANN001
-        """index.html, report.md, figures/ (SVG; `png=True` adds PNG), tables/ and provenance.json in `out`
-        (`stream`: see report.write)."""
+              on_step: Step | None = None):
+        """index.html, report.md, figures/ (SVG; `png=True` adds PNG), tables/ and provenance.json in `out`."""
         from ._write import write
 
-        return write(self, out, html=html, latex=latex, png=png, on_step=on_step, stream=stream)
+        return write(self, out, html=html, latex=latex, png=png, on_step=on_step)
 
     def _repr_html_(self) -> str:
         from ._html import render_summary

@@ -3,7 +3,6 @@ provenance.json and, for the export bundle, LaTeX and Markdown tables of the hea
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -85,50 +84,29 @@ def figure_specs(figures: list["Figure"]) -> Iterator[tuple[str, dict]]:
         yield f.key, f.chart.to_dict(validate=False)
 
 
-class FigureStream:
-    """Figures on their way to the renderers: each is turned into its spec and sent at once, so the renderers
-    work while the next is converted and the tables and pages are written. Creating one clears `out`/figures/
-    (a stale figure of an earlier run must not pass for this one)."""
-
-    def __init__(self, renderers: vega.Renderers, out: str | os.PathLike[str]) -> None:
-        self.renderers = renderers
-        self.folder = Path(out) / "figures"
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True)
-        self.specs: dict[str, dict] = {}
-
-    def send(self, figures: list["Figure"]) -> None:
-        for key, spec in figure_specs(figures):
-            self.specs[key] = spec
-            self.renderers.submit(spec, self.folder / key)
-
-
 def write(report: "Report", out: str | os.PathLike[str], *, html: bool = True, latex: bool = False, png: bool = False,
-          on_step: Step | None = None, stream: FigureStream | None = None) -> Written:
+          on_step: Step | None = None) -> Written:
     """Write the report files into `out` (created if needed; figures/ and tables/ of an earlier run are replaced).
-    Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time).
-    `stream`: renderers started earlier (with the same `png`), and the figures already sent to them; by default
-    renderers start here. (Starting them before the metrics are computed and sending each family's figures as
-    drawn was tried: on this 2-core machine it did not pay — each vl-convert worker uses ~1.4 cores while
-    rendering and slowed the chart drawing it overlapped; see the README's report benchmark.)"""
+    Figures are SVG; `png=True` adds a PNG copy of each (for LaTeX and slides; it doubles the export time). Each
+    figure goes to a renderer as soon as its spec is made, so rendering overlaps the remaining specs, the tables and
+    the pages. (Starting the renderers before the metrics are computed was tried: on a 2-core machine it did not
+    pay — each vl-convert worker uses ~1.4 cores and slowed the chart drawing it overlapped; see the README.)"""
     step = on_step or (lambda _label: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if stream is not None and (stream.renderers.png != png or stream.folder != out / "figures"):
-        raise ValueError(f"the figure stream renders into {stream.folder} with png={stream.renderers.png}, "
-                         f"the report is written to {out} with png={png}")
-    shutil.rmtree(out / "tables", ignore_errors=True)   # a stale curve of an earlier run must not pass for this one
-    with contextlib.ExitStack() as stack:
-        if stream is None:
-            stream = FigureStream(stack.enter_context(vega.Renderers(
-                png=png, vl_version=vl_version(), workers=vega.workers_for(len(report.figures)))), out)
+    folder = out / "figures"
+    for ours in (folder, out / "tables"):   # a stale curve or figure of an earlier run must not pass for this one
+        shutil.rmtree(ours, ignore_errors=True)
+    folder.mkdir()
+    with vega.Renderers(png=png, vl_version=vl_version(), workers=vega.workers_for(len(report.figures))) as renderers:
         step("sending figures to the renderers")
-        # each figure renders while the next is converted and the tables and pages are written
-        stream.send([f for f in report.figures if f.key not in stream.specs])
-        specs = {f.key: stream.specs[f.key] for f in report.figures}
+        specs: dict[str, dict] = {}
+        for key, spec in figure_specs(report.figures):
+            specs[key] = spec
+            renderers.submit(spec, folder / key)
         files = _write_files(report, out, specs, html=html, latex=latex, png=png, step=step)
         step("exporting figures (SVG, PNG)" if png else "exporting figures (SVG)")
-        files += stream.renderers.finish()
+        files += renderers.finish()
     index = out / "index.html" if html else None
     return Written(out, index, report, files)
 
